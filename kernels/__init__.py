@@ -1,0 +1,1 @@
+"""Fused numba kernels on raw NumPy arrays (installed as ``microseq.kernels``)."""

@@ -1,0 +1,347 @@
+"""The tape: how operations are recorded and how backward replays them.
+
+Every differentiable operation that runs while gradients are enabled appends one :class:`Node` to the tape.
+A node remembers the op's name, its input tensors and a ``backward`` closure that maps the gradient of the
+op's output to the gradients of its inputs (a vector-Jacobian product). Nodes are numbered in the order they
+run, so the tape is a Wengert list: reading it backwards visits every op after all the ops that consumed its
+output, which is exactly the order reverse-mode differentiation needs.
+
+``backward`` therefore does three things, none of them recursive:
+
+1. collect the nodes that the output depends on (an iterative walk over the inputs);
+2. replay them in reverse tape order, adding up the gradient arriving at each tensor from all its consumers
+   (a tensor used twice receives two gradient contributions: that is why gradients *accumulate*);
+3. free each node's saved arrays as soon as it has run, unless ``retain_graph=True``.
+
+Broadcasting is undone in exactly one place (:func:`unbroadcast`), and every gradient is checked against the
+shape of the input it belongs to before it is stored.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from contextlib import ContextDecorator
+
+import numpy as np
+
+__all__ = [
+    "Node",
+    "VersionCounter",
+    "backward",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+    "tape_of",
+    "unbroadcast",
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# Grad mode
+# --------------------------------------------------------------------------------------------------
+class _GradMode(threading.local):
+    enabled = True
+
+
+_grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are currently being recorded on the tape."""
+    return _grad_mode.enabled
+
+
+class set_grad_enabled(ContextDecorator):
+    """Turn recording on or off inside a ``with`` block or a decorated function; nests and restores.
+
+    Examples
+    --------
+    >>> with set_grad_enabled(False):
+    ...     pass
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._previous: list[bool] = []
+
+    def __enter__(self):
+        self._previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _grad_mode.enabled = self._previous.pop()
+
+
+class no_grad(set_grad_enabled):
+    """Record nothing: for evaluation, sampling and optimizer updates. Works as decorator too."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Record again inside a ``no_grad`` region."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Nodes
+# --------------------------------------------------------------------------------------------------
+class VersionCounter:
+    """Counts in-place modifications of a tensor's array (shared by a tensor and its views)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+_next_seq = itertools.count().__next__
+
+
+class Node:
+    """One entry of the tape: an op that ran, its inputs, and how to send gradients back to them.
+
+    Attributes
+    ----------
+    op : str
+        Name of the operation, e.g. ``"matmul"``.
+    inputs : tuple of Tensor
+        The tensors the op read.
+    backward : callable
+        ``backward(grad_out) -> tuple`` with one gradient (or None) per input. The arrays it closes over are
+        what the op saved for backward.
+    seq : int
+        Position on the tape; later ops have larger numbers.
+    out_shape, out_dtype
+        Shape and dtype of the op's output, to check the incoming gradient.
+    reduces_broadcast : bool
+        True for ops that broadcast their inputs; their input gradients are summed back to the input shapes.
+    """
+
+    __slots__ = (
+        "op",
+        "inputs",
+        "backward",
+        "seq",
+        "versions",
+        "out_shape",
+        "out_dtype",
+        "reduces_broadcast",
+        "retained_output",
+        "mutated_after_save",
+    )
+
+    def __init__(self, op, inputs, backward, out_shape, out_dtype, reduces_broadcast) -> None:
+        self.op = op
+        self.inputs = inputs
+        self.backward = backward
+        self.seq = _next_seq()
+        self.versions = [t._version.value for t in inputs]
+        self.out_shape = out_shape
+        self.out_dtype = out_dtype
+        self.reduces_broadcast = reduces_broadcast
+        self.retained_output = None
+        self.mutated_after_save = None
+
+    # -- what the op saved --------------------------------------------------------------------------
+    def saved_arrays(self) -> list[np.ndarray]:
+        """The arrays held by this node's backward closure (what the op saved for backward)."""
+        closure = getattr(self.backward, "__closure__", None) or ()
+        seen, arrays = set(), []
+        for cell in closure:
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(value, np.ndarray) and id(value) not in seen:
+                seen.add(id(value))
+                arrays.append(value)
+        return arrays
+
+    def saved_bytes(self) -> int:
+        return sum(a.nbytes for a in self.saved_arrays())
+
+    def saves(self, array: np.ndarray) -> bool:
+        return any(a is array for a in self.saved_arrays())
+
+    def _check_not_modified(self) -> None:
+        """Raise if an array this node saved was changed in place after the op ran."""
+        if self.mutated_after_save is not None:
+            raise RuntimeError(self.mutated_after_save)
+        for position, (tensor, version) in enumerate(zip(self.inputs, self.versions)):
+            if tensor._version.value != version and self.saves(tensor.data):
+                raise RuntimeError(
+                    f"{self.op}: input {position} (shape {tensor.shape}) was modified in place after it was "
+                    f"saved for backward (version {version} -> {tensor._version.value}); the gradient would "
+                    "be wrong. Compute with a copy, or do the in-place change after backward."
+                )
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(t.shape) for t in self.inputs) if self.inputs is not None else "freed"
+        return f"Node(#{self.seq} {self.op}({shapes}) -> {self.out_shape})"
+
+
+# --------------------------------------------------------------------------------------------------
+# Backward
+# --------------------------------------------------------------------------------------------------
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` over the axes that broadcasting stretched, so that it gets ``shape`` back.
+
+    Broadcasting copies an input along new leading axes and along axes of size 1; the gradient of a copy is
+    the sum of the gradients of the copies.
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"gradient of shape {grad.shape} cannot be reduced to input shape {shape}")
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+    )
+    return grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
+
+
+def _fit_gradient(node: Node, position: int, grad, tensor) -> np.ndarray:
+    """Bring an input gradient to its input's shape and dtype, or fail loudly naming the op."""
+    grad = np.asarray(grad)
+    if grad.shape != tensor.shape:
+        if node.reduces_broadcast:
+            grad = unbroadcast(grad, tensor.shape)
+        if grad.shape != tensor.shape:
+            raise RuntimeError(
+                f"{node.op}: backward produced a gradient of shape {grad.shape} for input {position}, "
+                f"which has shape {tensor.shape}"
+            )
+    if grad.dtype != tensor.dtype:
+        grad = grad.astype(tensor.dtype)
+    return grad
+
+
+def _nodes_to_replay(root: Node) -> list[Node]:
+    """Every node ``root`` depends on (itself included), latest first: the tape read backwards."""
+    found = {id(root): root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.inputs is None:  # freed by an earlier backward; reported when replayed
+            continue
+        for tensor in node.inputs:
+            parent = tensor._node
+            if parent is not None and id(parent) not in found:
+                found[id(parent)] = parent
+                stack.append(parent)
+    return sorted(found.values(), key=lambda n: n.seq, reverse=True)
+
+
+def _accumulate_into_grad(tensor, grad: np.ndarray) -> None:
+    """Add to ``tensor.grad``; the first contribution is copied so no two gradients share memory."""
+    if tensor.grad is None:
+        tensor.grad = np.array(grad, dtype=tensor.dtype, copy=True)
+    else:
+        tensor.grad = tensor.grad + grad
+
+
+def backward(root, grad=None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+    Parameters
+    ----------
+    root : Tensor
+        The output to differentiate. A tensor with more than one element needs an explicit ``grad``.
+    grad : array_like, optional
+        The upstream gradient, of ``root``'s shape (defaults to 1 for a single-element output).
+    retain_graph : bool
+        Keep the saved arrays so that backward can run through this graph again.
+    """
+    if not root.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no recorded history")
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward: output has shape {root.shape}; pass grad= of that shape for a non-scalar output"
+            )
+        grad = np.ones(root.shape, dtype=root.dtype)
+    else:
+        grad = np.asarray(getattr(grad, "data", grad), dtype=root.dtype)
+        if grad.shape != root.shape:
+            raise RuntimeError(f"backward: grad has shape {grad.shape}, expected the output's {root.shape}")
+
+    if root._node is None:  # a leaf: its gradient is the upstream gradient itself
+        _accumulate_into_grad(root, grad)
+        return
+
+    pending = {id(root._node): grad}
+    for node in _nodes_to_replay(root._node):
+        grad_out = pending.pop(id(node), None)
+        if grad_out is None:
+            continue
+        if node.backward is None:
+            raise RuntimeError(
+                f"backward: the graph through '{node.op}' was already freed by an earlier backward; "
+                "call backward(retain_graph=True) the first time to go through it twice"
+            )
+        node._check_not_modified()
+        if node.retained_output is not None:
+            _accumulate_into_grad(node.retained_output, grad_out)
+        input_grads = node.backward(grad_out)
+        for position, (tensor, input_grad) in enumerate(zip(node.inputs, input_grads)):
+            if input_grad is None or not tensor.requires_grad:
+                continue
+            input_grad = _fit_gradient(node, position, input_grad, tensor)
+            parent = tensor._node
+            if parent is None:
+                _accumulate_into_grad(tensor, input_grad)
+            else:
+                key = id(parent)
+                previous = pending.get(key)
+                pending[key] = input_grad if previous is None else previous + input_grad
+        if not retain_graph:
+            node.backward = None
+            node.inputs = None
+            node.retained_output = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Printing the tape
+# --------------------------------------------------------------------------------------------------
+class Tape(list):
+    """The recorded ops behind a tensor, in execution order; prints as a table."""
+
+    def __str__(self) -> str:
+        rows = [("#", "op", "inputs", "output", "saved")]
+        for node in self:
+            inputs = ", ".join(str(t.shape) for t in node.inputs) if node.inputs is not None else "(freed)"
+            rows.append((str(node.seq), node.op, inputs, str(node.out_shape), _format_bytes(node.saved_bytes())))
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        total = sum(node.saved_bytes() for node in self)
+        lines.append(f"{len(self)} ops, {_format_bytes(total)} saved for backward")
+        return "\n".join(lines)
+
+
+def _format_bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024 or unit == "MiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def tape_of(tensor) -> Tape:
+    """The ops recorded to compute ``tensor``, oldest first (empty for a leaf).
+
+    Examples
+    --------
+    >>> import microseq as ms
+    >>> x = ms.tensor([1.0, 2.0], requires_grad=True)
+    >>> print(ms.tape_of((x * x).sum()))  # doctest: +SKIP
+    """
+    if tensor._node is None:
+        return Tape()
+    return Tape(reversed(_nodes_to_replay(tensor._node)))

@@ -1,0 +1,228 @@
+"""Element-wise ops. Each computes its value, then states its derivative in a line or two.
+
+Binary ops broadcast like NumPy; their input gradients are summed back to the input shapes by the engine
+(``reduces_broadcast=True``), so the rules below are written as if no broadcasting had happened.
+
+Notation in the comments: ``g`` is the gradient of the loss with respect to the op's output ``y``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor, as_tensor, record
+from ._util import broadcast_error, pair
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu",
+    "clip", "where", "masked_fill", "lt", "le", "gt", "ge", "eq", "ne", "astype",
+]
+
+
+def add(a, b) -> Tensor:
+    """``a + b``.  dy/da = 1, dy/db = 1."""
+    a, b = pair(a, b)
+    try:
+        y = a.data + b.data
+    except ValueError:
+        raise broadcast_error("add", a, b) from None
+    return record("add", y, (a, b), lambda g: (g, g), reduces_broadcast=True)
+
+
+def sub(a, b) -> Tensor:
+    """``a - b``.  dy/da = 1, dy/db = -1."""
+    a, b = pair(a, b)
+    try:
+        y = a.data - b.data
+    except ValueError:
+        raise broadcast_error("sub", a, b) from None
+    return record("sub", y, (a, b), lambda g: (g, -g), reduces_broadcast=True)
+
+
+def mul(a, b) -> Tensor:
+    """``a * b``.  dy/da = b, dy/db = a."""
+    a, b = pair(a, b)
+    x, w = a.data, b.data
+    try:
+        y = x * w
+    except ValueError:
+        raise broadcast_error("mul", a, b) from None
+    return record("mul", y, (a, b), lambda g: (g * w, g * x), reduces_broadcast=True)
+
+
+def div(a, b) -> Tensor:
+    """``a / b``.  dy/da = 1/b, dy/db = -a/b**2."""
+    a, b = pair(a, b)
+    x, w = a.data, b.data
+    try:
+        y = x / w
+    except ValueError:
+        raise broadcast_error("div", a, b) from None
+    return record("div", y, (a, b), lambda g: (g / w, -g * y / w), reduces_broadcast=True)
+
+
+def neg(a) -> Tensor:
+    """``-a``."""
+    a = as_tensor(a)
+    return record("neg", -a.data, (a,), lambda g: (-g,))
+
+
+def pow(a, b) -> Tensor:
+    """``a ** b``.  dy/da = b a**(b-1), dy/db = a**b log(a) (defined for a > 0)."""
+    a, b = pair(a, b)
+    x, p = a.data, b.data
+    try:
+        y = x**p
+    except ValueError:
+        raise broadcast_error("pow", a, b) from None
+
+    def backward(g):
+        ga = g * p * x ** (p - 1)
+        gb = g * y * np.log(np.where(x > 0, x, 1)) if b.requires_grad else None
+        return ga, gb
+
+    return record("pow", y, (a, b), backward, reduces_broadcast=True)
+
+
+def exp(a) -> Tensor:
+    """``exp(a)``.  dy/da = y."""
+    a = as_tensor(a)
+    y = np.exp(a.data)
+    return record("exp", y, (a,), lambda g: (g * y,))
+
+
+def log(a) -> Tensor:
+    """Natural logarithm.  dy/da = 1/a."""
+    a = as_tensor(a)
+    x = a.data
+    return record("log", np.log(x), (a,), lambda g: (g / x,))
+
+
+def sqrt(a) -> Tensor:
+    """``sqrt(a)``.  dy/da = 1 / (2 y)."""
+    a = as_tensor(a)
+    y = np.sqrt(a.data)
+    return record("sqrt", y, (a,), lambda g: (g / (2 * y),))
+
+
+def abs(a) -> Tensor:
+    """``|a|``.  dy/da = sign(a) (0 at 0, as in PyTorch)."""
+    a = as_tensor(a)
+    x = a.data
+    return record("abs", np.abs(x), (a,), lambda g: (g * np.sign(x),))
+
+
+def tanh(a) -> Tensor:
+    """``tanh(a)``.  dy/da = 1 - y**2."""
+    a = as_tensor(a)
+    y = np.tanh(a.data)
+    return record("tanh", y, (a,), lambda g: (g * (1 - y * y),))
+
+
+def _stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) without overflow: exp is only ever taken of -|x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid(a) -> Tensor:
+    """``1 / (1 + exp(-a))``, stable for large ``|a|``.  dy/da = y (1 - y)."""
+    a = as_tensor(a)
+    y = _stable_sigmoid(a.data)
+    return record("sigmoid", y, (a,), lambda g: (g * y * (1 - y),))
+
+
+def relu(a) -> Tensor:
+    """``max(a, 0)``.  dy/da = 1 where a > 0, else 0 (0 at the kink, as in PyTorch)."""
+    a = as_tensor(a)
+    x = a.data
+    return record("relu", np.maximum(x, 0), (a,), lambda g: (g * (x > 0),))
+
+
+def clip(a, min=None, max=None) -> Tensor:
+    """Clamp into ``[min, max]``.  dy/da = 1 where min <= a <= max, else 0 (PyTorch's ``clamp``)."""
+    a = as_tensor(a)
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    if min is not None and max is not None and min > max:
+        raise ValueError(f"clip: min ({min}) is larger than max ({max})")
+    x = a.data
+    inside = np.ones(x.shape, dtype=bool)
+    if min is not None:
+        inside &= x >= min
+    if max is not None:
+        inside &= x <= max
+    return record("clip", np.clip(x, min, max), (a,), lambda g: (g * inside,))
+
+
+def _as_mask(op: str, mask) -> np.ndarray:
+    mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"{op}: the condition must be a boolean array, got dtype {mask.dtype}")
+    return mask
+
+
+def where(condition, a, b) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (all three broadcast).  dy/da = cond, dy/db = not cond."""
+    cond = _as_mask("where", condition)
+    a, b = pair(a, b)
+    try:
+        y = np.where(cond, a.data, b.data)
+    except ValueError:
+        raise ValueError(
+            f"where: shapes {cond.shape} (condition), {a.shape} and {b.shape} do not broadcast"
+        ) from None
+    return record("where", y, (a, b), lambda g: (np.where(cond, g, 0), np.where(cond, 0, g)), reduces_broadcast=True)
+
+
+def masked_fill(a, mask, value) -> Tensor:
+    """``a`` with ``value`` wherever ``mask`` is True (mask broadcasts to ``a``'s shape)."""
+    a = as_tensor(a)
+    mask = _as_mask("masked_fill", mask)
+    try:
+        fits = np.broadcast_shapes(mask.shape, a.shape) == a.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {a.shape}")
+    return where(mask, np.asarray(value, dtype=a.dtype), a)
+
+
+def astype(a, dtype) -> Tensor:
+    """The same values in another dtype; the gradient is cast back."""
+    a = as_tensor(a)
+    source = a.dtype
+    return record("astype", a.data.astype(dtype), (a,), lambda g: (g.astype(source),))
+
+
+def _compare(op: str, ufunc, a, b) -> Tensor:
+    a, b = pair(a, b)
+    try:
+        return Tensor(ufunc(a.data, b.data))
+    except ValueError:
+        raise broadcast_error(op, a, b) from None
+
+
+def lt(a, b) -> Tensor:
+    """``a < b`` as a boolean tensor (comparisons have no gradient)."""
+    return _compare("lt", np.less, a, b)
+
+
+def le(a, b) -> Tensor:
+    return _compare("le", np.less_equal, a, b)
+
+
+def gt(a, b) -> Tensor:
+    return _compare("gt", np.greater, a, b)
+
+
+def ge(a, b) -> Tensor:
+    return _compare("ge", np.greater_equal, a, b)
+
+
+def eq(a, b) -> Tensor:
+    return _compare("eq", np.equal, a, b)
+
+
+def ne(a, b) -> Tensor:
+    return _compare("ne", np.not_equal, a, b)

@@ -1,0 +1,68 @@
+"""Matrix multiplication, with NumPy's rules for vectors and batches.
+
+For ``Y = A @ B``:  ``dA = G @ B^T`` and ``dB = A^T @ G``. A 1-D left operand is treated as a row (1, n),
+a 1-D right operand as a column (n, 1); leading (batch) axes broadcast and their gradients are summed back
+by the engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor, record
+from ._util import pair
+
+__all__ = ["matmul"]
+
+
+def _check_matmul_shapes(a: Tensor, b: Tensor) -> None:
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    inner_a = a.shape[-1]
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align ({inner_a} != {inner_b})")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
+
+
+def matmul(a, b) -> Tensor:
+    """``a @ b``.
+
+    Parameters
+    ----------
+    a : Tensor, shape (..., n, k) or (k,)
+    b : Tensor, shape (..., k, m) or (k,)
+
+    Returns
+    -------
+    Tensor, shape (..., n, m) with the vector axes dropped as NumPy does.
+    """
+    a, b = pair(a, b)
+    try:
+        y = np.matmul(a.data, b.data)
+    except ValueError:
+        _check_matmul_shapes(a, b)
+        raise
+    x, w = a.data, b.data
+
+    def backward(g):
+        x2 = x[None, :] if x.ndim == 1 else x
+        w2 = w[:, None] if w.ndim == 1 else w
+        g2 = g
+        if x.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if w.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if a.requires_grad:
+            ga = np.matmul(g2, np.swapaxes(w2, -1, -2))
+            ga = ga[..., 0, :] if x.ndim == 1 else ga
+        if b.requires_grad:
+            gb = np.matmul(np.swapaxes(x2, -1, -2), g2)
+            gb = gb[..., 0] if w.ndim == 1 else gb
+        return ga, gb
+
+    return record("matmul", np.asarray(y), (a, b), backward, reduces_broadcast=True)

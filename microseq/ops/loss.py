@@ -1,0 +1,199 @@
+"""Losses, each one fused op with a closed-form gradient (stable for extreme logits).
+
+``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"``, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor, as_tensor, record
+from ._util import check_float
+from .elementwise import _stable_sigmoid
+
+__all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _classes_last(op: str, scores: Tensor, target) -> tuple[np.ndarray, np.ndarray]:
+    """Scores as (N, C) and targets as (N,), accepting PyTorch's layouts (C,), (N, C) and (N, C, d1, ...)."""
+    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{op}: targets must be integer class indices, got dtype {target.dtype}")
+    x = scores.data
+    if x.ndim == 0:
+        raise ValueError(f"{op}: scores must have a class axis, got a scalar")
+    expected = x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()
+    if target.shape != expected:
+        raise ValueError(
+            f"{op}: scores of shape {x.shape} (class axis {0 if x.ndim == 1 else 1}) need targets of shape "
+            f"{expected}, got {target.shape}"
+        )
+    flat = np.moveaxis(x, 1, -1).reshape(-1, x.shape[1]) if x.ndim > 1 else x.reshape(1, -1)
+    return flat, target.reshape(-1)
+
+
+def _targets_and_weights(op: str, scores: Tensor, target, weight, ignore_index: int):
+    """Flattened scores (N, C), targets made safe to index with (N,), and each item's weight (N,).
+
+    Ignored targets get weight 0 (and index 0, which is then multiplied by that 0).
+    """
+    flat, t = _classes_last(op, scores, target)
+    n_classes = flat.shape[1]
+    counted = t != ignore_index
+    bad = counted & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"{op}: target {t[bad][0]} is out of range for {n_classes} classes")
+    safe_t = np.where(counted, t, 0)
+    if weight is None:
+        class_weight = np.ones(n_classes, dtype=flat.dtype)
+    else:
+        class_weight = np.asarray(getattr(weight, "data", weight), dtype=flat.dtype)
+    if class_weight.shape != (n_classes,):
+        raise ValueError(f"{op}: weight must have shape ({n_classes},), got {class_weight.shape}")
+    return flat, safe_t, class_weight[safe_t] * counted
+
+
+def _restore_layout(grad_flat: np.ndarray, shape: tuple) -> np.ndarray:
+    """Inverse of the flattening in ``_classes_last``."""
+    if len(shape) == 1:
+        return grad_flat.reshape(shape)
+    moved = shape[:1] + shape[2:] + shape[1:2]
+    return np.moveaxis(grad_flat.reshape(moved), -1, 1)
+
+
+def _reduce_per_item(per_item: np.ndarray, weights: np.ndarray, reduction: str, target_shape):
+    """Loss value and the factor d(loss)/d(per_item) for each item."""
+    if reduction == "none":
+        return per_item.reshape(target_shape), None
+    if reduction == "sum":
+        return np.asarray(per_item.sum()), np.ones_like(per_item)
+    total_weight = weights.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):  # all targets ignored: NaN, as in PyTorch
+        return np.asarray(per_item.sum() / total_weight), np.ones_like(per_item) / total_weight
+
+
+def nll_loss(log_probs, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices given log-probabilities.
+
+    ``loss_n = -w[t_n] * log_probs[n, t_n]``; targets equal to ``ignore_index`` contribute nothing, and
+    ``"mean"`` divides by the total weight of the targets that count (PyTorch's convention).
+
+    Parameters
+    ----------
+    log_probs : Tensor, shape (C,), (N, C) or (N, C, d1, ...)
+    target : integer array, shape (), (N,) or (N, d1, ...)
+    weight : array_like, shape (C,), optional
+        A weight per class.
+    """
+    log_probs = as_tensor(log_probs)
+    check_float("nll_loss", log_probs)
+    _check_reduction("nll_loss", reduction)
+    flat, safe_t, w = _targets_and_weights("nll_loss", log_probs, target, weight, ignore_index)
+    rows = np.arange(len(safe_t))
+    per_item = -w * flat[rows, safe_t]
+    target_shape = np.asarray(getattr(target, "data", target)).shape
+    value, factor = _reduce_per_item(per_item, w, reduction, target_shape)
+    shape = log_probs.shape
+
+    def backward(g):
+        scale = g.reshape(-1) if factor is None else g * factor
+        grad = np.zeros_like(flat)
+        grad[rows, safe_t] = -w * scale
+        return (_restore_layout(grad, shape),)
+
+    return record("nll_loss", value.astype(flat.dtype), (log_probs,), backward)
+
+
+def cross_entropy(logits, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Cross entropy of class indices given unnormalised scores: ``nll_loss(log_softmax(logits))`` fused.
+
+    ``loss_n = w[t_n] * (logsumexp(z_n) - z_n[t_n])``, and the gradient with respect to the logits is
+    ``w[t_n] * (softmax(z_n) - onehot(t_n))``, computed without ever forming ``exp`` of a large number.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (C,), (N, C) or (N, C, d1, ...)
+        Class axis 1 as in PyTorch (axis 0 for a single unbatched vector).
+    target : integer array, shape (), (N,) or (N, d1, ...)
+    weight : array_like, shape (C,), optional
+    ignore_index : int
+        Targets with this value are skipped (their loss and gradient are 0).
+    reduction : {"mean", "sum", "none"}
+    """
+    logits = as_tensor(logits)
+    check_float("cross_entropy", logits)
+    _check_reduction("cross_entropy", reduction)
+    flat, safe_t, w = _targets_and_weights("cross_entropy", logits, target, weight, ignore_index)
+    rows = np.arange(len(safe_t))
+    shifted = flat - flat.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=1))
+    per_item = w * (log_norm - shifted[rows, safe_t])
+    target_shape = np.asarray(getattr(target, "data", target)).shape
+    value, factor = _reduce_per_item(per_item, w, reduction, target_shape)
+    shape = logits.shape
+
+    def backward(g):
+        scale = g.reshape(-1) if factor is None else g * factor
+        grad = np.exp(shifted - log_norm[:, None])  # softmax
+        grad[rows, safe_t] -= 1
+        grad *= (w * scale)[:, None]
+        return (_restore_layout(grad, shape),)
+
+    return record("cross_entropy", value.astype(flat.dtype), (logits,), backward)
+
+
+def mse_loss(input, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error ``mean((input - target)**2)``; shapes must match (no silent broadcasting).
+
+    d/d input = 2 (input - target) / n, d/d target = -2 (input - target) / n.
+    """
+    input, target = as_tensor(input), as_tensor(target)
+    _check_reduction("mse_loss", reduction)
+    if input.shape != target.shape:
+        raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape {target.shape} differ")
+    diff = input.data - target.data
+    if reduction == "none":
+        return record("mse_loss", diff * diff, (input, target), lambda g: (2 * g * diff, -2 * g * diff))
+    scale = 2.0 / max(diff.size, 1) if reduction == "mean" else 2.0
+    value = np.mean(diff * diff) if reduction == "mean" else np.sum(diff * diff)
+    return record(
+        "mse_loss",
+        np.asarray(value, dtype=diff.dtype),
+        (input, target),
+        lambda g: (g * scale * diff, -g * scale * diff),
+    )
+
+
+def binary_cross_entropy_with_logits(logits, target, pos_weight=None, reduction: str = "mean") -> Tensor:
+    """Binary cross entropy on logits: ``-(p t log s(z) + (1 - t) log(1 - s(z)))`` with s the sigmoid.
+
+    Written as ``(1 - t) z + (1 + (p - 1) t) softplus(-z)`` so that no log of 0 or exp overflow can occur
+    (p is ``pos_weight``, 1 by default). The gradient with respect to ``z`` is
+    ``(1 + (p - 1) t) s(z) - p t``.
+    """
+    logits, target = as_tensor(logits), as_tensor(target)
+    check_float("binary_cross_entropy_with_logits", logits)
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    if logits.shape != target.shape:
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: logits of shape {logits.shape} and target of shape "
+            f"{target.shape} differ"
+        )
+    z, t = logits.data, target.data.astype(logits.dtype)
+    p = 1.0 if pos_weight is None else np.asarray(getattr(pos_weight, "data", pos_weight), dtype=z.dtype)
+    softplus_neg = np.logaddexp(0, -z)
+    coeff = 1 + (p - 1) * t
+    per_item = (1 - t) * z + coeff * softplus_neg
+    d_logits = coeff * _stable_sigmoid(z) - p * t
+    if reduction == "none":
+        return record("bce_with_logits", per_item, (logits,), lambda g: (g * d_logits,))
+    n = max(per_item.size, 1) if reduction == "mean" else 1
+    value = np.asarray(per_item.sum() / n, dtype=z.dtype)
+    return record("bce_with_logits", value, (logits,), lambda g: (g * d_logits / n,))

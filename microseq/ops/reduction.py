@@ -1,0 +1,117 @@
+"""Reductions and the softmax family.
+
+A reduction's gradient is the upstream gradient spread back over the reduced axes: ``_expand`` puts the
+reduced axes back (as size 1) so that it broadcasts against the input.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..tensor import Tensor, as_tensor, record
+from ._util import check_float, normalize_axes
+
+__all__ = ["sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax"]
+
+
+def _expand(g: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
+    """Re-insert the reduced ``axes`` as size-1 axes (a no-op when ``keepdims`` kept them)."""
+    return g if keepdims else np.expand_dims(g, axes)
+
+
+def sum(a, axis=None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (all axes by default).  dy/da = 1 for every summed element."""
+    a = as_tensor(a)
+    axes = normalize_axes("sum", axis, a.ndim)
+    shape = a.shape
+    y = np.sum(a.data, axis=axes, keepdims=keepdims)
+    return record("sum", np.asarray(y), (a,), lambda g: (np.broadcast_to(_expand(g, axes, keepdims), shape),))
+
+
+def mean(a, axis=None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis``.  dy/da = 1/n for each of the n averaged elements."""
+    a = as_tensor(a)
+    check_float("mean", a)
+    axes = normalize_axes("mean", axis, a.ndim)
+    shape = a.shape
+    count = int(np.prod([shape[i] for i in axes])) if axes else 1
+    y = np.mean(a.data, axis=axes, keepdims=keepdims)
+    return record(
+        "mean", np.asarray(y), (a,), lambda g: (np.broadcast_to(_expand(g, axes, keepdims) / count, shape),)
+    )
+
+
+def _extremum(op: str, reducer, a, axis, keepdims: bool) -> Tensor:
+    a = as_tensor(a)
+    axes = normalize_axes(op, axis, a.ndim)
+    if a.size == 0 or builtins.any(a.shape[i] == 0 for i in axes):
+        raise ValueError(f"{op}: cannot reduce over an empty axis (shape {a.shape}, axis {axis})")
+    x = a.data
+    y_kept = reducer(x, axis=axes, keepdims=True)
+    y = y_kept if keepdims else np.squeeze(y_kept, axis=axes)
+
+    def backward(g):
+        # Ties share the gradient equally (like torch.amax): the subgradient that keeps symmetry.
+        winners = x == y_kept
+        return (winners * (_expand(g, axes, keepdims) / winners.sum(axis=axes, keepdims=True)),)
+
+    return record(op, np.asarray(y), (a,), backward)
+
+
+def max(a, axis=None, keepdims: bool = False) -> Tensor:
+    """Largest value over ``axis``; the gradient goes to the maximal element(s)."""
+    return _extremum("max", np.max, a, axis, keepdims)
+
+
+def min(a, axis=None, keepdims: bool = False) -> Tensor:
+    """Smallest value over ``axis``; the gradient goes to the minimal element(s)."""
+    return _extremum("min", np.min, a, axis, keepdims)
+
+
+def _safe_max(x: np.ndarray, axes, keepdims: bool = True) -> np.ndarray:
+    """The max used to shift before ``exp``; 0 where it is not finite (an all ``-inf`` slice stays -inf)."""
+    m = np.max(x, axis=axes, keepdims=keepdims)
+    return np.where(np.isfinite(m), m, 0)
+
+
+def logsumexp(a, axis=None, keepdims: bool = False) -> Tensor:
+    """``log(sum(exp(a)))`` over ``axis``, computed as ``m + log(sum(exp(a - m)))`` with m the max.
+
+    dy/da = exp(a - y) = softmax(a).
+    """
+    a = as_tensor(a)
+    check_float("logsumexp", a)
+    axes = normalize_axes("logsumexp", axis, a.ndim)
+    x = a.data
+    m = _safe_max(x, axes)
+    with np.errstate(divide="ignore"):
+        y_kept = m + np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))
+    y = y_kept if keepdims else np.squeeze(y_kept, axis=axes)
+    return record("logsumexp", np.asarray(y), (a,), lambda g: (_expand(g, axes, keepdims) * np.exp(x - y_kept),))
+
+
+def softmax(a, axis: int = -1) -> Tensor:
+    """``exp(a) / sum(exp(a))`` along ``axis``.
+
+    dy_i/da_j = y_i (delta_ij - y_j), so the vector-Jacobian product is ``y * (g - sum(g * y))``.
+    """
+    a = as_tensor(a)
+    check_float("softmax", a)
+    (ax,) = normalize_axes("softmax", axis, a.ndim)
+    e = np.exp(a.data - _safe_max(a.data, ax))
+    y = e / np.sum(e, axis=ax, keepdims=True)
+    return record("softmax", y, (a,), lambda g: (y * (g - np.sum(g * y, axis=ax, keepdims=True)),))
+
+
+def log_softmax(a, axis: int = -1) -> Tensor:
+    """``a - logsumexp(a)`` along ``axis``.  VJP: ``g - softmax(a) * sum(g)``."""
+    a = as_tensor(a)
+    check_float("log_softmax", a)
+    (ax,) = normalize_axes("log_softmax", axis, a.ndim)
+    x = a.data
+    m = _safe_max(x, ax)
+    with np.errstate(divide="ignore"):
+        y = x - m - np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True))
+    return record("log_softmax", y, (a,), lambda g: (g - np.exp(y) * np.sum(g, axis=ax, keepdims=True),))

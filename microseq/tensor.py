@@ -1,0 +1,458 @@
+"""``Tensor``: a NumPy array that remembers how it was computed.
+
+A tensor holds its values in ``data`` (a plain ``numpy.ndarray``). If it ``requires_grad``, operations on it
+are recorded on the tape (see :mod:`microseq.autograd`) and ``backward()`` fills ``grad`` with the gradient of
+an output with respect to it. Leaves (tensors made by the user, like parameters) keep their gradient; the
+intermediate results of ops only pass it on, unless ``retain_grad()`` was called on them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import autograd
+from .autograd import Node, VersionCounter, _grad_mode
+
+__all__ = ["Tensor", "tensor", "as_tensor", "record", "zeros", "ones", "randn", "rand", "arange", "full"]
+
+DEFAULT_FLOAT = np.float32
+
+
+def _to_array(data, dtype=None) -> np.ndarray:
+    """Array for ``data``: NumPy arrays keep their dtype; Python floats become float32, ints int64."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+    array = np.asarray(data, dtype=dtype)
+    if dtype is None and array.dtype == np.float64:
+        array = array.astype(DEFAULT_FLOAT)
+    return array
+
+
+class Tensor:
+    """An array with an optional gradient and a place on the tape.
+
+    Parameters
+    ----------
+    data : array_like
+        The values. A NumPy array is wrapped without copying (use :func:`tensor` for a copy).
+    requires_grad : bool
+        Record ops on this tensor so that ``backward`` can compute its gradient. Floating dtypes only.
+    dtype : numpy dtype, optional
+        Convert ``data`` to this dtype. Default: the array's own dtype; float32 for Python floats.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+    grad : numpy.ndarray or None
+        Accumulated gradient, of ``data``'s shape and dtype. ``zero_grad()`` or ``grad = None`` clears it.
+    """
+
+    __slots__ = ("data", "requires_grad", "grad", "_node", "_version", "_base", "__weakref__")
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
+        self.data = _to_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {self.data.dtype}")
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self._node = None
+        self._version = VersionCounter()
+        self._base = None
+
+    # -- basic properties -----------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float:
+        """The single value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors convert to a number, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, threshold=50, prefix="tensor(")
+        extras = [] if self.dtype == DEFAULT_FLOAT else [f"dtype={self.dtype}"]
+        if self._node is not None:
+            extras.append(f"grad_fn={self._node.op}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.data)
+
+    __hash__ = object.__hash__
+
+    # -- autograd -------------------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on.
+
+        See :func:`microseq.autograd.backward`.
+        """
+        autograd.backward(self, grad, retain_graph=retain_graph)
+
+    def detach(self) -> "Tensor":
+        """The same values, cut from the tape (shares memory, like PyTorch)."""
+        out = Tensor(self.data)
+        out._version = self._version
+        return out
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self.dtype.kind != "f":
+            raise TypeError(f"requires_grad_: dtype {self.dtype} cannot require grad")
+        self.requires_grad = requires_grad
+        return self
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    def retain_grad(self) -> "Tensor":
+        """Keep the gradient of this intermediate result in ``.grad`` at the next backward."""
+        if self._node is not None:
+            self._node.retained_output = self
+        return self
+
+    # -- in-place modification (never recorded; bumps the version counter) ------------------------
+    def _begin_in_place(self, op: str) -> None:
+        if self.requires_grad and _grad_mode.enabled:
+            raise RuntimeError(
+                f"{op}: in-place change of a tensor that requires grad while recording; "
+                "wrap it in microseq.no_grad() (as optimizers do) or work on a copy"
+            )
+        tensor = self
+        while tensor is not None:  # a view shares its base's memory: warn the base's producer too
+            node = tensor._node
+            if node is not None and node.backward is not None and node.saves(tensor.data):
+                node.mutated_after_save = (
+                    f"{node.op}: its output (shape {tensor.shape}) was modified in place by {op} after it was "
+                    "saved for backward; the gradient would be wrong"
+                )
+            tensor = tensor._base
+        self._version.value += 1
+
+    def _in_place(self, op: str, ufunc, other) -> "Tensor":
+        self._begin_in_place(op)
+        ufunc(self.data, _to_array(other), out=self.data, casting="same_kind")
+        return self
+
+    def add_(self, other) -> "Tensor":
+        return self._in_place("add_", np.add, other)
+
+    def sub_(self, other) -> "Tensor":
+        return self._in_place("sub_", np.subtract, other)
+
+    def mul_(self, other) -> "Tensor":
+        return self._in_place("mul_", np.multiply, other)
+
+    def div_(self, other) -> "Tensor":
+        return self._in_place("div_", np.divide, other)
+
+    def copy_(self, other) -> "Tensor":
+        source = _to_array(other)
+        if np.broadcast_shapes(source.shape, self.shape) != self.shape:
+            raise ValueError(f"copy_: source of shape {source.shape} does not fit destination {self.shape}")
+        self._begin_in_place("copy_")
+        np.copyto(self.data, source, casting="same_kind")
+        return self
+
+    def fill_(self, value) -> "Tensor":
+        self._begin_in_place("fill_")
+        self.data.fill(value)
+        return self
+
+    def zero_(self) -> "Tensor":
+        return self.fill_(0)
+
+    def __setitem__(self, index, value) -> None:
+        self._begin_in_place("__setitem__")
+        self.data[_unwrap_index(index)] = _to_array(value)
+
+    # -- operators (the ops themselves live in microseq.ops) --------------------------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __pow__(self, exponent):
+        return _ops.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return _ops.pow(base, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    def __lt__(self, other):
+        return _ops.lt(self, other)
+
+    def __le__(self, other):
+        return _ops.le(self, other)
+
+    def __gt__(self, other):
+        return _ops.gt(self, other)
+
+    def __ge__(self, other):
+        return _ops.ge(self, other)
+
+    def __eq__(self, other):
+        return _ops.eq(self, other)
+
+    def __ne__(self, other):
+        return _ops.ne(self, other)
+
+    # -- methods that mirror the functional ops ----------------------------------------------------
+    def exp(self):
+        return _ops.exp(self)
+
+    def log(self):
+        return _ops.log(self)
+
+    def sqrt(self):
+        return _ops.sqrt(self)
+
+    def abs(self):
+        return _ops.abs(self)
+
+    def tanh(self):
+        return _ops.tanh(self)
+
+    def sigmoid(self):
+        return _ops.sigmoid(self)
+
+    def relu(self):
+        return _ops.relu(self)
+
+    def clip(self, min=None, max=None):
+        return _ops.clip(self, min, max)
+
+    clamp = clip
+
+    def sum(self, axis=None, keepdims=False):
+        return _ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _ops.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _ops.min(self, axis, keepdims)
+
+    def argmax(self, axis=None):
+        return Tensor(np.argmax(self.data, axis=axis))
+
+    def argmin(self, axis=None):
+        return Tensor(np.argmin(self.data, axis=axis))
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return _ops.logsumexp(self, axis, keepdims)
+
+    def softmax(self, axis=-1):
+        return _ops.softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        return _ops.log_softmax(self, axis)
+
+    def reshape(self, *shape):
+        return _ops.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+    view = reshape
+
+    def flatten(self):
+        return _ops.reshape(self, (-1,))
+
+    def transpose(self, *axes):
+        return _ops.transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
+
+    def permute(self, *axes):
+        return _ops.transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes)
+
+    def swapaxes(self, axis1: int, axis2: int):
+        return _ops.swapaxes(self, axis1, axis2)
+
+    @property
+    def T(self):
+        return _ops.transpose(self, None)
+
+    def unsqueeze(self, axis: int):
+        return _ops.unsqueeze(self, axis)
+
+    def squeeze(self, axis=None):
+        return _ops.squeeze(self, axis)
+
+    def split(self, split_size_or_sections, axis=0):
+        return _ops.split(self, split_size_or_sections, axis)
+
+    def chunk(self, chunks: int, axis=0):
+        return _ops.chunk(self, chunks, axis)
+
+    def masked_fill(self, mask, value):
+        return _ops.masked_fill(self, mask, value)
+
+    def astype(self, dtype):
+        return _ops.astype(self, dtype)
+
+    def float(self):
+        return _ops.astype(self, np.float32)
+
+    def double(self):
+        return _ops.astype(self, np.float64)
+
+
+def _unwrap_index(index):
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def record(op: str, data: np.ndarray, inputs: tuple, backward, reduces_broadcast: bool = False, view_of=None) -> Tensor:
+    """Wrap an op's result in a Tensor and, if any input needs a gradient, put the op on the tape.
+
+    Parameters
+    ----------
+    op : str
+        The op's name, shown in errors and in the printed tape.
+    data : numpy.ndarray
+        The op's result.
+    inputs : tuple of Tensor
+        The op's tensor inputs, in the order ``backward`` returns their gradients.
+    backward : callable
+        ``backward(grad_out) -> tuple`` of gradients (None where an input gets none).
+    reduces_broadcast : bool
+        The op broadcasts its inputs: sum their gradients back to their shapes.
+    view_of : Tensor, optional
+        The result shares memory with this input: they share the version counter too.
+    """
+    out = Tensor.__new__(Tensor)
+    out.data = data
+    out.grad = None
+    out._base = view_of
+    out._version = view_of._version if view_of is not None else VersionCounter()
+    if _grad_mode.enabled:
+        for t in inputs:
+            if t.requires_grad:
+                out.requires_grad = True
+                out._node = Node(op, inputs, backward, data.shape, data.dtype, reduces_broadcast)
+                return out
+    out.requires_grad = False
+    out._node = None
+    return out
+
+
+# -- constructors -------------------------------------------------------------------------------------
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """A new tensor holding a copy of ``data`` (Python floats become float32 unless ``dtype`` says)."""
+    return Tensor(np.array(_to_array(data, dtype), copy=True), requires_grad=requires_grad)
+
+
+def as_tensor(value, dtype=None) -> Tensor:
+    """``value`` itself if it is a Tensor, else a constant tensor wrapping it (no copy for arrays)."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(value, dtype=dtype)
+
+
+def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_shape(shape), dtype=dtype), requires_grad=requires_grad)
+
+
+def full(shape, value, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.full(_shape((shape,)), value, dtype=dtype), requires_grad=requires_grad)
+
+
+def arange(*args, dtype=None) -> Tensor:
+    return Tensor(np.arange(*args, dtype=dtype))
+
+
+def randn(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False, generator=None) -> Tensor:
+    from .random import default_generator
+
+    rng = generator or default_generator()
+    return Tensor(rng.standard_normal(_shape(shape)).astype(dtype), requires_grad=requires_grad)
+
+
+def rand(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False, generator=None) -> Tensor:
+    from .random import default_generator
+
+    rng = generator or default_generator()
+    return Tensor(rng.random(_shape(shape)).astype(dtype), requires_grad=requires_grad)
+
+
+def _shape(shape: tuple) -> tuple:
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+from . import ops as _ops  # noqa: E402  (the ops need Tensor, so they are imported last)
