@@ -1,0 +1,61 @@
+"""Functional forms of the basic layers, plus the primitive ops re-exported (``microseq.nn.functional as F``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import *  # noqa: F403  (F.tanh, F.softmax, F.cross_entropy, ... as in torch.nn.functional)
+from ..ops import matmul
+from ..tensor import Tensor, as_tensor, record
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """``x @ weight.T + bias``.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., in_features)
+    weight : Tensor, shape (out_features, in_features)
+    bias : Tensor, shape (out_features,), optional
+    """
+    x = as_tensor(x)
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), "
+            f"the layer expects {weight.shape[1]}"
+        )
+    y = matmul(x, weight.T)
+    return y if bias is None else y + bias
+
+
+def embedding(indices, weight, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` picked by integer ``indices``.
+
+    The gradient adds up for repeated indices; the row ``padding_idx`` never receives any.
+
+    Parameters
+    ----------
+    indices : integer array, any shape (...)
+    weight : Tensor, shape (V, E)
+
+    Returns
+    -------
+    Tensor, shape (..., E)
+    """
+    index = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {index.dtype}")
+    vocab = weight.shape[0]
+    if index.size and (index.min() < 0 or index.max() >= vocab):
+        bad = index.min() if index.min() < 0 else index.max()
+        raise IndexError(f"embedding: index {bad} is out of range for a table of {vocab} rows")
+    table = weight.data
+
+    def backward(g):
+        grad = np.zeros_like(table)
+        np.add.at(grad, index.reshape(-1), g.reshape(-1, table.shape[1]))
+        if padding_idx is not None:
+            grad[padding_idx] = 0
+        return (grad,)
+
+    return record("embedding", table[index], (weight,), backward)
