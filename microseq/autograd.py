@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from operator import attrgetter
 from contextlib import ContextDecorator
 
 import numpy as np
@@ -210,7 +211,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 def _fit_gradient(node: Node, position: int, grad, tensor) -> np.ndarray:
     """Bring an input gradient to its input's shape and dtype, or fail loudly naming the op."""
     grad = np.asarray(grad)
-    if grad.shape != tensor.shape:
+    if grad.shape != tensor.data.shape:
         if node.reduces_broadcast:
             grad = unbroadcast(grad, tensor.shape)
         if grad.shape != tensor.shape:
@@ -223,9 +224,12 @@ def _fit_gradient(node: Node, position: int, grad, tensor) -> np.ndarray:
     return grad
 
 
+_by_seq = attrgetter("seq")
+
+
 def _nodes_to_replay(root: Node) -> list[Node]:
     """Every node ``root`` depends on (itself included), latest first: the tape read backwards."""
-    found = {id(root): root}
+    found = {root}
     stack = [root]
     while stack:
         node = stack.pop()
@@ -233,10 +237,10 @@ def _nodes_to_replay(root: Node) -> list[Node]:
             continue
         for tensor in node.inputs:
             parent = tensor._node
-            if parent is not None and id(parent) not in found:
-                found[id(parent)] = parent
+            if parent is not None and parent not in found:
+                found.add(parent)
                 stack.append(parent)
-    return sorted(found.values(), key=lambda n: n.seq, reverse=True)
+    return sorted(found, key=_by_seq, reverse=True)
 
 
 def _accumulate_into_grad(tensor, grad: np.ndarray) -> None:
@@ -268,7 +272,9 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             )
         grad = np.ones(root.shape, dtype=root.dtype)
     else:
-        grad = np.asarray(getattr(grad, "data", grad), dtype=root.dtype)
+        grad = getattr(grad, "data", grad)
+        if not (type(grad) is np.ndarray and grad.dtype == root.dtype):
+            grad = np.asarray(grad, dtype=root.dtype)
         if grad.shape != root.shape:
             raise RuntimeError(f"backward: grad has shape {grad.shape}, expected the output's {root.shape}")
 
@@ -276,9 +282,9 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         _accumulate_into_grad(root, grad)
         return
 
-    pending = {id(root._node): grad}
+    pending = {root._node: grad}
     for node in _nodes_to_replay(root._node):
-        grad_out = pending.pop(id(node), None)
+        grad_out = pending.pop(node, None)
         if grad_out is None:
             continue
         if node.backward is None:
@@ -293,14 +299,15 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         for position, (tensor, input_grad) in enumerate(zip(node.inputs, input_grads)):
             if input_grad is None or not tensor.requires_grad:
                 continue
-            input_grad = _fit_gradient(node, position, input_grad, tensor)
+            data = tensor.data
+            if not (type(input_grad) is np.ndarray and input_grad.shape == data.shape and input_grad.dtype == data.dtype):
+                input_grad = _fit_gradient(node, position, input_grad, tensor)
             parent = tensor._node
             if parent is None:
                 _accumulate_into_grad(tensor, input_grad)
             else:
-                key = id(parent)
-                previous = pending.get(key)
-                pending[key] = input_grad if previous is None else previous + input_grad
+                previous = pending.get(parent)
+                pending[parent] = input_grad if previous is None else previous + input_grad
         if not retain_graph:
             node.backward = None
             node.inputs = None
