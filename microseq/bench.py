@@ -1,0 +1,288 @@
+"""``microseq bench``: how fast are the recurrent layers, against references measured in the same run.
+
+For every cell (RNN, LSTM, GRU), shape (B, T, I, H) and dtype, the benchmark times one training step of a
+layer, forward plus backward of ``output.sum()``, in four ways:
+
+- ``fused``: microseq's layer on its fused numba kernels (one tape node for the whole sequence);
+- ``composed``: the same layer built from primitive ops, a cell applied T times (the readable path);
+- ``numpy``: the fused layer on the plain NumPy reference kernels (``MICROSEQ_BACKEND=numpy``);
+- ``torch``: PyTorch's layer on the CPU with the same thread count, when PyTorch is importable.
+
+Each time is the median of several runs after warm-up. Speed is reported as ratios to PyTorch, as GFLOP/s
+(the GEMM work of forward and backward: ``6 T B G H (I + H)`` flops), and as a fraction of this machine's
+GEMM peak, measured in the same run with one large ``np.dot``. The engine's own overhead (recording and
+replaying one small op) and the kernels' first-call compile times are reported too.
+
+Run ``microseq bench`` or ``python -m microseq.bench``; ``--json`` prints machine-readable results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+SHAPES = {  # name: (B, T, I, H)
+    "tiny": (1, 100, 32, 32),
+    "small": (32, 64, 64, 128),
+    "large": (64, 100, 256, 512),
+}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+IMPLEMENTATIONS = ("fused", "composed", "numpy", "torch")
+
+
+@dataclass
+class Row:
+    cell: str
+    dtype: str
+    shape: tuple
+    ms: dict = field(default_factory=dict)  # implementation -> median milliseconds
+    gflops: float = 0.0  # of the fused path
+    peak_fraction: float = 0.0  # fused GFLOP/s over the measured GEMM peak
+
+    @property
+    def speedup_vs_torch(self) -> float | None:
+        if "torch" in self.ms and "fused" in self.ms:
+            return self.ms["torch"] / self.ms["fused"]
+        return None
+
+
+def median_ms(step: Callable[[], None], repeats: int, warmup: int, budget_s: float = 20.0) -> float:
+    """Median wall time of ``step`` in milliseconds, after ``warmup`` untimed calls.
+
+    Stops early (with at least three timed runs) once ``budget_s`` seconds are spent, so that the slow
+    reference paths cannot stall the whole benchmark.
+    """
+    for _ in range(warmup):
+        step()
+    times, started = [], time.perf_counter()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= 3 and time.perf_counter() - started > budget_s:
+            break
+    return 1e3 * statistics.median(times)
+
+
+def gemm_peak_gflops(dtype, n: int = 1024, repeats: int = 5) -> float:
+    """This machine's matrix-multiply speed in GFLOP/s: the best of a few ``(n, n) @ (n, n)`` products."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((n, n)).astype(dtype)
+    np.dot(a, b)
+    best = min(_timed(lambda: np.dot(a, b)) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def layer_flops(cell: str, B: int, T: int, I: int, H: int) -> float:
+    """GEMM flops of forward + backward: forward 2TBGH(I+H), backward twice that."""
+    return 6.0 * T * B * GATES[cell] * H * (I + H)
+
+
+# -- the four implementations -------------------------------------------------------------------------
+def _microseq_step(cell: str, shape: tuple, dtype, fused: bool) -> Callable[[], None]:
+    import microseq as ms
+    from microseq import nn
+
+    B, T, I, H = shape
+    layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](I, H, fused=fused, dtype=dtype)
+    x = ms.Tensor(np.random.default_rng(1).standard_normal((T, B, I)).astype(dtype), requires_grad=True)
+
+    def step():
+        layer.zero_grad()
+        x.grad = None
+        output = layer(x)[0]
+        output.sum().backward()
+
+    return step
+
+
+def _torch_step(cell: str, shape: tuple, dtype) -> Callable[[], None] | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    B, T, I, H = shape
+    torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
+    layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](I, H).to(torch_dtype)
+    x = torch.randn(T, B, I, dtype=torch_dtype, requires_grad=True)
+
+    def step():
+        layer.zero_grad()
+        x.grad = None
+        layer(x)[0].sum().backward()
+
+    return step
+
+
+def measure_row(cell: str, shape: tuple, dtype, implementations, repeats: int, warmup: int, peak: float) -> Row:
+    from microseq import kernels
+
+    row = Row(cell, np.dtype(dtype).name, shape)
+    for name in implementations:
+        if name == "torch":
+            step = _torch_step(cell, shape, dtype)
+            if step is None:
+                continue
+            row.ms[name] = median_ms(step, repeats, warmup)
+        elif name == "numpy":
+            previous = kernels.get_backend()
+            kernels.set_backend("numpy")
+            try:
+                row.ms[name] = median_ms(_microseq_step(cell, shape, dtype, fused=True), repeats, warmup)
+            finally:
+                kernels.set_backend(previous)
+        else:
+            row.ms[name] = median_ms(_microseq_step(cell, shape, dtype, fused=name == "fused"), repeats, warmup)
+    if "fused" in row.ms:
+        row.gflops = layer_flops(cell, *shape) / (row.ms["fused"] / 1e3) / 1e9
+        row.peak_fraction = row.gflops / peak
+    return row
+
+
+# -- the engine's own overhead -----------------------------------------------------------------------
+def engine_overhead_us(repeats: int = 20000) -> dict:
+    """Microseconds to record one small op, to record and replay it, and NumPy's own time for the op."""
+    import microseq as ms
+
+    a = np.ones(4, dtype=np.float32)
+    x, w = ms.Tensor(a.copy(), requires_grad=True), ms.Tensor(a.copy(), requires_grad=True)
+    upstream = np.ones(4, dtype=np.float32)
+
+    def record():
+        x * w
+
+    def record_and_replay():
+        (x * w).backward(upstream)
+
+    def numpy_only():
+        a * a
+
+    def per_call(fn):
+        best = float("inf")
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            best = min(best, (time.perf_counter() - t0) / repeats)
+        return 1e6 * best
+
+    return {
+        "numpy_op_us": per_call(numpy_only),
+        "record_op_us": per_call(record),
+        "record_and_backward_us": per_call(record_and_replay),
+    }
+
+
+# -- output ------------------------------------------------------------------------------------------
+def format_table(rows: list[Row], peaks: dict) -> str:
+    header = ["cell", "dtype", "B,T,I,H"] + [f"{n} ms" for n in IMPLEMENTATIONS] + ["torch/fused", "composed/fused", "GFLOP/s", "% peak"]
+    lines = [header]
+    for r in rows:
+        speed = r.speedup_vs_torch
+        lines.append(
+            [r.cell, r.dtype, ",".join(map(str, r.shape))]
+            + [f"{r.ms[n]:.2f}" if n in r.ms else "-" for n in IMPLEMENTATIONS]
+            + [
+                f"{speed:.2f}x" if speed is not None else "-",
+                f"{r.ms['composed'] / r.ms['fused']:.1f}x" if "composed" in r.ms and "fused" in r.ms else "-",
+                f"{r.gflops:.1f}",
+                f"{100 * r.peak_fraction:.0f}%",
+            ]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines)
+    peak_text = ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peaks.items())
+    return f"{text}\nGEMM peak measured in this run: {peak_text}"
+
+
+def parse_shape(spec: str, parser: argparse.ArgumentParser) -> tuple:
+    """A shape name from ``SHAPES`` or four numbers ``B,T,I,H``."""
+    if spec in SHAPES:
+        return SHAPES[spec]
+    try:
+        shape = tuple(int(v) for v in spec.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 4 or min(shape) < 1:
+        parser.error(f"bad shape {spec!r}: use a name from {list(SHAPES)} or four positive numbers B,T,I,H")
+    return shape
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="microseq bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated: rnn, lstm, gru")
+    parser.add_argument("--shapes", nargs="+", default=list(SHAPES), help=f"names from {list(SHAPES)} or B,T,I,H")
+    parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--impl", default=",".join(IMPLEMENTATIONS), help="which implementations to time")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch and numba threads")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: one tiny shape, few repeats")
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    args = parser.parse_args(argv)
+
+    if args.quick:
+        args.shapes, args.repeats, args.warmup = ["2,5,3,4"], 2, 1
+    cells = [c.strip() for c in args.cells.split(",") if c.strip()]
+    unknown = [c for c in cells if c not in GATES]
+    if unknown:
+        parser.error(f"unknown cell {unknown[0]!r}; choose from {list(GATES)}")
+    shapes = [parse_shape(spec, parser) for spec in args.shapes]
+    dtypes = [np.dtype(d.strip()).type for d in args.dtypes.split(",") if d.strip()]
+    implementations = [i.strip() for i in args.impl.split(",") if i.strip()]
+
+    try:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
+    import numba
+
+    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    from microseq import kernels
+
+    compile_seconds = kernels.compile_all() if hasattr(kernels, "compile_all") else {}
+    peaks = {np.dtype(d).name: gemm_peak_gflops(d, n=256 if args.quick else 1024) for d in dtypes}
+    overhead = engine_overhead_us(2000 if args.quick else 20000)
+    rows = [
+        measure_row(cell, shape, dtype, implementations, args.repeats, args.warmup, peaks[np.dtype(dtype).name])
+        for dtype in dtypes
+        for shape in shapes
+        for cell in cells
+    ]
+    if args.json:
+        print(json.dumps({
+            "rows": [dict(asdict(r), speedup_vs_torch=r.speedup_vs_torch) for r in rows],
+            "gemm_peak_gflops": peaks,
+            "engine_overhead_us": overhead,
+            "compile_seconds": compile_seconds,
+            "threads": args.threads,
+        }, indent=2))
+    else:
+        print(format_table(rows, peaks))
+        print(
+            "engine overhead: NumPy op alone {numpy_op_us:.2f} us, recorded op {record_op_us:.2f} us, "
+            "recorded op + backward {record_and_backward_us:.2f} us".format(**overhead)
+        )
+        if compile_seconds:
+            print("first-call compile time: " + ", ".join(f"{k} {v:.2f} s" for k, v in compile_seconds.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
