@@ -160,7 +160,7 @@ class Node:
                 value = cell.cell_contents
             except ValueError:  # an empty cell
                 continue
-            if isinstance(value, np.ndarray) and id(value) not in seen:
+            if isinstance(value, (np.ndarray, np.generic)) and id(value) not in seen:
                 seen.add(id(value))
                 arrays.append(value)
         return arrays
