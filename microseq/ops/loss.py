@@ -76,7 +76,10 @@ def _reduce_per_item(per_item: np.ndarray, weights: np.ndarray, reduction: str, 
         return np.asarray(per_item.sum()), np.ones_like(per_item)
     total_weight = weights.sum()
     with np.errstate(invalid="ignore", divide="ignore"):  # all targets ignored: NaN, as in PyTorch
-        return np.asarray(per_item.sum() / total_weight), np.ones_like(per_item) / total_weight
+        value = np.asarray(per_item.sum() / total_weight)
+    # ... but a zero gradient, as in PyTorch (so a fully padded batch cannot turn the weights into NaN)
+    factor = np.full_like(per_item, 1 / total_weight if total_weight != 0 else 0)
+    return value, factor
 
 
 def nll_loss(log_probs, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
