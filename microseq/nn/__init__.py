@@ -3,3 +3,7 @@
 from . import functional
 from .layers import Dropout, Embedding, Linear
 from .module import Module, ModuleList, Parameter, Sequential
+from .bidirectional import Bidirectional
+from .cells import GRUCell, LSTMCell, RNNCell
+from .recurrent import GRU, LSTM, RNN
+from .unroll import Recurrent

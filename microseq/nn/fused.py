@@ -1,0 +1,104 @@
+"""Fused recurrent ops: a whole sequence of one layer and one direction as ONE node on the tape.
+
+The composed path records tens of small ops per time step; here the forward runs one fused kernel from
+:mod:`microseq.kernels` over all T steps and saves what its backward needs, and the node's backward calls the
+kernel's backward once. The kernel is chosen at call time (``MICROSEQ_BACKEND``: numba or the NumPy
+reference) and imported lazily, so ``import microseq`` never loads numba.
+
+A tape node has one output, but a recurrent layer has several (``out``, ``h_n`` and, for the LSTM, ``c_n``).
+So the node's output is the three stacked along time into one array, and the results the caller sees are
+basic-slicing views of it::
+
+    packed = [out_0, ..., out_{T-1}, h_n, c_n]     # (T + 2, B, H) for the LSTM, (T + 1, B, H) otherwise
+    out, h_n, c_n = packed[:T], packed[T], packed[T + 1]
+
+Backward of those slices writes each upstream gradient into its rows of a gradient of the packed shape, the
+engine adds them up, and the fused node hands ``g[:T], g[T], g[T + 1]`` to the kernel's backward. Nothing in
+the engine had to change, and an unused output simply contributes zeros.
+
+Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor, record
+
+__all__ = ["fused_rnn", "fused_lstm", "fused_gru"]
+
+
+def _fused(op: str, kernel: str, x: Tensor, states: tuple, weights: tuple, lengths, reverse: bool, **options):
+    """Run the kernel pair ``{kernel}_forward/_backward`` as one tape node; return (out, *final_states)."""
+    from .. import kernels  # lazy: numba loads on the first fused call, not at import
+
+    forward = getattr(kernels, f"{kernel}_forward")
+    backward = getattr(kernels, f"{kernel}_backward")
+    w_ih, w_hh, b_ih, b_hh = weights
+    has_bias = b_ih is not None
+    *results, saved = forward(
+        np.ascontiguousarray(x.data),
+        *(s.data for s in states),
+        w_ih.data,
+        w_hh.data,
+        b_ih.data if has_bias else None,
+        b_hh.data if has_bias else None,
+        lengths=lengths,
+        reverse=reverse,
+        **options,
+    )
+    out = results[0]
+    steps = out.shape[0]
+    packed = np.concatenate([out] + [final[None] for final in results[1:]], axis=0)
+    inputs = (x, *states, w_ih, w_hh) + ((b_ih, b_hh) if has_bias else ())
+
+    def backward_rule(g):
+        grads = backward(saved, g[:steps], *g[steps:])  # dx, d(initial states), dw_ih, dw_hh, db_ih, db_hh
+        return grads if has_bias else grads[:-2]
+
+    node = record(op, packed, inputs, backward_rule)
+    return (node[:steps],) + tuple(node[steps + k] for k in range(len(results) - 1))
+
+
+def fused_rnn(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False, nonlinearity="tanh"):
+    """One direction of one Elman RNN layer over a whole sequence, as one tape node.
+
+    Parameters
+    ----------
+    x : Tensor, shape (T, B, I), time-major
+    h0 : Tensor, shape (B, H)
+    w_ih : Tensor (H, I);  w_hh : Tensor (H, H);  b_ih, b_hh : Tensor (H,), or both None
+    lengths : int64 array (B,) with 1 <= L_b <= T, or None
+    reverse : bool
+        Read each sequence from its last real step L_b - 1 down to step 0 (outputs stay in time order).
+    nonlinearity : "tanh" or "relu"
+
+    Returns
+    -------
+    out : Tensor (T, B, H), zero at padded steps;  h_n : Tensor (B, H)
+    """
+    return _fused("rnn (fused)", "rnn", x, (h0,), (w_ih, w_hh, b_ih, b_hh), lengths, reverse, nonlinearity=nonlinearity)
+
+
+def fused_lstm(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False):
+    """One direction of one LSTM layer over a whole sequence, as one tape node (gate order i, f, g, o).
+
+    Parameters as :func:`fused_rnn`, with ``c0`` (B, H) and weights of 4H rows.
+
+    Returns
+    -------
+    out : Tensor (T, B, H);  h_n, c_n : Tensor (B, H)
+    """
+    return _fused("lstm (fused)", "lstm", x, (h0, c0), (w_ih, w_hh, b_ih, b_hh), lengths, reverse)
+
+
+def fused_gru(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False):
+    """One direction of one GRU layer over a whole sequence, as one tape node (gate order r, z, n).
+
+    Parameters as :func:`fused_rnn`, with weights of 3H rows.
+
+    Returns
+    -------
+    out : Tensor (T, B, H);  h_n : Tensor (B, H)
+    """
+    return _fused("gru (fused)", "gru", x, (h0,), (w_ih, w_hh, b_ih, b_hh), lengths, reverse)

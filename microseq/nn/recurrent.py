@@ -1,0 +1,341 @@
+"""Recurrent layers ``RNN``, ``LSTM``, ``GRU``: stacked, bidirectional, variable length, PyTorch's layout.
+
+A layer runs its cell over the sequence once per layer and direction. Two interchangeable engines do it:
+
+- ``fused=True`` (default): one fused kernel call per layer and direction, one node on the tape
+  (:mod:`microseq.nn.fused`);
+- ``fused=False``: the cell's equations from primitive ops applied step by step (:mod:`microseq.nn.cells`,
+  :func:`microseq.nn.unroll.unroll`), the readable path.
+
+Both give the same outputs and gradients (tested), and both follow ``../shared/REFERENCE.md``:
+
+- input (T, B, I), or (B, T, I) with ``batch_first``, or unbatched (T, I); ``h0``/``c0`` (num_layers*D, B, H)
+  (``batch_first`` never applies to them), zeros when missing;
+- ``output`` (T, B, D*H) from the last layer, ``h_n`` (num_layers*D, B, H) ordered
+  [l0 fwd, l0 rev, l1 fwd, ...];
+- with ``lengths`` (PyTorch's packed sequences), sequence b ends at step L_b - 1: the forward direction's
+  ``h_n[b]`` is its state there, the reverse direction starts there and ends at step 0, outputs at padded steps
+  are zero, and padding never changes a real output or gradient;
+- dropout (inverted) between layers, only in training, never after the last layer.
+
+Shapes: T time, B batch, I input size, H hidden size, D directions (2 if bidirectional else 1).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..ops import concatenate, dropout, stack, swapaxes, unsqueeze
+from ..tensor import Tensor, as_tensor
+from .cells import check_nonlinearity, gru_cell, lstm_cell, reset_uniform, rnn_cell
+from .fused import fused_gru, fused_lstm, fused_rnn
+from .module import Module, Parameter
+from .unroll import check_lengths, reverse_sequences, unroll
+
+__all__ = ["RNN", "LSTM", "GRU", "RNNBase"]
+
+
+class RNNBase(Module):
+    """What the three layers share: parameters, checks, the loop over layers and directions.
+
+    Subclasses set ``gates`` and define how one direction of one layer runs (``_run_fused`` and ``_step``).
+    A layer's state is a Tensor h (RNN, GRU) or a pair (h, c) (LSTM).
+    """
+
+    gates = 1
+    state_names = ("h0",)
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        dtype=np.float32,
+        fused: bool = True,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        for what, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name}: {what} must be a positive integer, got {value!r}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(
+                f"{name}: dropout={dropout} acts only between stacked layers, and num_layers=1", stacklevel=2
+            )
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
+        self.bidirectional = bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        self.fused = fused
+        rows = self.gates * hidden_size
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else self.num_directions * hidden_size
+            for direction in range(self.num_directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                setattr(self, "weight_ih" + suffix, Parameter(np.empty((rows, layer_input), dtype=dtype)))
+                setattr(self, "weight_hh" + suffix, Parameter(np.empty((rows, hidden_size), dtype=dtype)))
+                if bias:
+                    setattr(self, "bias_ih" + suffix, Parameter(np.empty(rows, dtype=dtype)))
+                    setattr(self, "bias_hh" + suffix, Parameter(np.empty(rows, dtype=dtype)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw every parameter again from U(-1/sqrt(H), 1/sqrt(H)), as PyTorch does."""
+        reset_uniform(self, self.hidden_size)
+
+    def weights(self, layer: int, direction: int = 0) -> tuple:
+        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of one layer and direction (biases None without bias)."""
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        if not self.bias:
+            return getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix), None, None
+        return tuple(getattr(self, name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    # -- checks ----------------------------------------------------------------------------------------
+    def _check_input(self, input) -> tuple[Tensor, bool]:
+        """The input as a time-major (T, B, I) tensor, and whether it came with a batch axis."""
+        name = type(self).__name__
+        x = as_tensor(input)
+        layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
+        if x.ndim not in (2, 3):
+            raise ValueError(
+                f"{name}: expected input of 3 dimensions {layout} or 2 dimensions (T, I), got shape {x.shape}"
+            )
+        if x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{name}: input has {x.shape[-1]} features (shape {x.shape}), expected input_size={self.input_size}"
+            )
+        expected_dtype = self.weight_ih_l0.dtype
+        if x.dtype != expected_dtype:
+            raise TypeError(f"{name}: input has dtype {x.dtype}, the layer's parameters {expected_dtype}")
+        if 0 in x.shape:
+            raise ValueError(f"{name}: input of shape {x.shape} is empty")
+        batched = x.ndim == 3
+        if not batched:
+            x = unsqueeze(x, 1)
+        elif self.batch_first:
+            x = swapaxes(x, 0, 1)
+        return x, batched
+
+    def _check_state(self, what: str, state, batch: int, batched: bool, dtype) -> Tensor:
+        """One initial state (h0 or c0) as a tensor (num_layers*D, B, H)."""
+        layers_directions = self.num_layers * self.num_directions
+        expected = (layers_directions, batch, self.hidden_size) if batched else (layers_directions, self.hidden_size)
+        state = as_tensor(state)
+        if state.shape != expected:
+            raise ValueError(
+                f"{type(self).__name__}: {what} has shape {state.shape}, expected {expected} "
+                "(num_layers * num_directions, B, H)" + ("" if batched else " without B for an unbatched input")
+            )
+        if state.dtype != dtype:
+            raise TypeError(f"{type(self).__name__}: {what} has dtype {state.dtype}, expected {dtype}")
+        return state if batched else unsqueeze(state, 1)
+
+    def _initial_states(self, hx, batch: int, batched: bool, dtype) -> list:
+        """The initial state of every (layer, direction), in h_n order."""
+        count = self.num_layers * self.num_directions
+        if hx is None:
+            zeros = Tensor(np.zeros((batch, self.hidden_size), dtype=dtype))
+            return [self._pack_state([zeros] * len(self.state_names))] * count
+        parts = self._unpack_hx(hx)
+        parts = [self._check_state(name, part, batch, batched, dtype) for name, part in zip(self.state_names, parts)]
+        return [self._pack_state([part[k] for part in parts]) for k in range(count)]
+
+    def _unpack_hx(self, hx) -> tuple:
+        return (hx,)
+
+    @staticmethod
+    def _pack_state(parts: list):
+        return parts[0]
+
+    # -- running -----------------------------------------------------------------------------------------
+    def _run(self, x: Tensor, state, layer: int, direction: int, lengths):
+        """One direction of one layer: (output (T, B, H), final state)."""
+        weights = self.weights(layer, direction)
+        reverse = direction == 1
+        if self.fused:
+            return self._run_fused(x, state, weights, lengths, reverse)
+        step = self._step(weights)
+        if reverse:
+            output, final = unroll(step, reverse_sequences(x, lengths), state, lengths)
+            return reverse_sequences(output, lengths), final
+        return unroll(step, x, state, lengths)
+
+    def forward(self, input, hx=None, lengths=None):
+        """Run the layer over a batch of sequences.
+
+        Parameters
+        ----------
+        input : Tensor, shape (T, B, I), (B, T, I) if ``batch_first``, or unbatched (T, I)
+        hx : Tensor (num_layers*D, B, H) for RNN/GRU, pair (h0, c0) of them for LSTM; zeros if None
+            (unbatched: (num_layers*D, H)).
+        lengths : int array (B,), optional
+            Real length of each sequence, 1 <= L_b <= T; later steps are padding.
+
+        Returns
+        -------
+        output : Tensor (T, B, D*H) (batch_first: (B, T, D*H)), zero at padded steps
+        h_n : Tensor (num_layers*D, B, H); LSTM returns (h_n, c_n)
+        """
+        x, batched = self._check_input(input)
+        steps, batch = x.shape[:2]
+        if not batched and lengths is not None:
+            raise ValueError(f"{type(self).__name__}: lengths need a batched input (3 dimensions), got an unbatched (T, I) one")
+        lengths = check_lengths(type(self).__name__, lengths, steps, batch)
+        states = self._initial_states(hx, batch, batched, x.dtype)
+        finals = []
+        for layer in range(self.num_layers):
+            if layer > 0:
+                x = dropout(x, self.dropout, training=self.training)
+            outputs = []
+            for direction in range(self.num_directions):
+                output, final = self._run(x, states[layer * self.num_directions + direction], layer, direction, lengths)
+                outputs.append(output)
+                finals.append(final)
+            x = outputs[0] if len(outputs) == 1 else concatenate(outputs, axis=-1)
+        finals = [f if isinstance(f, tuple) else (f,) for f in finals]
+        h_c = tuple(stack([final[k] for final in finals]) for k in range(len(self.state_names)))
+        if not batched:
+            output, h_c = x[:, 0], tuple(s[:, 0] for s in h_c)
+        else:
+            output = swapaxes(x, 0, 1) if self.batch_first else x
+        return output, (h_c if len(h_c) > 1 else h_c[0])
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}"
+        defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False}
+        for key, default in defaults.items():
+            if getattr(self, key) != default:
+                text += f", {key}={getattr(self, key)}"
+        return text + ("" if self.fused else ", fused=False")
+
+
+class RNN(RNNBase):
+    """Elman RNN layer: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``, act tanh or relu.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+    num_layers : int
+        Stacked layers; layer k+1 reads layer k's whole output.
+    nonlinearity : "tanh" or "relu"
+    bias : bool
+        Without bias no ``bias_*`` parameters exist.
+    batch_first : bool
+        Input and output are (B, T, ...); never applies to h0 / h_n.
+    dropout : float
+        Dropout probability between layers (training only).
+    bidirectional : bool
+    dtype : numpy dtype, keyword only (float32 default)
+    fused : bool, keyword only
+        Run the fused kernels (default) or the cells composed of primitive ops. Same results.
+
+    Parameters of layer k: ``weight_ih_l{k}`` (H, I or D*H), ``weight_hh_l{k}`` (H, H), ``bias_ih_l{k}``,
+    ``bias_hh_l{k}`` (H,), with the suffix ``_reverse`` for the reverse direction.
+
+    Call ``rnn(input, hx=None, lengths=None) -> (output, h_n)``; see :meth:`RNNBase.forward`.
+    """
+
+    gates = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        dtype=np.float32,
+        fused: bool = True,
+    ) -> None:
+        check_nonlinearity("RNN", nonlinearity)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype, fused=fused)
+        self.nonlinearity = nonlinearity
+
+    def _run_fused(self, x, h0, weights, lengths, reverse):
+        return fused_rnn(x, h0, *weights, lengths=lengths, reverse=reverse, nonlinearity=self.nonlinearity)
+
+    def _step(self, weights):
+        return lambda x_t, h: rnn_cell(x_t, h, *weights, nonlinearity=self.nonlinearity)
+
+    def extra_repr(self) -> str:
+        act = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
+        return super().extra_repr() + act
+
+
+class LSTM(RNNBase):
+    """LSTM layer, gate order ``i, f, g, o`` (see :func:`microseq.nn.cells.lstm_cell`).
+
+    Parameters as :class:`RNN` without ``nonlinearity``; weights have 4H rows. ``proj_size`` (PyTorch's
+    projection) is not supported: any value but 0 raises NotImplementedError.
+
+    Call ``lstm(input, hx=None, lengths=None) -> (output, (h_n, c_n))`` with ``hx`` None or a pair (h0, c0)
+    of (num_layers*D, B, H); see :meth:`RNNBase.forward`.
+    """
+
+    gates = 4
+    state_names = ("h0", "c0")
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        *,
+        dtype=np.float32,
+        fused: bool = True,
+    ) -> None:
+        if proj_size != 0:
+            raise NotImplementedError(f"LSTM: proj_size={proj_size} (a projected LSTM) is not supported; use proj_size=0")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype, fused=fused)
+
+    def _unpack_hx(self, hx) -> tuple:
+        if not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+            raise TypeError(f"LSTM: hx must be a pair (h0, c0) or None, got {type(hx).__name__}")
+        return tuple(hx)
+
+    @staticmethod
+    def _pack_state(parts: list):
+        return tuple(parts)
+
+    def _run_fused(self, x, state, weights, lengths, reverse):
+        output, h_n, c_n = fused_lstm(x, *state, *weights, lengths=lengths, reverse=reverse)
+        return output, (h_n, c_n)
+
+    def _step(self, weights):
+        return lambda x_t, state: lstm_cell(x_t, *state, *weights)
+
+
+class GRU(RNNBase):
+    """GRU layer, gate order ``r, z, n`` with ``b_hn`` inside the reset product (see
+    :func:`microseq.nn.cells.gru_cell`).
+
+    Parameters as :class:`RNN` without ``nonlinearity``; weights have 3H rows.
+
+    Call ``gru(input, hx=None, lengths=None) -> (output, h_n)``; see :meth:`RNNBase.forward`.
+    """
+
+    gates = 3
+
+    def _run_fused(self, x, h0, weights, lengths, reverse):
+        return fused_gru(x, h0, *weights, lengths=lengths, reverse=reverse)
+
+    def _step(self, weights):
+        return lambda x_t, h: gru_cell(x_t, h, *weights)
