@@ -20,6 +20,7 @@ TUTORIALS = ROOT / "tutorials"
 # tutorial file -> the PNGs it must produce
 EXPECTED_FIGURES = {
     "01_tape_from_scratch.py": ["01_tape_graph.png", "01_backward_time.png"],
+    "02_broadcasting_gradients.py": ["02_broadcast_gradients.png"],
 }
 
 
