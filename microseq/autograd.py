@@ -160,9 +160,10 @@ class Node:
                 value = cell.cell_contents
             except ValueError:  # an empty cell
                 continue
-            if isinstance(value, (np.ndarray, np.generic)) and id(value) not in seen:
-                seen.add(id(value))
-                arrays.append(value)
+            for item in value if isinstance(value, tuple) else (value,):  # a tuple: e.g. a fused kernel's saved
+                if isinstance(item, (np.ndarray, np.generic)) and id(item) not in seen:
+                    seen.add(id(item))
+                    arrays.append(item)
         return arrays
 
     def saved_bytes(self) -> int:

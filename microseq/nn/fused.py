@@ -2,8 +2,8 @@
 
 The composed path records tens of small ops per time step; here the forward runs one fused kernel from
 :mod:`microseq.kernels` over all T steps and saves what its backward needs, and the node's backward calls the
-kernel's backward once. The kernel is chosen at call time (``MICROSEQ_BACKEND``: numba or the NumPy
-reference) and imported lazily, so ``import microseq`` never loads numba.
+kernel's backward once. The kernels are imported lazily, on the first fused call, so ``import microseq``
+never loads numba.
 
 A tape node has one output, but a recurrent layer has several (``out``, ``h_n`` and, for the LSTM, ``c_n``).
 So the node's output is the three stacked along time into one array, and the results the caller sees are
@@ -13,8 +13,9 @@ basic-slicing views of it::
     out, h_n, c_n = packed[:T], packed[T], packed[T + 1]
 
 Backward of those slices writes each upstream gradient into its rows of a gradient of the packed shape, the
-engine adds them up, and the fused node hands ``g[:T], g[T], g[T + 1]`` to the kernel's backward. Nothing in
-the engine had to change, and an unused output simply contributes zeros.
+engine adds them up, and the fused node hands ``g[:T], g[T], g[T + 1]`` to the kernel's backward. An unused
+output simply contributes zeros. The engine needs no multi-output nodes; it only looks inside the kernel's
+``saved`` tuple to count the bytes on the printed tape and to catch in-place changes of saved inputs.
 
 Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 """
