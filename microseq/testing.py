@@ -1,0 +1,457 @@
+"""Hypothesis strategies and a one-call gradient check, for testing ops and models built on microseq.
+
+This module imports Hypothesis (a test dependency: ``pip install microseq[dev]``); ``import microseq`` does
+not import it.
+
+What is here
+------------
+``shapes``, ``broadcastable_shapes``
+    Array shapes, alone or several that broadcast together (NumPy rules, or a gufunc signature such as
+    matmul's), including size-1 and size-0 axes.
+``arrays``, ``tensors``
+    Arrays / tensors whose values lie in a declared domain: ``"real"``, ``"positive"`` (for log, sqrt),
+    ``"nonzero"`` (for a divisor), ``"unit"`` (probabilities) or an interval ``(lo, hi)``; ``avoid`` keeps
+    values away from kinks (relu and abs at 0, the bounds of clip), ``distinct`` keeps them apart (max, min).
+``sequence_batches``
+    Padded batches of ragged sequences with their lengths and padding mask, in the (T, B, ...) layout or
+    the batch-first one, with garbage in the padding so that a model that reads it gets caught.
+``check_gradients``
+    The full check of an op in one call: gradcheck in float64 with a random upstream gradient, plus
+    "inputs are not mutated", "no two gradients share memory" and "each gradient has its input's shape
+    and dtype".
+
+Example
+-------
+A property test of a user-written op, ``softplus(x) = log(1 + exp(x))``::
+
+    from hypothesis import given
+    import microseq as ms
+    from microseq.testing import arrays, check_gradients, shapes
+
+    def softplus(x):
+        return ms.log(1 + ms.exp(x))
+
+    @given(arrays(shapes(max_dims=3, max_side=4)))
+    def test_softplus_gradient(x):
+        check_gradients(softplus, x)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from .gradcheck import GradcheckError, gradcheck
+from .tensor import Tensor
+
+__all__ = [
+    "DOMAINS",
+    "SequenceBatch",
+    "arrays",
+    "broadcastable_shapes",
+    "check_gradients",
+    "sequence_batches",
+    "shapes",
+    "tensors",
+]
+
+#: The named value domains, each a union of closed intervals. Bounded, so that exp, pow and finite
+#: differences stay well-conditioned; "positive" and "nonzero" keep a gap of 0.1 around 0 (log, 1/x).
+DOMAINS: dict[str, tuple[tuple[float, float], ...]] = {
+    "real": ((-3.0, 3.0),),
+    "positive": ((0.1, 3.0),),
+    "nonzero": ((-3.0, -0.1), (0.1, 3.0)),
+    "unit": ((0.0, 1.0),),
+}
+
+#: How far ``avoid`` keeps values from each avoided point (finite differences step 1e-6, far below).
+KINK_MARGIN = 1e-3
+#: The smallest gap between two values of a ``distinct`` array.
+DISTINCT_GAP = 1e-2
+
+
+# --------------------------------------------------------------------------------------------------
+# Shapes
+# --------------------------------------------------------------------------------------------------
+def shapes(min_dims: int = 0, max_dims: int = 4, min_side: int = 0, max_side: int = 5) -> st.SearchStrategy:
+    """Array shapes (tuples of ints), size-0 axes included when ``min_side`` is 0.
+
+    >>> shapes(max_dims=2, max_side=3).example()  # doctest: +SKIP
+    (3, 0)
+    """
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def broadcastable_shapes(
+    num_shapes: int,
+    min_dims: int = 0,
+    max_dims: int = 4,
+    min_side: int = 0,
+    max_side: int = 5,
+    signature: str | None = None,
+) -> st.SearchStrategy:
+    """``num_shapes`` shapes that broadcast together, and the shape of the result.
+
+    Parameters
+    ----------
+    num_shapes : int
+    min_dims, max_dims, min_side, max_side : int
+        Bounds of the broadcast (loop) dimensions; axes of size 1 and (if ``min_side`` is 0) size 0 appear.
+    signature : str, optional
+        A gufunc signature such as ``np.matmul.signature`` (``"(n?,k),(k,m?)->(n?,m?)"``, ``?`` marks a
+        dimension that may be absent: matmul's vector cases). Core dimensions come after the broadcast ones.
+
+    Returns
+    -------
+    SearchStrategy of ``BroadcastableShapes(input_shapes, result_shape)``
+        ``input_shapes`` is a tuple of ``num_shapes`` shapes.
+
+    >>> broadcastable_shapes(2).example()  # doctest: +SKIP
+    BroadcastableShapes(input_shapes=((4, 1), (3,)), result_shape=(4, 3))
+    """
+    options = dict(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+    if signature is not None:
+        return hnp.mutually_broadcastable_shapes(signature=signature, **options)
+    return hnp.mutually_broadcastable_shapes(num_shapes=num_shapes, **options)
+
+
+# --------------------------------------------------------------------------------------------------
+# Arrays and tensors with declared domains
+# --------------------------------------------------------------------------------------------------
+def _intervals(domain) -> tuple[tuple[float, float], ...]:
+    if isinstance(domain, str):
+        if domain not in DOMAINS:
+            raise ValueError(f"arrays: unknown domain {domain!r}; use one of {sorted(DOMAINS)} or (lo, hi)")
+        return DOMAINS[domain]
+    lo, hi = domain
+    if not lo <= hi:
+        raise ValueError(f"arrays: domain ({lo}, {hi}) is empty")
+    return ((float(lo), float(hi)),)
+
+
+def _push_away(value: float, avoid: Sequence[float], margin: float) -> float:
+    """``value`` moved to at least ``margin`` from every point of ``avoid`` (on the side it was on)."""
+    for point in avoid:
+        if abs(value - point) < margin:
+            value = point + margin if value >= point else point - margin
+    return value
+
+
+def _float_elements(dtype: np.dtype, domain, avoid: Sequence[float], distinct: bool) -> st.SearchStrategy:
+    intervals = _intervals(domain)
+    if distinct:
+        # Points of a grid with spacing DISTINCT_GAP over every interval; `unique=True` picks distinct ones.
+        grid = np.concatenate(
+            [np.linspace(lo, hi, max(int((hi - lo) / DISTINCT_GAP), 1) + 1) for lo, hi in intervals]
+        )
+        values = st.integers(0, len(grid) - 1).map(lambda k: float(grid[k]))
+    else:
+        values = st.one_of([st.floats(lo, hi, allow_nan=False, allow_infinity=False) for lo, hi in intervals])
+    if avoid:
+        values = values.map(lambda v: _push_away(v, avoid, KINK_MARGIN))
+    return values.map(lambda v: float(dtype.type(v)))  # rounded to dtype (float32 may round past a bound)
+
+
+def arrays(
+    shape,
+    dtype=np.float64,
+    domain="real",
+    avoid: Sequence[float] = (),
+    distinct: bool = False,
+) -> st.SearchStrategy:
+    """NumPy arrays of ``shape`` with values in ``domain``.
+
+    Parameters
+    ----------
+    shape : tuple of int, or a strategy of them (e.g. :func:`shapes`)
+    dtype : numpy dtype
+        A float dtype (the default float64 is what gradient checks need), an integer dtype (then
+        ``domain=(lo, hi)`` is the inclusive range of values; for class indices and lengths) or bool.
+    domain : {"real", "positive", "nonzero", "unit"} or (lo, hi)
+        "real" is [-3, 3]; "positive" [0.1, 3] (log, sqrt, a base of pow); "nonzero" [-3, -0.1] or
+        [0.1, 3] (a divisor); "unit" [0, 1] (probabilities, targets of binary cross entropy);
+        ``(lo, hi)`` any closed interval. Bounded on purpose: the draws stay where finite differences work.
+    avoid : sequence of float
+        Points where the function has a kink (0 for relu and abs, the bounds for clip): values closer than
+        ``KINK_MARGIN`` (1e-3) to one are moved that far away, so finite differences never straddle a kink.
+        Test the kink itself with an explicit ``@example`` and the convention you expect.
+    distinct : bool
+        Every two values differ by at least ``DISTINCT_GAP`` (1e-2): no ties for max/min/sort.
+
+    Examples
+    --------
+    >>> arrays((2, 3), domain="positive").example()  # doctest: +SKIP
+    array([[0.1, 2.5, 0.1], [1.0, 0.3, 3.0]])
+    >>> arrays(shapes(max_dims=2), avoid=(0.0,)).example()  # relu's input  # doctest: +SKIP
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        elements = _float_elements(dtype, domain, avoid, distinct)
+    elif dtype.kind in "iu":
+        if isinstance(domain, str):
+            raise ValueError(f"arrays: integer dtype {dtype} needs domain=(lo, hi), got {domain!r}")
+        elements = st.integers(int(domain[0]), int(domain[1]))
+    elif dtype.kind == "b":
+        elements = st.booleans()
+    else:
+        raise TypeError(f"arrays: unsupported dtype {dtype}")
+    return hnp.arrays(dtype, shape, elements=elements, unique=distinct)
+
+
+def tensors(
+    shape,
+    dtype=np.float64,
+    domain="real",
+    avoid: Sequence[float] = (),
+    distinct: bool = False,
+    requires_grad: bool = True,
+) -> st.SearchStrategy:
+    """:class:`~microseq.Tensor` values drawn like :func:`arrays`, requiring grad (float dtypes only).
+
+    >>> tensors((3,), domain="positive").example()  # doctest: +SKIP
+    tensor([0.1, 1.5, 3. ], dtype=float64, requires_grad=True)
+    """
+    grad = requires_grad and np.dtype(dtype).kind == "f"
+    return arrays(shape, dtype, domain, avoid, distinct).map(lambda a: Tensor(a, requires_grad=grad))
+
+
+# --------------------------------------------------------------------------------------------------
+# Padded batches of ragged sequences
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SequenceBatch:
+    """A padded batch of B sequences of lengths ``1 <= lengths[b] <= T``.
+
+    Attributes
+    ----------
+    data : numpy.ndarray, shape (T, B, *F), or (B, T, *F) when ``batch_first``
+        Real values at the steps ``t < lengths[b]``; the padding holds large garbage values (about 1e6,
+        alternating in sign), never zeros, so that a model that reads padding gives visibly wrong results.
+    lengths : numpy.ndarray of int64, shape (B,)
+    mask : numpy.ndarray of bool, shape (T, B), or (B, T) when ``batch_first``
+        True at real steps, False at padding (``padding_mask`` is the complement, PyTorch's
+        ``key_padding_mask`` convention).
+    batch_first : bool
+        Which layout ``data`` and ``mask`` use.
+    """
+
+    data: np.ndarray
+    lengths: np.ndarray
+    mask: np.ndarray
+    batch_first: bool
+
+    @property
+    def time_axis(self) -> int:
+        return 1 if self.batch_first else 0
+
+    @property
+    def batch_axis(self) -> int:
+        return 0 if self.batch_first else 1
+
+    @property
+    def max_time(self) -> int:
+        """T, the padded length."""
+        return self.data.shape[self.time_axis]
+
+    @property
+    def batch_size(self) -> int:
+        """B."""
+        return self.data.shape[self.batch_axis]
+
+    @property
+    def padding_mask(self) -> np.ndarray:
+        """True at padding: ``~mask``."""
+        return ~self.mask
+
+    def sequence(self, b: int) -> np.ndarray:
+        """The real steps of sequence ``b`` alone, shape (lengths[b], *F)."""
+        steps = self.data[b] if self.batch_first else self.data[:, b]
+        return steps[: self.lengths[b]]
+
+    def time_major(self) -> np.ndarray:
+        """``data`` in the (T, B, *F) layout (a view)."""
+        return np.swapaxes(self.data, 0, 1) if self.batch_first else self.data
+
+
+@st.composite
+def sequence_batches(
+    draw,
+    max_time: int = 6,
+    max_batch: int = 4,
+    features=3,
+    batch_first: bool | None = None,
+    dtype=np.float64,
+    domain="real",
+    min_time: int = 1,
+    min_batch: int = 1,
+    enforce_sorted: bool = False,
+    garbage: float = 1e6,
+) -> SequenceBatch:
+    """Padded batches of ragged sequences, as :class:`SequenceBatch`.
+
+    Parameters
+    ----------
+    max_time, min_time : int
+        Bounds of T, the padded length (at least 1). Lengths are drawn in [1, T]; T may exceed the longest.
+    max_batch, min_batch : int
+        Bounds of B (at least 1).
+    features : int or tuple of int
+        The trailing shape F of one step (an int n means (n,); ``()`` gives (T, B) batches of scalars).
+    batch_first : bool, optional
+        Layout of ``data`` and ``mask``; drawn (both layouts) when None.
+    dtype : numpy float dtype
+    domain : see :func:`arrays`
+        Domain of the real values.
+    enforce_sorted : bool
+        Lengths in decreasing order (what PyTorch's ``pack_padded_sequence`` requires by default).
+    garbage : float
+        Magnitude of the padding values.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> @given(sequence_batches(max_time=5, features=2))
+    ... def test_padding_is_ignored(batch):
+    ...     ...  # compare the model on batch.data with the model on each batch.sequence(b) alone
+    """
+    features = (features,) if isinstance(features, (int, np.integer)) else tuple(features)
+    if min_time < 1 or min_batch < 1:
+        raise ValueError("sequence_batches: min_time and min_batch must be at least 1")
+    dtype = np.dtype(dtype)
+    time = draw(st.integers(min_time, max_time))
+    batch = draw(st.integers(min_batch, max_batch))
+    first = draw(st.booleans()) if batch_first is None else bool(batch_first)
+    lengths = np.array(draw(st.lists(st.integers(1, time), min_size=batch, max_size=batch)), dtype=np.int64)
+    if enforce_sorted:
+        lengths = np.sort(lengths)[::-1].copy()
+    values = draw(arrays((time, batch, *features), dtype, domain))
+
+    mask = np.arange(time)[:, None] < lengths[None, :]  # (T, B)
+    sign = np.where(np.arange(values.size).reshape(values.shape) % 2 == 0, 1.0, -1.0)
+    padding = np.broadcast_to(~mask.reshape(mask.shape + (1,) * len(features)), values.shape)
+    data = np.where(padding, sign * garbage, values).astype(dtype)
+    if first:
+        data, mask = np.ascontiguousarray(np.swapaxes(data, 0, 1)), np.ascontiguousarray(mask.T)
+    return SequenceBatch(data=data, lengths=lengths, mask=mask, batch_first=first)
+
+
+# --------------------------------------------------------------------------------------------------
+# The one-call gradient check
+# --------------------------------------------------------------------------------------------------
+def _as_inputs(inputs) -> list:
+    """Float arrays become float64 tensors that require grad; tensors and other arrays pass unchanged."""
+    converted = []
+    for x in inputs:
+        if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+            converted.append(Tensor(x.astype(np.float64), requires_grad=True))
+        else:
+            converted.append(x)
+    return converted
+
+
+def _values(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def check_gradients(
+    fn: Callable,
+    *inputs,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    eps: float = 1e-6,
+    fast: bool | None = None,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+) -> None:
+    """Check an op's backward completely, in one call (MyGrad's recipe, on top of :func:`gradcheck`).
+
+    1. ``gradcheck``: backward with a random upstream gradient (float64) agrees with central differences.
+    2. Forward and backward leave every input's values unchanged (and backward leaves the output alone).
+    3. Every gradient has its input's shape and dtype.
+    4. No two gradients share memory, and no gradient shares memory with an input or the output.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(*inputs)`` returns a Tensor (or a tuple of Tensors).
+    *inputs : Tensor or array
+        Float arrays are copied into float64 tensors that require grad (those are checked); tensors are
+        used as they are (checked if they require grad, which needs float64); other values (integer
+        targets, boolean masks, Python numbers) are passed through as constants.
+    atol, rtol, eps, fast, seed
+        As in :func:`microseq.gradcheck`.
+    names : sequence of str, optional
+        Names of the inputs in error messages.
+
+    Raises
+    ------
+    GradcheckError
+        Naming the input and what went wrong.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import microseq as ms
+    >>> from microseq.testing import check_gradients
+    >>> x = np.array([[0.5, -1.0, 2.0]])
+    >>> w = np.array([[1.0], [2.0], [3.0]])
+    >>> check_gradients(lambda x, w: ms.tanh(x @ w), x, w, names=["x", "w"])
+    """
+    args = _as_inputs(inputs)
+    names = list(names) if names is not None else [f"input {i}" for i in range(len(args))]
+    before = [np.array(_values(x), copy=True) for x in args]
+
+    def check_unchanged(stage: str) -> None:
+        for name, x, old in zip(names, args, before):
+            if not np.array_equal(np.asarray(_values(x)), old, equal_nan=old.dtype.kind == "f"):
+                raise GradcheckError(f"check_gradients: {stage} modified {name} in place")
+
+    checked = [(name, x) for name, x in zip(names, args) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise GradcheckError("check_gradients: no input requires grad, nothing to check")
+
+    # One backward of our own, to look at the gradients' shapes, dtypes and memory.
+    for _, x in checked:
+        x.grad = None
+    result = fn(*args)
+    check_unchanged("forward")
+    outputs = result if isinstance(result, (tuple, list)) else (result,)
+    outputs = [out for out in outputs if isinstance(out, Tensor) and out.requires_grad]
+    rng = np.random.default_rng(seed)
+    for k, out in enumerate(outputs):
+        output_before = out.data.copy()
+        upstream = rng.standard_normal(out.shape).astype(out.dtype)
+        upstream_before = upstream.copy()
+        out.backward(upstream, retain_graph=k < len(outputs) - 1)
+        if not np.array_equal(out.data, output_before, equal_nan=True):
+            raise GradcheckError(f"check_gradients: backward modified output {k} in place")
+        if not np.array_equal(upstream, upstream_before, equal_nan=True):
+            raise GradcheckError(f"check_gradients: backward modified the upstream gradient of output {k}")
+    check_unchanged("backward")
+
+    grads = []
+    for name, x in checked:
+        if x.grad is None:
+            continue
+        if x.grad.shape != x.shape or x.grad.dtype != x.dtype:
+            raise GradcheckError(
+                f"check_gradients: the gradient of {name} has shape {x.grad.shape} and dtype {x.grad.dtype}, "
+                f"expected {x.shape} and {x.dtype}"
+            )
+        grads.append((name, x.grad))
+    arrays_in_play = [(n, np.asarray(_values(x))) for n, x in zip(names, args) if isinstance(x, (Tensor, np.ndarray))]
+    arrays_in_play += [(f"output {k}", out.data) for k, out in enumerate(outputs)]
+    for i, (name, grad) in enumerate(grads):
+        for other, array in grads[i + 1 :] + arrays_in_play:
+            if np.shares_memory(grad, array):
+                raise GradcheckError(f"check_gradients: the gradient of {name} shares memory with {other}")
+
+    # The values: finite differences.
+    for _, x in checked:
+        x.grad = None
+    gradcheck(fn, args, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed, names=names)
+    check_unchanged("gradcheck")
