@@ -68,7 +68,11 @@ def neg(a) -> Tensor:
 
 
 def pow(a, b) -> Tensor:
-    """``a ** b``.  dy/da = b a**(b-1), dy/db = a**b log(a) (defined for a > 0)."""
+    """``a ** b``.  dy/da = b a**(b-1), dy/db = a**b log(a).
+
+    As in PyTorch: dy/da is 0 where b == 0 (even at a == 0), dy/db is 0 at a == 0 for b >= 0 and NaN for a
+    negative base (log(a) is undefined there).
+    """
     a, b = pair(a, b)
     x, p = a.data, b.data
     try:
@@ -77,8 +81,9 @@ def pow(a, b) -> Tensor:
         raise broadcast_error("pow", a, b) from None
 
     def backward(g):
-        ga = g * p * x ** (p - 1)
-        gb = g * y * np.log(np.where(x > 0, x, 1)) if b.requires_grad else None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = np.where(p == 0, 0, g * p * x ** (p - 1)) if a.requires_grad else None
+            gb = np.where((x == 0) & (p >= 0), 0, g * y * np.log(x)) if b.requires_grad else None
         return ga, gb
 
     return record("pow", y, (a, b), backward, reduces_broadcast=True)
@@ -144,6 +149,9 @@ def clip(a, min=None, max=None) -> Tensor:
     a = as_tensor(a)
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
+    for bound in (min, max):
+        if bound is not None and (isinstance(bound, Tensor) or np.ndim(bound) != 0):
+            raise TypeError(f"clip: min and max must be numbers, got {type(bound).__name__} {bound!r}")
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is larger than max ({max})")
     x = a.data
@@ -189,10 +197,13 @@ def masked_fill(a, mask, value) -> Tensor:
 
 
 def astype(a, dtype) -> Tensor:
-    """The same values in another dtype; the gradient is cast back."""
+    """The same values in another dtype; the gradient is cast back. A non-float result has no gradient."""
     a = as_tensor(a)
+    y = a.data.astype(dtype)
+    if y.dtype.kind != "f":
+        return Tensor(y)
     source = a.dtype
-    return record("astype", a.data.astype(dtype), (a,), lambda g: (g.astype(source),))
+    return record("astype", y, (a,), lambda g: (g.astype(source),))
 
 
 def _compare(op: str, ufunc, a, b) -> Tensor:
