@@ -21,6 +21,7 @@ TUTORIALS = ROOT / "tutorials"
 EXPECTED_FIGURES = {
     "01_tape_from_scratch.py": ["01_tape_graph.png", "01_backward_time.png"],
     "02_broadcasting_gradients.py": ["02_broadcast_gradients.png"],
+    "03_trusting_gradients.py": ["03_finite_difference_error.png"],
 }
 
 
