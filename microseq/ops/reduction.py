@@ -37,9 +37,11 @@ def mean(a, axis=None, keepdims: bool = False) -> Tensor:
     axes = normalize_axes("mean", axis, a.ndim)
     shape = a.shape
     count = int(np.prod([shape[i] for i in axes])) if axes else 1
-    y = np.mean(a.data, axis=axes, keepdims=keepdims)
+    with np.errstate(invalid="ignore"):  # the mean of nothing is NaN (0 / 0), silently as in PyTorch
+        y = np.sum(a.data, axis=axes, keepdims=keepdims) / count
+    share = 1 / builtins.max(count, 1)  # with count 0 there is no element to receive it
     return record(
-        "mean", np.asarray(y), (a,), lambda g: (np.broadcast_to(_expand(g, axes, keepdims) / count, shape),)
+        "mean", np.asarray(y), (a,), lambda g: (np.broadcast_to(_expand(g, axes, keepdims) * share, shape),)
     )
 
 
@@ -71,8 +73,10 @@ def min(a, axis=None, keepdims: bool = False) -> Tensor:
 
 
 def _safe_max(x: np.ndarray, axes, keepdims: bool = True) -> np.ndarray:
-    """The max used to shift before ``exp``; 0 where it is not finite (an all ``-inf`` slice stays -inf)."""
-    m = np.max(x, axis=axes, keepdims=keepdims)
+    """The max used to shift before ``exp``; 0 where it is not finite (an all ``-inf`` slice stays -inf).
+
+    ``initial=-inf`` makes the max of an empty slice -inf (so 0 here) instead of an error."""
+    m = np.max(x, axis=axes, keepdims=keepdims, initial=-np.inf)
     return np.where(np.isfinite(m), m, 0)
 
 
