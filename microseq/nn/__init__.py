@@ -7,3 +7,4 @@ from .bidirectional import Bidirectional
 from .cells import GRUCell, LSTMCell, RNNCell
 from .recurrent import GRU, LSTM, RNN
 from .unroll import Recurrent
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss, masked_cross_entropy
