@@ -49,19 +49,18 @@ def matmul(a, b) -> Tensor:
     x, w = a.data, b.data
 
     def backward(g):
+        # Vectors as matrices: a (k,) is the row (1, k), b (k,) the column (k, 1); g gets their axes back
+        # (b's last, then a's, so that a vector . vector's scalar g becomes (1, 1)).
         x2 = x[None, :] if x.ndim == 1 else x
         w2 = w[:, None] if w.ndim == 1 else w
-        g2 = g
-        if x.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if w.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+        g2 = g[..., None] if w.ndim == 1 else g
+        g2 = g2[..., None, :] if x.ndim == 1 else g2
         ga = gb = None
         if a.requires_grad:
-            ga = np.matmul(g2, np.swapaxes(w2, -1, -2))
+            ga = np.matmul(g2, np.swapaxes(w2, -1, -2))  # dA = G B^T
             ga = ga[..., 0, :] if x.ndim == 1 else ga
         if b.requires_grad:
-            gb = np.matmul(np.swapaxes(x2, -1, -2), g2)
+            gb = np.matmul(np.swapaxes(x2, -1, -2), g2)  # dB = A^T G
             gb = gb[..., 0] if w.ndim == 1 else gb
         return ga, gb
 

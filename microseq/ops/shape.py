@@ -36,7 +36,8 @@ def transpose(a, axes=None) -> Tensor:
     if axes is None:
         axes = tuple(reversed(range(a.ndim)))
     axes = tuple(int(i) for i in axes)
-    if sorted(i % max(a.ndim, 1) for i in axes) != list(range(a.ndim)) or len(axes) != a.ndim:
+    in_range = all(-a.ndim <= i < a.ndim for i in axes)
+    if len(axes) != a.ndim or not in_range or sorted(i % a.ndim for i in axes) != list(range(a.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
     inverse = tuple(np.argsort([i % a.ndim for i in axes]))
     return record("transpose", a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),), view_of=a)
@@ -145,7 +146,7 @@ def split(a, split_size_or_sections, axis: int = 0) -> list[Tensor]:
         if split_size_or_sections <= 0:
             raise ValueError(f"split: split size must be positive, got {split_size_or_sections}")
         sizes = [split_size_or_sections] * (length // split_size_or_sections)
-        if length % split_size_or_sections:
+        if length % split_size_or_sections or not sizes:  # the remainder (an empty axis: one empty piece)
             sizes.append(length % split_size_or_sections)
     else:
         sizes = list(split_size_or_sections)
@@ -161,5 +162,6 @@ def chunk(a, chunks: int, axis: int = 0) -> list[Tensor]:
     if chunks <= 0:
         raise ValueError(f"chunk: number of chunks must be positive, got {chunks}")
     (axis,) = normalize_axes("chunk", axis, a.ndim)
-    size = -(-a.shape[axis] // chunks) if a.shape[axis] else 1
-    return split(a, size, axis)
+    if a.shape[axis] == 0:  # PyTorch gives `chunks` empty pieces
+        return split(a, [0] * chunks, axis)
+    return split(a, -(-a.shape[axis] // chunks), axis)
