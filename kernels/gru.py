@@ -1,0 +1,185 @@
+"""Fused GRU forward and backward over a whole sequence (numba).
+
+Gate order r, z, n (PyTorch's; b_hn sits inside the reset product), row-vector form::
+
+    ax = x W_ih^T + b_ih,   ah = h W_hh^T + b_hh        (B, 3H) each, split into r, z, n parts
+    r = sigmoid(ax_r + ah_r),   z = sigmoid(ax_z + ah_z)
+    n = tanh(ax_n + r * ah_n)
+    h' = (1 - z) * n + z * h
+
+Backward, with g_h = dL/dh' (from the next step and from out)::
+
+    dn = g_h (1 - z) (1 - n^2)     dz = g_h (h - n) z (1 - z)     dr = dn * ah_n * r (1 - r)
+    dL/d ax = [dr, dz, dn]         dL/d ah = [dr, dz, dn * r]
+    dL/dh = g_h * z + (dL/d ah) W_hh
+
+Forward: x W_ih^T for all steps in one GEMM, then per step one (B, H) @ (H, 3H) product and one fused loop.
+Backward: per step one fused loop and one (B, 3H) @ (3H, H) product; dx, dW_ih, dW_hh and db are one GEMM
+(or sum) each at the end. The two bias-free parts of ah are folded into the input bias, b_hn stays apart.
+
+Shapes: T time, B batch, I input, H hidden.
+"""
+
+import numpy as np
+from numba import njit
+
+from .activations import sigmoid, tanh
+from .gemm import matmul_into
+from .saved import GRUSaved
+from .sequence import (full_lengths, input_projection, parameter_grads, state_copy, steps_from_python,
+                       time_steps, zero_padding, zeros_or)
+
+
+@njit(cache=True)
+def _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn):
+    """Step t for the whole batch; h (B, H) is updated in place, per-step arrays written at t.
+
+    xg (T, B, 3H) input projections, hg (B, 3H) = h W_hh^T, bias_x (3H,) = b_ih + [b_hr, b_hz, 0],
+    b_hn (H,).
+    """
+    B, H = h.shape
+    one = type(h[0, 0])(1.0)
+    for b in range(B):
+        if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
+            out[t, b, :] = 0
+            h_prev[t, b, :] = 0
+            gates[t, b, :] = 0
+            hn[t, b, :] = 0
+            continue
+        for j in range(H):
+            r = sigmoid(xg[t, b, j] + hg[b, j] + bias_x[j])
+            z = sigmoid(xg[t, b, H + j] + hg[b, H + j] + bias_x[H + j])
+            a_hn = hg[b, 2 * H + j] + b_hn[j]
+            n = tanh(xg[t, b, 2 * H + j] + bias_x[2 * H + j] + r * a_hn)
+            h_prev[t, b, j] = h[b, j]
+            gates[t, b, j] = r
+            gates[t, b, H + j] = z
+            gates[t, b, 2 * H + j] = n
+            hn[t, b, j] = a_hn
+            h[b, j] = (one - z) * n + z * h[b, j]
+            out[t, b, j] = h[b, j]
+
+
+@njit(cache=True)
+def _forward_loop(xg, w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, gates, hn):
+    """All T steps in compiled code (no per-step call overhead); w_hh_t (H, 3H) = W_hh^T."""
+    T = xg.shape[0]
+    hg = np.empty((h.shape[0], w_hh_t.shape[1]), h.dtype)
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        matmul_into(h, w_hh_t, hg)
+        _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn)
+
+
+def _split_bias(b_ih, b_hh, H, dtype):
+    """(bias_x, b_hn): b_ih + b_hh on the r and z rows and b_ih alone on the n rows; b_hn = b_hh[2H:]."""
+    if b_ih is None:
+        return np.zeros(3 * H, dtype), np.zeros(H, dtype)
+    bias_x = b_ih.copy()
+    bias_x[:2 * H] += b_hh[:2 * H]
+    return bias_x, np.ascontiguousarray(b_hh[2 * H:])
+
+
+def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
+    """GRU over a whole sequence (fused numba kernel).
+
+    Parameters
+    ----------
+    x : (T, B, I) input.  h0 : (B, H) initial state.
+    w_ih : (3H, I), w_hh : (3H, H) weights; b_ih, b_hh : (3H,) biases, or both None.
+    lengths : (B,) int64 in [1, T], or None for full length.
+    reverse : run each sequence from its last real step down to step 0; outputs stay in time order.
+
+    Returns
+    -------
+    out : (T, B, H), zero at padded steps.  h_n : (B, H) state after each sequence's last step.
+    saved : ``GRUSaved`` for ``gru_backward``.
+    """
+    T, B, _ = x.shape
+    H = h0.shape[1]
+    lengths = full_lengths(lengths, T, B)
+    x = zero_padding(x, lengths)
+    w_ih, w_hh = np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh)
+    xg = input_projection(x, w_ih)
+    bias_x, b_hn = _split_bias(b_ih, b_hh, H, x.dtype)
+    h = state_copy(h0, (B, H), x.dtype)
+    out, h_prev, hn = (np.empty((T, B, H), x.dtype) for _ in range(3))
+    gates = np.empty((T, B, 3 * H), x.dtype)
+    w_hh_t = np.ascontiguousarray(w_hh.T)
+    if steps_from_python(B, H, 3):
+        hg = np.empty((B, 3 * H), x.dtype)
+        for t in time_steps(T, reverse):
+            np.dot(h, w_hh_t, out=hg)
+            _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn)
+    else:
+        _forward_loop(xg, w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, gates, hn)
+    saved = GRUSaved(x, w_ih, w_hh, h_prev, gates, hn, lengths, reverse, b_ih is not None)
+    return out, h, saved
+
+
+@njit(cache=True)
+def _backward_step(t, d_out, lengths, gates, hn, h_prev, dh, dgates_x, dgates_h):
+    """Step t: writes dgates_x[t] = dL/d ax and dgates_h[t] = dL/d ah, and sets dh of the active rows to
+    g_h * z for the caller to add dgates_h[t] @ W_hh. On entry dh is dL/dh' from later steps."""
+    B, H = dh.shape
+    one = type(dh[0, 0])(1.0)
+    for b in range(B):
+        if t >= lengths[b]:  # padded step: the gradient passes through unchanged
+            dgates_x[t, b, :] = 0
+            dgates_h[t, b, :] = 0
+            continue
+        for j in range(H):
+            r = gates[t, b, j]
+            z = gates[t, b, H + j]
+            n = gates[t, b, 2 * H + j]
+            g_h = dh[b, j] + d_out[t, b, j]
+            dn = g_h * (one - z) * (one - n * n)
+            dz = g_h * (h_prev[t, b, j] - n) * z * (one - z)
+            dr = dn * hn[t, b, j] * r * (one - r)
+            dgates_x[t, b, j] = dr
+            dgates_x[t, b, H + j] = dz
+            dgates_x[t, b, 2 * H + j] = dn
+            dgates_h[t, b, j] = dr
+            dgates_h[t, b, H + j] = dz
+            dgates_h[t, b, 2 * H + j] = dn * r
+            dh[b, j] = g_h * z
+
+
+@njit(cache=True)
+def _backward_loop(d_out, w_hh, lengths, reverse, gates, hn, h_prev, dh, dgates_x, dgates_h):
+    """All T backward steps in compiled code, in the reverse of the forward visiting order."""
+    T = d_out.shape[0]
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        _backward_step(t, d_out, lengths, gates, hn, h_prev, dh, dgates_x, dgates_h)
+        matmul_into(dgates_h[t], w_hh, dh, True)
+
+
+def gru_backward(saved, d_out, d_h_n):
+    """Gradients of ``gru_forward`` (fused numba kernel).
+
+    Parameters
+    ----------
+    saved : ``GRUSaved`` from ``gru_forward``.
+    d_out : (T, B, H) dL/d out, or None for zeros.  d_h_n : (B, H) dL/dh_n, or None.
+
+    Returns
+    -------
+    dx (T, B, I) (zero at padded steps), dh0 (B, H), dw_ih (3H, I), dw_hh (3H, H),
+    db_ih (3H,) or None, db_hh (3H,) or None (None when the forward had no bias).
+    """
+    x, w_ih, w_hh, h_prev, gates, hn, lengths, reverse, has_bias = saved
+    T, B, H = h_prev.shape
+    d_out = zeros_or(d_out, (T, B, H), x.dtype)
+    dh = state_copy(d_h_n, (B, H), x.dtype)
+    dgates_x, dgates_h = np.empty((T, B, 3 * H), x.dtype), np.empty((T, B, 3 * H), x.dtype)
+    if steps_from_python(B, H, 3):
+        dh_rec = np.empty((B, H), x.dtype)
+        for t in reversed(time_steps(T, reverse)):
+            _backward_step(t, d_out, lengths, gates, hn, h_prev, dh, dgates_x, dgates_h)
+            np.dot(dgates_h[t], w_hh, out=dh_rec)
+            dh += dh_rec
+    else:
+        _backward_loop(d_out, w_hh, lengths, reverse, gates, hn, h_prev, dh, dgates_x, dgates_h)
+    dx, dw_ih, dw_hh, db_ih, db_hh = parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias)
+    return dx, dh, dw_ih, dw_hh, db_ih, db_hh

@@ -1,0 +1,179 @@
+"""Fused LSTM forward and backward over a whole sequence (numba).
+
+Gate order i, f, g, o (PyTorch's), row-vector form::
+
+    a = x W_ih^T + b_ih + h W_hh^T + b_hh            (B, 4H), split into a_i, a_f, a_g, a_o
+    i, f, g, o = sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)
+    c' = f * c + i * g
+    h' = o * tanh(c')
+
+Backward, with g_h = dL/dh' (from the next step and from out) and g_c = dL/dc' + g_h * o * (1 - tanh(c')^2)::
+
+    da_i = g_c * g * i (1 - i)     da_f = g_c * c * f (1 - f)
+    da_g = g_c * i * (1 - g^2)     da_o = g_h * tanh(c') * o (1 - o)
+    dL/dc = g_c * f                dL/dh = da W_hh
+
+Forward: x W_ih^T for all steps in one GEMM, then per step one (B, H) @ (H, 4H) product and one fused loop
+that computes the gates and updates c and h in place. Backward: per step one fused loop for da and dL/dc
+and one (B, 4H) @ (4H, H) product; dx, dW_ih, dW_hh and db are one GEMM each at the end.
+
+Shapes: T time, B batch, I input, H hidden.
+"""
+
+import numpy as np
+from numba import njit
+
+from .activations import sigmoid, tanh
+from .gemm import matmul_into
+from .saved import LSTMSaved
+from .sequence import (combined_bias, full_lengths, input_projection, parameter_grads, state_copy,
+                       steps_from_python, time_steps, zero_padding, zeros_or)
+
+
+@njit(cache=True)
+def _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c):
+    """Step t for the whole batch; h and c (B, H) are updated in place, per-step arrays written at t.
+
+    xg (T, B, 4H) input projections, hg (B, 4H) = h W_hh^T, bias (4H,) = b_ih + b_hh.
+    """
+    B, H = h.shape
+    for b in range(B):
+        if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
+            out[t, b, :] = 0
+            h_prev[t, b, :] = 0
+            c_prev[t, b, :] = 0
+            gates[t, b, :] = 0
+            tanh_c[t, b, :] = 0
+            continue
+        for j in range(H):
+            i = sigmoid(xg[t, b, j] + hg[b, j] + bias[j])
+            f = sigmoid(xg[t, b, H + j] + hg[b, H + j] + bias[H + j])
+            g = tanh(xg[t, b, 2 * H + j] + hg[b, 2 * H + j] + bias[2 * H + j])
+            o = sigmoid(xg[t, b, 3 * H + j] + hg[b, 3 * H + j] + bias[3 * H + j])
+            c_new = f * c[b, j] + i * g
+            tc = tanh(c_new)
+            h_prev[t, b, j] = h[b, j]
+            c_prev[t, b, j] = c[b, j]
+            gates[t, b, j] = i
+            gates[t, b, H + j] = f
+            gates[t, b, 2 * H + j] = g
+            gates[t, b, 3 * H + j] = o
+            tanh_c[t, b, j] = tc
+            c[b, j] = c_new
+            h[b, j] = o * tc
+            out[t, b, j] = h[b, j]
+
+
+@njit(cache=True)
+def _forward_loop(xg, w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev, gates, tanh_c):
+    """All T steps in compiled code (no per-step call overhead); w_hh_t (H, 4H) = W_hh^T."""
+    T = xg.shape[0]
+    hg = np.empty((h.shape[0], w_hh_t.shape[1]), h.dtype)
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        matmul_into(h, w_hh_t, hg)
+        _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c)
+
+
+def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
+    """LSTM over a whole sequence (fused numba kernel).
+
+    Parameters
+    ----------
+    x : (T, B, I) input.  h0, c0 : (B, H) initial hidden and cell state.
+    w_ih : (4H, I), w_hh : (4H, H) weights; b_ih, b_hh : (4H,) biases, or both None.
+    lengths : (B,) int64 in [1, T], or None for full length.
+    reverse : run each sequence from its last real step down to step 0 (reverse direction of a
+        bidirectional layer); outputs stay in time order.
+
+    Returns
+    -------
+    out : (T, B, H), zero at padded steps.  h_n, c_n : (B, H) states after each sequence's last step.
+    saved : ``LSTMSaved`` for ``lstm_backward``.
+    """
+    T, B, _ = x.shape
+    H = h0.shape[1]
+    lengths = full_lengths(lengths, T, B)
+    x = zero_padding(x, lengths)
+    w_ih, w_hh = np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh)
+    xg = input_projection(x, w_ih)
+    bias = combined_bias(b_ih, b_hh, 4 * H, x.dtype)
+    h, c = state_copy(h0, (B, H), x.dtype), state_copy(c0, (B, H), x.dtype)
+    out, h_prev, c_prev, tanh_c = (np.empty((T, B, H), x.dtype) for _ in range(4))
+    gates = np.empty((T, B, 4 * H), x.dtype)
+    w_hh_t = np.ascontiguousarray(w_hh.T)
+    if steps_from_python(B, H, 4):
+        hg = np.empty((B, 4 * H), x.dtype)
+        for t in time_steps(T, reverse):
+            np.dot(h, w_hh_t, out=hg)
+            _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c)
+    else:
+        _forward_loop(xg, w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev, gates, tanh_c)
+    saved = LSTMSaved(x, w_ih, w_hh, h_prev, c_prev, gates, tanh_c, lengths, reverse, b_ih is not None)
+    return out, h, c, saved
+
+
+@njit(cache=True)
+def _backward_step(t, d_out, lengths, gates, c_prev, tanh_c, dh, dc, dgates):
+    """Step t: writes dgates[t] (dL/da), turns dc into dL/dc entering step t, and sets dh of the active
+    rows to 0 for the caller to add dgates[t] @ W_hh. On entry dh, dc are dL/dh', dL/dc' from later steps."""
+    B, H = dh.shape
+    one = type(dh[0, 0])(1.0)
+    for b in range(B):
+        if t >= lengths[b]:  # padded step: gradients pass through unchanged
+            dgates[t, b, :] = 0
+            continue
+        for j in range(H):
+            i = gates[t, b, j]
+            f = gates[t, b, H + j]
+            g = gates[t, b, 2 * H + j]
+            o = gates[t, b, 3 * H + j]
+            tc = tanh_c[t, b, j]
+            g_h = dh[b, j] + d_out[t, b, j]
+            g_c = dc[b, j] + g_h * o * (one - tc * tc)
+            dgates[t, b, j] = g_c * g * i * (one - i)
+            dgates[t, b, H + j] = g_c * c_prev[t, b, j] * f * (one - f)
+            dgates[t, b, 2 * H + j] = g_c * i * (one - g * g)
+            dgates[t, b, 3 * H + j] = g_h * tc * o * (one - o)
+            dc[b, j] = g_c * f
+            dh[b, j] = 0
+
+
+@njit(cache=True)
+def _backward_loop(d_out, w_hh, lengths, reverse, gates, c_prev, tanh_c, dh, dc, dgates):
+    """All T backward steps in compiled code, in the reverse of the forward visiting order."""
+    T = d_out.shape[0]
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        _backward_step(t, d_out, lengths, gates, c_prev, tanh_c, dh, dc, dgates)
+        matmul_into(dgates[t], w_hh, dh, True)
+
+
+def lstm_backward(saved, d_out, d_h_n, d_c_n):
+    """Gradients of ``lstm_forward`` (fused numba kernel).
+
+    Parameters
+    ----------
+    saved : ``LSTMSaved`` from ``lstm_forward``.
+    d_out : (T, B, H) dL/d out, or None for zeros.  d_h_n, d_c_n : (B, H) dL/dh_n, dL/dc_n, or None.
+
+    Returns
+    -------
+    dx (T, B, I) (zero at padded steps), dh0 (B, H), dc0 (B, H), dw_ih (4H, I), dw_hh (4H, H),
+    db_ih (4H,) or None, db_hh (4H,) or None (None when the forward had no bias).
+    """
+    x, w_ih, w_hh, h_prev, c_prev, gates, tanh_c, lengths, reverse, has_bias = saved
+    T, B, H = h_prev.shape
+    d_out = zeros_or(d_out, (T, B, H), x.dtype)
+    dh, dc = state_copy(d_h_n, (B, H), x.dtype), state_copy(d_c_n, (B, H), x.dtype)
+    dgates = np.empty((T, B, 4 * H), x.dtype)
+    if steps_from_python(B, H, 4):
+        dh_rec = np.empty((B, H), x.dtype)
+        for t in reversed(time_steps(T, reverse)):
+            _backward_step(t, d_out, lengths, gates, c_prev, tanh_c, dh, dc, dgates)
+            np.dot(dgates[t], w_hh, out=dh_rec)
+            dh += dh_rec
+    else:
+        _backward_loop(d_out, w_hh, lengths, reverse, gates, c_prev, tanh_c, dh, dc, dgates)
+    dx, dw_ih, dw_hh, db_ih, db_hh = parameter_grads(dgates, dgates, x, h_prev, w_ih, has_bias)
+    return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh

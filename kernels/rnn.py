@@ -1,0 +1,158 @@
+"""Fused Elman RNN forward and backward over a whole sequence (numba).
+
+Row-vector form::
+
+    h' = act(a),   a = x W_ih^T + b_ih + h W_hh^T + b_hh,   act = tanh or relu
+
+Backward, with g_h = dL/dh' (from the next step and from out)::
+
+    da = g_h * (1 - h'^2)   (tanh)      da = g_h * [h' > 0]   (relu)
+    dL/dh = da W_hh
+
+Forward: x W_ih^T for all steps in one GEMM, then per step one (B, H) @ (H, H) product and one fused loop.
+Backward: per step one fused loop and one (B, H) @ (H, H) product; dx, dW_ih, dW_hh and db are one GEMM
+(or sum) each at the end.
+
+Shapes: T time, B batch, I input, H hidden.
+"""
+
+import numpy as np
+from numba import njit
+
+from .activations import tanh
+from .gemm import matmul_into
+from .saved import RNNSaved
+from .sequence import (combined_bias, full_lengths, input_projection, parameter_grads, state_copy,
+                       steps_from_python, time_steps, zero_padding, zeros_or)
+
+
+@njit(cache=True)
+def _forward_step(t, xg, hg, bias, lengths, relu, h, out, h_prev, h_new):
+    """Step t for the whole batch; h (B, H) is updated in place, per-step arrays written at t.
+
+    xg (T, B, H) input projections, hg (B, H) = h W_hh^T, bias (H,) = b_ih + b_hh.
+    """
+    B, H = h.shape
+    zero = type(h[0, 0])(0.0)
+    for b in range(B):
+        if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
+            out[t, b, :] = 0
+            h_prev[t, b, :] = 0
+            h_new[t, b, :] = 0
+            continue
+        for j in range(H):
+            a = xg[t, b, j] + hg[b, j] + bias[j]
+            h_prev[t, b, j] = h[b, j]
+            h[b, j] = max(a, zero) if relu else tanh(a)
+            h_new[t, b, j] = h[b, j]
+            out[t, b, j] = h[b, j]
+
+
+@njit(cache=True)
+def _forward_loop(xg, w_hh_t, bias, lengths, reverse, relu, h, out, h_prev, h_new):
+    """All T steps in compiled code (no per-step call overhead); w_hh_t (H, H) = W_hh^T."""
+    T = xg.shape[0]
+    hg = np.empty(h.shape, h.dtype)
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        matmul_into(h, w_hh_t, hg)
+        _forward_step(t, xg, hg, bias, lengths, relu, h, out, h_prev, h_new)
+
+
+def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, nonlinearity="tanh"):
+    """Elman RNN over a whole sequence (fused numba kernel).
+
+    Parameters
+    ----------
+    x : (T, B, I) input.  h0 : (B, H) initial state.
+    w_ih : (H, I), w_hh : (H, H) weights; b_ih, b_hh : (H,) biases, or both None.
+    lengths : (B,) int64 in [1, T], or None for full length.
+    reverse : run each sequence from its last real step down to step 0; outputs stay in time order.
+    nonlinearity : "tanh" or "relu".
+
+    Returns
+    -------
+    out : (T, B, H), zero at padded steps.  h_n : (B, H) state after each sequence's last step.
+    saved : ``RNNSaved`` for ``rnn_backward``.
+    """
+    T, B, _ = x.shape
+    H = h0.shape[1]
+    relu = nonlinearity == "relu"
+    lengths = full_lengths(lengths, T, B)
+    x = zero_padding(x, lengths)
+    w_ih, w_hh = np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh)
+    xg = input_projection(x, w_ih)
+    bias = combined_bias(b_ih, b_hh, H, x.dtype)
+    h = state_copy(h0, (B, H), x.dtype)
+    out, h_prev, h_new = (np.empty((T, B, H), x.dtype) for _ in range(3))
+    w_hh_t = np.ascontiguousarray(w_hh.T)
+    if steps_from_python(B, H, 1):
+        hg = np.empty((B, H), x.dtype)
+        for t in time_steps(T, reverse):
+            np.dot(h, w_hh_t, out=hg)
+            _forward_step(t, xg, hg, bias, lengths, relu, h, out, h_prev, h_new)
+    else:
+        _forward_loop(xg, w_hh_t, bias, lengths, reverse, relu, h, out, h_prev, h_new)
+    saved = RNNSaved(x, w_ih, w_hh, h_prev, h_new, lengths, reverse, nonlinearity, b_ih is not None)
+    return out, h, saved
+
+
+@njit(cache=True)
+def _backward_step(t, d_out, lengths, relu, h_new, dh, dgates):
+    """Step t: writes dgates[t] = dL/da and sets dh of the active rows to 0 for the caller to add
+    dgates[t] @ W_hh. On entry dh is dL/dh' from later steps."""
+    B, H = dh.shape
+    zero, one = type(dh[0, 0])(0.0), type(dh[0, 0])(1.0)
+    for b in range(B):
+        if t >= lengths[b]:  # padded step: the gradient passes through unchanged
+            dgates[t, b, :] = 0
+            continue
+        for j in range(H):
+            g_h = dh[b, j] + d_out[t, b, j]
+            hn = h_new[t, b, j]
+            if relu:
+                dgates[t, b, j] = g_h if hn > 0 else zero
+            else:
+                dgates[t, b, j] = g_h * (one - hn * hn)
+            dh[b, j] = 0
+
+
+@njit(cache=True)
+def _backward_loop(d_out, w_hh, lengths, reverse, relu, h_new, dh, dgates):
+    """All T backward steps in compiled code, in the reverse of the forward visiting order."""
+    T = d_out.shape[0]
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        _backward_step(t, d_out, lengths, relu, h_new, dh, dgates)
+        matmul_into(dgates[t], w_hh, dh, True)
+
+
+def rnn_backward(saved, d_out, d_h_n):
+    """Gradients of ``rnn_forward`` (fused numba kernel).
+
+    Parameters
+    ----------
+    saved : ``RNNSaved`` from ``rnn_forward``.
+    d_out : (T, B, H) dL/d out, or None for zeros.  d_h_n : (B, H) dL/dh_n, or None.
+
+    Returns
+    -------
+    dx (T, B, I) (zero at padded steps), dh0 (B, H), dw_ih (H, I), dw_hh (H, H),
+    db_ih (H,) or None, db_hh (H,) or None (None when the forward had no bias).
+    """
+    x, w_ih, w_hh, h_prev, h_new, lengths, reverse, nonlinearity, has_bias = saved
+    T, B, H = h_prev.shape
+    relu = nonlinearity == "relu"
+    d_out = zeros_or(d_out, (T, B, H), x.dtype)
+    dh = state_copy(d_h_n, (B, H), x.dtype)
+    dgates = np.empty((T, B, H), x.dtype)
+    if steps_from_python(B, H, 1):
+        dh_rec = np.empty((B, H), x.dtype)
+        for t in reversed(time_steps(T, reverse)):
+            _backward_step(t, d_out, lengths, relu, h_new, dh, dgates)
+            np.dot(dgates[t], w_hh, out=dh_rec)
+            dh += dh_rec
+    else:
+        _backward_loop(d_out, w_hh, lengths, reverse, relu, h_new, dh, dgates)
+    dx, dw_ih, dw_hh, db_ih, db_hh = parameter_grads(dgates, dgates, x, h_prev, w_ih, has_bias)
+    return dx, dh, dw_ih, dw_hh, db_ih, db_hh

@@ -1,0 +1,97 @@
+"""What the fused RNN, LSTM and GRU kernels share: lengths, padding, and the GEMMs over all time steps.
+
+The recurrence itself is sequential, but everything that does not depend on the previous step is done for
+all T steps at once: the input projection x W_ih^T before the loop, and dx, dW_ih, dW_hh, db after the
+backward loop, each as one large GEMM (or sum) over the (T*B)-row matrices.
+
+Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
+"""
+
+import numpy as np
+
+from .gemm import matmul
+
+# Above this many multiply-adds in the per-step product (B, H) @ (H, G*H), run the time loop in the
+# interpreter and call NumPy's BLAS per step: its OpenBLAS 0.3.31 uses both cores on such products and is
+# up to 2x faster than the scipy OpenBLAS 0.3.30 that numba's np.dot calls, while the ~3 us of interpreter
+# overhead per step is noise next to a product of this size (>= ~100 us). Below it the whole loop is
+# compiled. Measured with the whole LSTM/GRU forward + backward (see the module docstring of lstm.py).
+STEPS_FROM_PYTHON_MIN_MKN = 1 << 22
+
+
+def steps_from_python(B, H, G):
+    """Whether to drive the time loop from the interpreter (large products) instead of compiled code."""
+    return B * H * G * H >= STEPS_FROM_PYTHON_MIN_MKN
+
+
+def time_steps(T, reverse):
+    """Time steps in the order the recurrence visits them."""
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def full_lengths(lengths, T, B):
+    """Lengths as a C-contiguous int64 (B,) array; every sequence is T long when ``lengths`` is None."""
+    return np.full(B, T, np.int64) if lengths is None else np.ascontiguousarray(lengths, np.int64)
+
+
+def zero_padding(x, lengths):
+    """x (T, B, I) itself if no sequence is padded, else a copy whose padded steps t >= lengths[b] are 0.
+
+    Zeroing (rather than skipping) padded inputs keeps NaN or inf in the padding out of the input projection
+    and of dW_ih = dgates^T x, where 0 * inf would otherwise be NaN.
+    """
+    T = x.shape[0]
+    if lengths.min() == T:
+        return np.ascontiguousarray(x)
+    x = x.copy()
+    for b, length in enumerate(lengths):
+        x[length:, b] = 0
+    return x
+
+
+def input_projection(x, w_ih):
+    """x W_ih^T for all steps at once: (T, B, I) @ (G*H, I)^T -> (T, B, G*H)."""
+    T, B, I = x.shape
+    return matmul(x.reshape(T * B, I), w_ih.T).reshape(T, B, -1)
+
+
+def combined_bias(b_ih, b_hh, size, dtype):
+    """b_ih + b_hh (both (size,)), or zeros when the layer has no bias."""
+    return np.zeros(size, dtype) if b_ih is None else b_ih + b_hh
+
+
+def zeros_or(a, shape, dtype):
+    """A zero array for a gradient given as None, else ``a`` (C-contiguous)."""
+    return np.zeros(shape, dtype) if a is None else np.ascontiguousarray(a)
+
+
+def state_copy(a, shape, dtype):
+    """A fresh C-contiguous array to update in place: a copy of ``a``, or zeros when it is None."""
+    return np.zeros(shape, dtype) if a is None else np.array(a, dtype, order="C")
+
+
+def parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias):
+    """The gradients that need no recurrence, each one GEMM (or sum) over all T*B rows.
+
+    Parameters
+    ----------
+    dgates_x : (T, B, G*H) dL/d(x W_ih^T + b_ih) per step.
+    dgates_h : (T, B, G*H) dL/d(h W_hh^T + b_hh) per step (the same array for RNN and LSTM).
+    x : (T, B, I) input (padding zeroed).  h_prev : (T, B, H) state entering each step.
+    w_ih : (G*H, I).  has_bias : whether to return bias gradients.
+
+    Returns
+    -------
+    dx (T, B, I), dw_ih (G*H, I), dw_hh (G*H, H), db_ih (G*H,) or None, db_hh (G*H,) or None.
+    """
+    T, B, I = x.shape
+    gx = dgates_x.reshape(T * B, -1)
+    gh = dgates_h.reshape(T * B, -1)
+    dx = matmul(gx, w_ih).reshape(T, B, I)
+    dw_ih = matmul(gx.T, x.reshape(T * B, I))
+    dw_hh = matmul(gh.T, h_prev.reshape(T * B, -1))
+    if not has_bias:
+        return dx, dw_ih, dw_hh, None, None
+    db_ih = gx.sum(axis=0)
+    db_hh = db_ih.copy() if dgates_h is dgates_x else gh.sum(axis=0)
+    return dx, dw_ih, dw_hh, db_ih, db_hh
