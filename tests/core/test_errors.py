@@ -1,0 +1,68 @@
+"""Bad input gives an error that names the op and the offending shapes or dtypes, never a bare NumPy one."""
+
+import numpy as np
+import pytest
+
+import microseq as ms
+
+
+def t(*shape, dtype=np.float64, requires_grad=False):
+    return ms.Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+CASES = [
+    # (id, call, exception type, message pattern)
+    ("matmul_align", lambda: ms.matmul(t(3, 4), t(5, 2)), ValueError, "matmul: shapes (3, 4) and (5, 2) do not align"),
+    ("matmul_vectors", lambda: t(3) @ t(4), ValueError, "matmul: shapes (3,) and (4,) do not align"),
+    ("matmul_batch", lambda: t(2, 3, 4) @ t(3, 4, 2), ValueError, "matmul: batch dimensions of (2, 3, 4) and (3, 4, 2)"),
+    ("matmul_scalar", lambda: ms.matmul(t(), t(3)), ValueError, "matmul: both operands need at least 1 dimension"),
+    ("add_broadcast", lambda: t(2, 3) + t(4), ValueError, "add: shapes (2, 3) and (4,) do not broadcast"),
+    ("mul_broadcast", lambda: t(2, 3) * t(2, 1, 4, 5), ValueError, "mul: shapes (2, 3) and (2, 1, 4, 5) do not broadcast"),
+    ("div_broadcast", lambda: 1.0 / t(3) / t(2), ValueError, "div: shapes (3,) and (2,) do not broadcast"),
+    ("where_broadcast", lambda: ms.where(np.ones(3, bool), t(2), t(3)), ValueError, "where: shapes (3,) (condition), (2,) and (3,)"),
+    ("where_condition_dtype", lambda: ms.where(np.ones(3), t(3), t(3)), TypeError, "where: the condition must be a boolean"),
+    ("masked_fill_shape", lambda: t(2, 3).masked_fill(np.ones((3, 3), bool), 0.0), ValueError, "masked_fill: mask of shape (3, 3) does not broadcast to (2, 3)"),
+    ("sum_axis", lambda: t(2, 3).sum(axis=2), ValueError, "sum: axis 2 is out of range for a tensor with 2 dimensions"),
+    ("mean_axis", lambda: ms.mean(t(2, 3), axis=(0, -3)), ValueError, "mean: axis -3 is out of range"),
+    ("max_repeated_axis", lambda: ms.max(t(2, 3), axis=(1, -1)), ValueError, "max: repeated axis"),
+    ("max_empty", lambda: ms.max(t(0, 3), axis=0), ValueError, "max: cannot reduce over an empty axis (shape (0, 3)"),
+    ("softmax_axis", lambda: ms.softmax(t(2, 3), axis=2), ValueError, "softmax: axis 2 is out of range"),
+    ("transpose_axes", lambda: t(2, 3).transpose(0, 3), ValueError, "transpose: axes (0, 3) are not a permutation of the 2 axes of shape (2, 3)"),
+    ("transpose_negative", lambda: ms.transpose(t(2, 3), (0, -3)), ValueError, "transpose: axes (0, -3)"),
+    ("reshape", lambda: t(2, 3).reshape(4, 2), ValueError, "reshape: cannot reshape a tensor of shape (2, 3) (6 elements) into (4, 2)"),
+    ("squeeze", lambda: t(2, 3).squeeze(0), ValueError, "squeeze: axis 0 of shape (2, 3) does not have size 1"),
+    ("getitem", lambda: t(2, 3)[5], IndexError, ("getitem: ", "(tensor of shape (2, 3))")),
+    ("concatenate", lambda: ms.cat([t(2, 3), t(2, 4)], axis=0), ValueError, "concatenate: shapes (2, 3), (2, 4) cannot be joined along axis 0"),
+    ("stack", lambda: ms.stack([t(2, 3), t(3, 2)]), ValueError, "stack: all tensors must have the same shape, got (2, 3), (3, 2)"),
+    ("split_sections", lambda: ms.split(t(5), [2, 2]), ValueError, "split: sections [2, 2] add up to 4, but axis 0 has length 5"),
+    ("chunk_count", lambda: ms.chunk(t(5), 0), ValueError, "chunk: number of chunks must be positive"),
+    ("clip_tensor_bound", lambda: ms.clip(t(3), t(3), 1.0), TypeError, "clip: min and max must be numbers"),
+    ("clip_no_bound", lambda: ms.clip(t(3)), ValueError, "clip: at least one of min and max"),
+    ("ce_target_range", lambda: ms.cross_entropy(t(2, 3), np.array([0, 3])), IndexError, "cross_entropy: target 3 is out of range for 3 classes"),
+    ("ce_negative_target", lambda: ms.cross_entropy(t(2, 3), np.array([0, -1])), IndexError, "cross_entropy: target -1 is out of range"),
+    ("ce_target_shape", lambda: ms.cross_entropy(t(2, 3, 4), np.zeros((2, 3), np.int64)), ValueError, "cross_entropy: scores of shape (2, 3, 4) (class axis 1) need targets of shape (2, 4), got (2, 3)"),
+    ("ce_target_dtype", lambda: ms.cross_entropy(t(2, 3), np.zeros(2)), TypeError, "cross_entropy: targets must be integer class indices, got dtype float64"),
+    ("ce_weight_shape", lambda: ms.cross_entropy(t(2, 3), np.zeros(2, np.int64), weight=np.ones(2)), ValueError, "cross_entropy: weight must have shape (3,), got (2,)"),
+    ("ce_reduction", lambda: ms.cross_entropy(t(2, 3), np.zeros(2, np.int64), reduction="avg"), ValueError, "cross_entropy: reduction must be one of"),
+    ("nll_target_range", lambda: ms.nll_loss(t(2, 3), np.array([7, 0])), IndexError, "nll_loss: target 7 is out of range"),
+    ("mse_shapes", lambda: ms.mse_loss(t(2, 3), t(3)), ValueError, "mse_loss: input of shape (2, 3) and target of shape (3,) differ"),
+    ("bce_shapes", lambda: ms.binary_cross_entropy_with_logits(t(2), t(3)), ValueError, "binary_cross_entropy_with_logits: logits of shape (2,) and target of shape (3,) differ"),
+    ("dropout_p", lambda: ms.dropout(t(3), 1.5), ValueError, "dropout: p must be in [0, 1], got 1.5"),
+    ("requires_grad_int", lambda: ms.Tensor(np.arange(3), requires_grad=True), TypeError, "only floating-point tensors can require grad, got dtype int64"),
+    ("requires_grad_int_method", lambda: ms.Tensor(np.arange(3)).requires_grad_(), TypeError, "requires_grad_: dtype int64 cannot require grad"),
+    ("mean_of_ints", lambda: ms.mean(ms.Tensor(np.arange(3))), TypeError, "mean: expected a floating-point tensor, got dtype int64"),
+    ("backward_non_scalar", lambda: (t(2, requires_grad=True) * 2).backward(), RuntimeError, "backward: output has shape (2,); pass grad= of that shape"),
+    ("backward_grad_shape", lambda: (t(2, requires_grad=True) * 2).backward(np.ones(3)), RuntimeError, "backward: grad has shape (3,), expected the output's (2,)"),
+    ("backward_no_grad", lambda: t(2).sum().backward(), RuntimeError, "backward: this tensor does not require grad"),
+    ("in_place_while_recording", lambda: t(2, requires_grad=True).add_(1.0), RuntimeError, "add_: in-place change of a tensor that requires grad while recording"),
+    ("item", lambda: t(2).item(), ValueError, "item: only one-element tensors convert to a number, got shape (2,)"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_error_names_the_op_and_the_shapes(call, error, message):
+    """``message`` is a literal piece of the error text (or a tuple of pieces that must all appear)."""
+    with pytest.raises(error) as info:
+        call()
+    for piece in (message,) if isinstance(message, str) else message:
+        assert piece in str(info.value)

@@ -1,0 +1,172 @@
+"""Losses (cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits) and dropout."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import microseq as ms
+from microseq.testing import arrays, check_gradients, shapes
+
+IGNORE = -100
+
+
+@st.composite
+def classification(draw):
+    """Scores in one of PyTorch's layouts (C,), (N, C), (N, C, d1) with integer targets, some ignored,
+    an optional class weight and a reduction. 'mean' gets at least one target that counts."""
+    n_classes = draw(st.integers(1, 4))
+    layout = draw(st.sampled_from(["unbatched", "batched", "spatial"]))
+    if layout == "unbatched":
+        shape, target_shape = (n_classes,), ()
+    else:
+        n = draw(st.integers(0, 3))
+        extra = (draw(st.integers(0, 3)),) if layout == "spatial" else ()
+        shape, target_shape = (n, n_classes, *extra), (n, *extra)
+    scores = draw(arrays(shape))
+    target = draw(arrays(target_shape, np.int64, (0, n_classes - 1)))
+    ignored = draw(arrays(target_shape, bool))
+    target = np.where(ignored, IGNORE, target)
+    weight = draw(st.none() | arrays((n_classes,), domain="positive"))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    if reduction == "mean":
+        assume(np.any(target != IGNORE))
+    return scores, target, weight, reduction
+
+
+def _nll_reference(log_probs, target, weight, reduction):
+    """PyTorch's nll_loss written out with NumPy: class axis 1 (0 when unbatched)."""
+    class_axis = 0 if log_probs.ndim == 1 else 1
+    counted = target != IGNORE
+    safe = np.where(counted, target, 0)
+    picked = np.take_along_axis(log_probs, np.expand_dims(safe, class_axis), class_axis).squeeze(class_axis)
+    w = (np.ones(log_probs.shape[class_axis]) if weight is None else weight)[safe] * counted
+    per_item = -w * picked
+    if reduction == "none":
+        return per_item
+    return per_item.sum() / (w.sum() if reduction == "mean" else 1)
+
+
+def _log_softmax(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+@given(classification())
+def test_cross_entropy_forward_and_gradient(case):
+    scores, target, weight, reduction = case
+    options = dict(weight=weight, ignore_index=IGNORE, reduction=reduction)
+    out = ms.cross_entropy(ms.Tensor(scores), target, **options)
+    class_axis = 0 if scores.ndim == 1 else 1
+    expected = _nll_reference(_log_softmax(scores, class_axis), target, weight, reduction)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14)
+    check_gradients(lambda x: ms.cross_entropy(x, target, **options), scores)
+
+
+@given(classification())
+def test_nll_loss_forward_and_gradient(case):
+    scores, target, weight, reduction = case
+    options = dict(weight=weight, ignore_index=IGNORE, reduction=reduction)
+    out = ms.nll_loss(ms.Tensor(scores), target, **options)
+    np.testing.assert_allclose(out.data, _nll_reference(scores, target, weight, reduction), rtol=1e-12, atol=1e-14)
+    check_gradients(lambda x: ms.nll_loss(x, target, **options), scores)
+
+
+def test_cross_entropy_equals_nll_of_log_softmax_and_all_ignored_mean_is_nan():
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((5, 4, 2)), rng.integers(0, 4, (5, 2))
+    fused = ms.cross_entropy(ms.Tensor(x), t, ignore_index=2)
+    composed = ms.nll_loss(ms.log_softmax(ms.Tensor(x), axis=1), t, ignore_index=2)
+    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-14)
+    assert np.isnan(ms.cross_entropy(ms.Tensor(x), np.full((5, 2), IGNORE)).item())
+
+
+def test_cross_entropy_and_nll_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x, t = rng.standard_normal((6, 5, 3)), rng.integers(0, 5, (6, 3))
+    t[0, 0] = t[2, 1] = 4
+    weight = rng.uniform(0.5, 2.0, 5)
+    for reduction in ("mean", "sum", "none"):
+        ours = ms.Tensor(x, requires_grad=True)
+        theirs = torch.tensor(x, requires_grad=True)
+        g = rng.standard_normal(t.shape) if reduction == "none" else np.array(1.7)
+        options = dict(weight=weight, ignore_index=4, reduction=reduction)
+        loss = ms.cross_entropy(ours, t, **options)
+        reference = torch.nn.functional.cross_entropy(
+            theirs, torch.tensor(t), weight=torch.tensor(weight), ignore_index=4, reduction=reduction
+        )
+        loss.backward(g)
+        reference.backward(torch.tensor(g))
+        np.testing.assert_allclose(loss.data, reference.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@given(data=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]))
+def test_mse_loss_forward_and_gradient(data, reduction):
+    shape = data.draw(shapes(max_dims=3, max_side=4, min_side=1 if reduction == "mean" else 0))
+    x, y = data.draw(arrays(shape)), data.draw(arrays(shape))
+    out = ms.mse_loss(ms.Tensor(x), ms.Tensor(y), reduction=reduction)
+    squared = (x - y) ** 2
+    expected = {"mean": squared.mean() if squared.size else np.nan, "sum": squared.sum(), "none": squared}[reduction]
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14)
+    check_gradients(lambda x, y: ms.mse_loss(x, y, reduction=reduction), x, y)
+
+
+@given(data=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]))
+def test_binary_cross_entropy_with_logits_forward_and_gradient(data, reduction):
+    shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=4, min_side=1 if reduction == "mean" else 0))
+    z, t = data.draw(arrays(shape)), data.draw(arrays(shape, domain="unit"))
+    pos_weight = data.draw(st.none() | arrays(shape[-1:], domain="positive"))
+    p = 1.0 if pos_weight is None else pos_weight
+    s = 1 / (1 + np.exp(-z))
+    per_item = -(p * t * np.log(s) + (1 - t) * np.log(1 - s))
+    expected = {"mean": per_item.mean() if per_item.size else np.nan, "sum": per_item.sum(), "none": per_item}[reduction]
+    out = ms.binary_cross_entropy_with_logits(ms.Tensor(z), t, pos_weight=pos_weight, reduction=reduction)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-14)
+    check_gradients(lambda z: ms.binary_cross_entropy_with_logits(z, t, pos_weight, reduction), z)
+
+
+def test_binary_cross_entropy_with_logits_is_stable_and_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    z = np.array([-1e4, -50.0, -1.0, 0.0, 2.0, 60.0, 1e4])
+    t = np.array([1.0, 0.0, 0.3, 1.0, 0.0, 1.0, 0.0])
+    w = np.full(7, 2.5)
+    ours = ms.Tensor(z, requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss = ms.binary_cross_entropy_with_logits(ours, t, pos_weight=w, reduction="sum")
+        loss.backward()
+    theirs = torch.tensor(z, requires_grad=True)
+    reference = torch.nn.functional.binary_cross_entropy_with_logits(
+        theirs, torch.tensor(t), pos_weight=torch.tensor(w), reduction="sum"
+    )
+    reference.backward()
+    np.testing.assert_allclose(loss.data, reference.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12)
+
+
+# -- dropout ----------------------------------------------------------------------------------------------
+@given(x=arrays(shapes(max_dims=3, max_side=4)), p=st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), seed=st.integers(0, 2**16))
+def test_dropout_forward_and_gradient_with_a_seeded_generator(x, p, seed):
+    out = ms.dropout(ms.Tensor(x), p, generator=np.random.default_rng(seed))
+    if p == 0.0:
+        np.testing.assert_array_equal(out.data, x)
+    else:
+        keep = np.random.default_rng(seed).random(x.shape) >= p
+        expected = np.where(keep, x / (1 - p), 0.0) if p < 1 else np.zeros_like(x)
+        np.testing.assert_allclose(out.data, expected, rtol=1e-15)
+    # the same seed for every call, so finite differences see the same mask as backward
+    check_gradients(lambda x: ms.dropout(x, p, generator=np.random.default_rng(seed)), x)
+
+
+def test_dropout_is_identity_in_eval_and_reproducible_under_manual_seed():
+    x = ms.Tensor(np.ones((200, 50)))
+    assert ms.dropout(x, 0.5, training=False) is x
+    ms.manual_seed(11)
+    first = ms.dropout(x, 0.3).data
+    ms.manual_seed(11)
+    np.testing.assert_array_equal(ms.dropout(x, 0.3).data, first)
+    kept = (first != 0).mean()
+    assert abs(kept - 0.7) < 0.02  # 10,000 draws: 5 standard deviations
+    assert abs(first.mean() - 1.0) < 0.03  # inverted dropout keeps the expectation
