@@ -410,7 +410,8 @@ def check_gradients(
             if not np.array_equal(np.asarray(_values(x)), old, equal_nan=old.dtype.kind == "f"):
                 raise GradcheckError(f"check_gradients: {stage} modified {name} in place")
 
-    checked = [(name, x) for name, x in zip(names, args) if isinstance(x, Tensor) and x.requires_grad]
+    positions = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
+    checked = [(names[i], args[i]) for i in positions]
     if not checked:
         raise GradcheckError("check_gradients: no input requires grad, nothing to check")
 
@@ -450,8 +451,17 @@ def check_gradients(
             if np.shares_memory(grad, array):
                 raise GradcheckError(f"check_gradients: the gradient of {name} shares memory with {other}")
 
-    # The values: finite differences.
+    # The values: finite differences, perturbing only the checked inputs (constants stay as they are).
+    def of_checked(*tensors):
+        full = list(args)
+        for i, tensor in zip(positions, tensors):
+            full[i] = tensor
+        return fn(*full)
+
     for _, x in checked:
         x.grad = None
-    gradcheck(fn, args, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed, names=names)
+    gradcheck(
+        of_checked, [x for _, x in checked], eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed,
+        names=[name for name, _ in checked],
+    )
     check_unchanged("gradcheck")
