@@ -165,7 +165,7 @@ class Tensor:
 
     def _in_place(self, op: str, ufunc, other) -> "Tensor":
         self._begin_in_place(op)
-        ufunc(self.data, _to_array(other), out=self.data, casting="same_kind")
+        ufunc(self.data, _in_place_operand(other), out=self.data, casting="same_kind")
         return self
 
     def add_(self, other) -> "Tensor":
@@ -181,9 +181,9 @@ class Tensor:
         return self._in_place("div_", np.divide, other)
 
     def copy_(self, other) -> "Tensor":
-        source = _to_array(other)
-        if np.broadcast_shapes(source.shape, self.shape) != self.shape:
-            raise ValueError(f"copy_: source of shape {source.shape} does not fit destination {self.shape}")
+        source = _in_place_operand(other)
+        if np.broadcast_shapes(np.shape(source), self.shape) != self.shape:
+            raise ValueError(f"copy_: source of shape {np.shape(source)} does not fit destination {self.shape}")
         self._begin_in_place("copy_")
         np.copyto(self.data, source, casting="same_kind")
         return self
@@ -198,7 +198,7 @@ class Tensor:
 
     def __setitem__(self, index, value) -> None:
         self._begin_in_place("__setitem__")
-        self.data[_unwrap_index(index)] = _to_array(value)
+        self.data[_unwrap_index(index)] = _in_place_operand(value)
 
     # -- operators (the ops themselves live in microseq.ops) --------------------------------------
     def __add__(self, other):
@@ -362,6 +362,16 @@ class Tensor:
 
     def double(self):
         return _ops.astype(self, np.float64)
+
+
+def _in_place_operand(value):
+    """The right-hand side of an in-place op: the destination's dtype decides the precision, so a Python
+    number or list is not first rounded to float32 (as ``_to_array`` would) when written into float64."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (bool, int, float)):
+        return value  # NumPy 2 takes a Python number in the array's dtype (as PyTorch does)
+    return np.asarray(value)
 
 
 def _unwrap_index(index):
