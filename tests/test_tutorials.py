@@ -22,6 +22,7 @@ EXPECTED_FIGURES = {
     "01_tape_from_scratch.py": ["01_tape_graph.png", "01_backward_time.png"],
     "02_broadcasting_gradients.py": ["02_broadcast_gradients.png"],
     "03_trusting_gradients.py": ["03_finite_difference_error.png"],
+    "04_rnn_from_primitives.py": ["04_bptt_memory_and_truncation.png", "04_tbptt_echo.png"],
 }
 
 
