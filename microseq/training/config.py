@@ -1,0 +1,209 @@
+"""The configuration of a training run: every option, its default, its help text, in one place.
+
+:class:`TrainConfig` is the single source: the command line builds its ``train`` options from its fields,
+a TOML file (``--config run.toml``) may set any of them, and the run directory stores the final values in
+``config.json``. Values come, from weakest to strongest, from the field defaults, the task's defaults
+(:data:`TASK_DEFAULTS`), the TOML file, and the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import typing
+from dataclasses import dataclass, field
+
+__all__ = ["TrainConfig", "ConfigError", "TASKS", "TASK_DEFAULTS", "SEQ2SEQ_TASKS", "RESUMABLE_OVERRIDES",
+           "make_config", "load_toml"]
+
+TASKS = {
+    "charlm": "character-level language model on the Python stdlib sources (or --text FILE)",
+    "adding": "adding problem: sum the two marked values of a length-T sequence (regression, many-to-one)",
+    "copy": "copy task: recall 10 symbols after T blank steps (many-to-many)",
+    "sentiment": "sequence classification (many-to-one): polarity of generated reviews with negation and 'but'",
+    "postag": "sequence tagging (many-to-many): part-of-speech tags of generated sentences with ambiguous words",
+    "reverse": "seq2seq with attention: reverse a string of symbols",
+    "sort": "seq2seq with attention: sort a string of symbols",
+    "dates": "seq2seq with attention: normalise dates written in many formats to ISO 8601",
+}
+SEQ2SEQ_TASKS = ("reverse", "sort", "dates")
+
+
+class ConfigError(ValueError):
+    """A configuration value or key that cannot be used; the message is one line meant for the user."""
+
+
+def _option(default, help: str, choices=None, metavar=None):
+    return field(default=default, metadata={"help": help, "choices": choices, "metavar": metavar})
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run (see ``microseq train --help`` for each one's meaning)."""
+
+    task: str = _option("charlm", "what to train", choices=tuple(TASKS))
+    text: str | None = _option(None, "charlm: train on this UTF-8 text file instead of the default corpus",
+                               metavar="FILE")
+    corpus_chars: int = _option(1_000_000, "charlm: characters of the default corpus (stdlib sources) to use")
+    # model
+    model: str = _option("lstm", "recurrent layer", choices=("rnn", "lstm", "gru"))
+    nonlinearity: str = _option("tanh", "activation of --model rnn", choices=("tanh", "relu"))
+    layers: int = _option(1, "stacked recurrent layers")
+    hidden_size: int = _option(256, "hidden units per layer and direction")
+    embedding_size: int = _option(64, "size of the token embeddings (tasks with token inputs)")
+    bidirectional: bool = _option(False, "read sequences both ways (not for charlm)")
+    dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers")
+    composed: bool = _option(False, "run the recurrent layers as cells composed of primitive ops (readable path, slower)")
+    dtype: str = _option("float32", "floating-point type of parameters and activations", choices=("float32", "float64"))
+    # data
+    batch_size: int = _option(32, "sequences per batch")
+    seq_len: int = _option(100, "charlm: characters per batch row; adding and copy: the task's T")
+    bptt: int | None = _option(None, "charlm: truncated-BPTT window, detach the carried state every K steps "
+                                     "(default: --seq-len)", metavar="K")
+    train_size: int = _option(5000, "sentiment, postag: examples in the fixed training set")
+    eval_size: int = _option(1000, "examples in the validation set (charlm: characters of validation text, 0 = all)")
+    # optimisation
+    optimizer: str = _option("adam", "optimizer", choices=("sgd", "adam", "adamw", "adagrad", "rmsprop"))
+    lr: float = _option(2e-3, "learning rate")
+    momentum: float = _option(0.0, "momentum (sgd, rmsprop)")
+    weight_decay: float = _option(0.0, "weight decay")
+    schedule: str = _option("constant", "learning-rate schedule after warm-up",
+                            choices=("constant", "cosine", "step", "exponential"))
+    warmup_steps: int = _option(0, "steps of linear learning-rate warm-up")
+    lr_gamma: float = _option(0.5, "decay factor of --schedule step (per --lr-step-size) and exponential (per 1000 steps)")
+    lr_step_size: int = _option(1000, "steps between decays of --schedule step")
+    clip: float = _option(1.0, "clip the gradient norm to this (0 = no clipping)")
+    seed: int = _option(0, "seed of the model's initialisation, the data and dropout")
+    # length and bookkeeping
+    max_steps: int = _option(1000, "optimizer steps to train for")
+    time_budget: float | None = _option(None, "stop after this many seconds of training (checkpointed as usual)",
+                                        metavar="SECONDS")
+    eval_interval: int = _option(200, "steps between validations")
+    checkpoint_interval: int = _option(500, "steps between checkpoints (one is always written at the end)")
+    keep_checkpoints: int = _option(3, "how many of the latest checkpoints to keep")
+    log_interval: int = _option(50, "steps between progress lines when the output is not a terminal")
+    progress: str = _option("auto", "progress display", choices=("auto", "bar", "lines", "off"))
+    out: str | None = _option(None, "run directory (default: runs/TASK-N, the first free N)", metavar="DIR")
+    sample_length: int = _option(300, "charlm: characters of the sample printed at the end (0 = none)")
+    temperature: float = _option(0.8, "charlm: sampling temperature of that sample")
+
+    def validate(self) -> "TrainConfig":
+        """Check every value; raise :class:`ConfigError` naming the first bad one."""
+        for f in dataclasses.fields(self):
+            value, choices = getattr(self, f.name), f.metadata["choices"]
+            if choices and value not in choices:
+                raise ConfigError(f"{f.name} must be one of {', '.join(choices)}; got {value!r}")
+        positive = ["layers", "hidden_size", "embedding_size", "batch_size", "seq_len", "train_size", "max_steps",
+                    "eval_interval", "checkpoint_interval", "keep_checkpoints", "log_interval", "lr_step_size",
+                    "corpus_chars"]
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
+        for name in ("eval_size", "warmup_steps", "sample_length", "momentum", "weight_decay", "clip"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative; got {getattr(self, name)}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"lr must be a positive number; got {self.lr}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1); got {self.dropout}")
+        if not 0.0 < self.lr_gamma <= 1.0:
+            raise ConfigError(f"lr_gamma must be in (0, 1]; got {self.lr_gamma}")
+        if self.temperature <= 0:
+            raise ConfigError(f"temperature must be positive; got {self.temperature}")
+        if self.bptt is not None and not 1 <= self.bptt <= self.seq_len:
+            raise ConfigError(f"bptt must be between 1 and seq_len ({self.seq_len}); got {self.bptt}")
+        if self.time_budget is not None and self.time_budget <= 0:
+            raise ConfigError(f"time_budget must be positive; got {self.time_budget}")
+        if self.task == "charlm" and self.bidirectional:
+            raise ConfigError("charlm cannot be bidirectional: the model would see the characters it must predict")
+        if self.text is not None and self.task != "charlm":
+            raise ConfigError(f"--text is for the charlm task, not {self.task}")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+_HINTS = typing.get_type_hints(TrainConfig)
+
+TASK_DEFAULTS: dict[str, dict] = {
+    "charlm": dict(hidden_size=256, embedding_size=64, batch_size=32, seq_len=100, lr=2e-3, max_steps=1000,
+                   eval_interval=200, eval_size=0),
+    "adding": dict(hidden_size=128, batch_size=50, seq_len=100, lr=1e-3, max_steps=3000, eval_interval=250,
+                   eval_size=1000, checkpoint_interval=1000),
+    "copy": dict(hidden_size=128, embedding_size=16, batch_size=32, seq_len=20, lr=3e-3, max_steps=1500,
+                 eval_interval=250, eval_size=500),
+    "sentiment": dict(hidden_size=64, embedding_size=32, batch_size=32, lr=3e-3, max_steps=600, eval_interval=100,
+                      eval_size=1000),
+    "postag": dict(hidden_size=64, embedding_size=32, batch_size=32, lr=3e-3, max_steps=600, eval_interval=100,
+                   eval_size=1000, bidirectional=True),
+}
+
+RESUMABLE_OVERRIDES = frozenset({
+    "max_steps", "time_budget", "eval_interval", "checkpoint_interval", "keep_checkpoints", "log_interval",
+    "progress", "sample_length", "temperature",
+})
+"""Options a resumed run may change; all others must match the run's, or the run would not be the same one."""
+
+
+def unknown_key_error(key: str, source: str) -> ConfigError:
+    close = difflib.get_close_matches(key, FIELDS, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ConfigError(f"{source}: unknown key '{key}'{hint}")
+
+
+def coerce(name: str, value, source: str):
+    """``value`` converted to the type of option ``name``, or a ConfigError saying what was expected."""
+    types = typing.get_args(_HINTS[name]) or (_HINTS[name],)
+    if value is None and type(None) in types:
+        return None
+    kind = types[0].__name__
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "str": isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise ConfigError(f"{source}: {name} must be {'an' if kind == 'int' else 'a'} {kind}; got {value!r}")
+    return float(value) if kind == "float" else value
+
+
+def load_toml(path: str) -> dict:
+    """The settings of a TOML file as ``{field: value}``; dashes in keys may stand for underscores."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"expected a TOML file, got a directory: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    settings = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in FIELDS:
+            raise unknown_key_error(key, path)
+        settings[name] = coerce(name, value, path)
+    return settings
+
+
+def make_config(task: str = "charlm", **settings) -> TrainConfig:
+    """A validated config: the task's defaults, then ``settings`` (``{field: value}``) on top.
+
+    >>> make_config("adding", hidden_size=32).seq_len
+    100
+    """
+    if task not in TASKS:
+        raise ConfigError(f"unknown task '{task}'; choose from {', '.join(TASKS)}")
+    values = dict(TASK_DEFAULTS.get(task, {}))
+    for name, value in settings.items():
+        if name not in FIELDS:
+            raise unknown_key_error(name, "make_config")
+        values[name] = coerce(name, value, "make_config")
+    return TrainConfig(task=task, **values).validate()

@@ -1,0 +1,198 @@
+"""Recurrent models for the training tasks, each a thin head on one recurrent layer stack.
+
+=====================  ===================  ============================  ==============================
+model                  input                recurrent stack               head
+=====================  ===================  ============================  ==============================
+``CharLM``             token ids (B, T)     Embedding -> RNN/LSTM/GRU     Linear per step -> (B, T, V)
+``SequenceClassifier`` token ids + lengths  Embedding -> RNN (bi)         Linear on final states -> (B, C)
+``SequenceTagger``     token ids + lengths  Embedding -> RNN (bi)         Linear per step -> (B, T, C)
+``SequenceRegressor``  features (B, T, F)   RNN (bi)                      Linear on final states -> (B,)
+=====================  ===================  ============================  ==============================
+
+Every model is batch-first and rebuilds from ``config()`` (a JSON-friendly dict) through :func:`build_model`,
+which is how a checkpoint brings a model back. The recurrent stack runs the fused kernels unless
+``fused=False`` (the cells composed of primitive ops: the readable path, same numbers, slower).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import nn
+from ..ops import concatenate, dropout as dropout_op
+from ..tensor import Tensor
+
+__all__ = [
+    "RECURRENT_KINDS", "recurrent_layer", "RecurrentModel", "CharLM", "SequenceClassifier", "SequenceTagger",
+    "SequenceRegressor", "build_model", "detach_state",
+]
+
+RECURRENT_KINDS = ("rnn", "lstm", "gru")
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def recurrent_layer(kind: str, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
+                    bidirectional: bool = False, nonlinearity: str = "tanh", dtype=np.float32, fused: bool = True):
+    """A batch-first ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (``kind``); dropout acts between stacked layers."""
+    options = dict(num_layers=num_layers, dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional,
+                   batch_first=True, dtype=dtype, fused=fused)
+    if kind == "rnn":
+        return nn.RNN(input_size, hidden_size, nonlinearity=nonlinearity, **options)
+    if kind == "lstm":
+        return nn.LSTM(input_size, hidden_size, **options)
+    if kind == "gru":
+        return nn.GRU(input_size, hidden_size, **options)
+    raise ValueError(f"unknown recurrent layer kind {kind!r}; expected one of {', '.join(RECURRENT_KINDS)}")
+
+
+def detach_state(state):
+    """The recurrent state (a Tensor, or the LSTM's pair) cut from the tape: truncated backpropagation."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+class RecurrentModel(nn.Module):
+    """What the task models share: the recurrent stack, the dropout on its output, and the config.
+
+    Parameters
+    ----------
+    input_size : int
+        Embedding size (or feature count for :class:`SequenceRegressor`).
+    hidden_size : int
+        H, per direction.
+    kind : "rnn", "lstm" or "gru"
+    num_layers : int
+    dropout : float
+        Applied to the embeddings, to the recurrent stack's output and between its layers (training only).
+    bidirectional : bool
+    nonlinearity : "tanh" or "relu" (``kind="rnn"`` only)
+    dtype : "float32" or "float64"
+    fused : bool
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, kind: str = "lstm", num_layers: int = 1,
+                 dropout: float = 0.0, bidirectional: bool = False, nonlinearity: str = "tanh",
+                 dtype: str = "float32", fused: bool = True) -> None:
+        super().__init__()
+        if dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
+        self._config = dict(hidden_size=hidden_size, kind=kind, num_layers=num_layers, dropout=dropout,
+                            bidirectional=bidirectional, nonlinearity=nonlinearity, dtype=dtype)
+        self.kind, self.p = kind, dropout
+        self.rnn = recurrent_layer(kind, input_size, hidden_size, num_layers, dropout, bidirectional, nonlinearity,
+                                   DTYPES[dtype], fused)
+        self.features = hidden_size * (2 if bidirectional else 1)
+
+    @property
+    def dtype(self):
+        return self.rnn.weight_ih_l0.dtype
+
+    def config(self) -> dict:
+        """Constructor arguments, JSON-friendly (``build_model`` turns them back into this model)."""
+        return dict(self._config)
+
+    def _drop(self, x: Tensor) -> Tensor:
+        return dropout_op(x, self.p, training=self.training)
+
+    def final_features(self, h_n: Tensor) -> Tensor:
+        """The last layer's final state, both directions concatenated: (B, D*H)."""
+        if self.rnn.bidirectional:
+            return concatenate([h_n[-2], h_n[-1]], axis=-1)
+        return h_n[-1]
+
+    def _run(self, x: Tensor, lengths=None, state=None, drop_input: bool = True):
+        output, state = self.rnn(self._drop(x) if drop_input else x, state, lengths=lengths)
+        h_n = state[0] if isinstance(state, tuple) else state
+        return self._drop(output), h_n, state
+
+
+class CharLM(RecurrentModel):
+    """Character (or word) language model: predicts token t+1 from tokens <= t.
+
+    ``model(ids, state=None) -> (logits, state)`` with ids (B, T) int, logits (B, T, V); ``state`` is the
+    recurrent state to carry into the next window (detach it between windows).
+    """
+
+    def __init__(self, vocab_size: int, embedding_size: int = 64, hidden_size: int = 256, **options) -> None:
+        if options.get("bidirectional"):
+            raise ValueError("CharLM: a language model cannot be bidirectional (it would see the characters it predicts)")
+        super().__init__(embedding_size, hidden_size, **options)
+        self._config.update(vocab_size=vocab_size, embedding_size=embedding_size)
+        self.embedding = nn.Embedding(vocab_size, embedding_size, dtype=DTYPES[self._config["dtype"]])
+        self.head = nn.Linear(hidden_size, vocab_size, dtype=DTYPES[self._config["dtype"]])
+
+    def forward(self, ids, state=None):
+        output, _, state = self._run(self.embedding(ids), state=state)
+        return self.head(output), state
+
+
+class SequenceClassifier(RecurrentModel):
+    """Many-to-one: one label per sequence from the final state(s) of the recurrent stack.
+
+    ``model(ids, lengths) -> logits`` with ids (B, T) int padded with ``padding_idx``, lengths (B,), logits
+    (B, num_classes). Bidirectional: the forward state at each sequence's last real step and the reverse
+    state at step 0 are concatenated.
+    """
+
+    def __init__(self, vocab_size: int, num_classes: int, embedding_size: int = 32, hidden_size: int = 64,
+                 padding_idx: int | None = 0, **options) -> None:
+        super().__init__(embedding_size, hidden_size, **options)
+        self._config.update(vocab_size=vocab_size, num_classes=num_classes, embedding_size=embedding_size,
+                            padding_idx=padding_idx)
+        dtype = DTYPES[self._config["dtype"]]
+        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=padding_idx, dtype=dtype)
+        self.head = nn.Linear(self.features, num_classes, dtype=dtype)
+
+    def forward(self, ids, lengths=None):
+        _, h_n, _ = self._run(self.embedding(ids), lengths)
+        return self.head(self._drop(self.final_features(h_n)))
+
+
+class SequenceTagger(RecurrentModel):
+    """Many-to-many: one label per time step.
+
+    ``model(ids, lengths=None) -> logits`` with ids (B, T) int, logits (B, T, num_classes) (outputs at padded
+    steps are meaningless; the loss ignores them).
+    """
+
+    def __init__(self, vocab_size: int, num_classes: int, embedding_size: int = 32, hidden_size: int = 64,
+                 padding_idx: int | None = 0, **options) -> None:
+        super().__init__(embedding_size, hidden_size, **options)
+        self._config.update(vocab_size=vocab_size, num_classes=num_classes, embedding_size=embedding_size,
+                            padding_idx=padding_idx)
+        dtype = DTYPES[self._config["dtype"]]
+        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=padding_idx, dtype=dtype)
+        self.head = nn.Linear(self.features, num_classes, dtype=dtype)
+
+    def forward(self, ids, lengths=None):
+        output, _, _ = self._run(self.embedding(ids), lengths)
+        return self.head(output)
+
+
+class SequenceRegressor(RecurrentModel):
+    """Many-to-one regression: one real number per sequence (e.g. the adding problem).
+
+    ``model(x, lengths=None) -> y`` with x (B, T, input_size) float, y (B,).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int = 128, **options) -> None:
+        super().__init__(input_size, hidden_size, **options)
+        self._config.update(input_size=input_size)
+        self.head = nn.Linear(self.features, 1, dtype=DTYPES[self._config["dtype"]])
+
+    def forward(self, x, lengths=None):
+        _, h_n, _ = self._run(x, lengths, drop_input=False)  # raw features (the adding problem's marker) stay intact
+        return self.head(self._drop(self.final_features(h_n))).reshape(-1)
+
+
+MODELS = {cls.__name__: cls for cls in (CharLM, SequenceClassifier, SequenceTagger, SequenceRegressor)}
+
+
+def build_model(name: str, config: dict, fused: bool = True) -> RecurrentModel:
+    """The model ``name`` (a class name of this module) with constructor arguments ``config``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
+    return MODELS[name](**config, fused=fused)

@@ -1,0 +1,102 @@
+"""Curves of a run, drawn from its metrics file into a PNG (matplotlib is imported only here, lazily).
+
+Four panels: training loss (raw and smoothed) with the validation loss and the task's baseline; the task's
+headline metric on the validation set (bits per character, accuracy or MSE) with its baseline; the
+gradient norm before clipping (log scale: explosions stand out); the learning rate.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .metrics import read_metrics
+
+__all__ = ["plot_run", "smooth"]
+
+
+def smooth(values: list[float], weight: float = 0.9) -> list[float]:
+    """Exponential moving average, bias-corrected so the first points are not pulled towards zero."""
+    out, average = [], 0.0
+    for i, v in enumerate(values, start=1):
+        average = weight * average + (1 - weight) * v
+        out.append(average / (1 - weight**i))
+    return out
+
+
+def plot_run(run_dir: str, output: str | None = None) -> str:
+    """Draw the curves of the run in ``run_dir``; return the PNG's path (default ``run_dir/curves.png``).
+
+    Raises
+    ------
+    FileNotFoundError
+        No metrics file in ``run_dir``.
+    ValueError
+        The metrics file holds no training record yet.
+    """
+    path = os.path.join(run_dir, "metrics.jsonl")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no metrics file in {run_dir} (expected {path}); is it a run directory?")
+    records = read_metrics(path)
+    train = [r for r in records if r.get("kind") == "train" and isinstance(r.get("loss"), (int, float))]
+    evals = [r for r in records if r.get("kind") == "eval"]
+    starts = [r for r in records if r.get("kind") == "start"]
+    if not train:
+        raise ValueError(f"{path} holds no training steps yet")
+    info = starts[-1] if starts else {}
+    metric = info.get("metric", "loss")
+    baselines = info.get("baselines", {})
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    steps = [r["step"] for r in train]
+    losses = [r["loss"] for r in train]
+
+    ax = axes[0, 0]
+    ax.plot(steps, losses, color="tab:blue", alpha=0.25, linewidth=0.8, label="train (per step)")
+    ax.plot(steps, smooth(losses), color="tab:blue", label="train (smoothed)")
+    if evals:
+        ax.plot([r["step"] for r in evals], [r["loss"] for r in evals], "o-", color="tab:orange", label="validation")
+    if "loss" in baselines:
+        ax.axhline(baselines["loss"], color="gray", linestyle="--", label=f"baseline ({baselines['loss']:.3g})")
+    ax.set_title("loss")
+    ax.set_xlabel("step")
+    ax.legend()
+
+    ax = axes[0, 1]
+    points = [(r["step"], r[metric]) for r in evals if isinstance(r.get(metric), (int, float))]
+    if points:
+        ax.plot(*zip(*points), "o-", color="tab:green", label=f"validation {metric}")
+    if metric in baselines:
+        ax.axhline(baselines[metric], color="gray", linestyle="--", label=f"baseline ({baselines[metric]:.3g})")
+    ax.set_title(metric)
+    ax.set_xlabel("step")
+    if points or metric in baselines:
+        ax.legend()
+
+    ax = axes[1, 0]
+    norms = [(r["step"], r["grad_norm"]) for r in train if isinstance(r.get("grad_norm"), (int, float))]
+    if norms:
+        ax.semilogy(*zip(*norms), color="tab:red", linewidth=0.8)
+    if info.get("clip"):
+        ax.axhline(info["clip"], color="gray", linestyle="--", label=f"clip at {info['clip']:g}")
+        ax.legend()
+    ax.set_title("gradient norm (before clipping)")
+    ax.set_xlabel("step")
+
+    ax = axes[1, 1]
+    rates = [(r["step"], r["lr"]) for r in train if isinstance(r.get("lr"), (int, float))]
+    if rates:
+        ax.plot(*zip(*rates), color="tab:purple")
+    ax.set_title("learning rate")
+    ax.set_xlabel("step")
+
+    fig.suptitle(f"{info.get('task', 'run')}: {os.path.abspath(run_dir)}", fontsize=10)
+    fig.tight_layout()
+    output = output or os.path.join(run_dir, "curves.png")
+    fig.savefig(output, dpi=100)
+    plt.close(fig)
+    return output
