@@ -1,18 +1,20 @@
-"""Matrix products that pick, by size, between a plain numba loop and BLAS.
+"""Matrix products that pick, by size, between a plain numba loop and BLAS (NumPy's ``np.dot``).
 
-BLAS wins almost everywhere, but not in two places, measured on this project's 2-core AMD EPYC (Zen 3)
-with NumPy 2.4 (OpenBLAS 0.3.31), scipy 1.17 (OpenBLAS 0.3.30, the BLAS numba's ``np.dot`` calls) and
-numba 0.68, float32 and float64, best of 7-9 timings:
+Measured on this project's 2-core AMD EPYC (Zen 3) with NumPy 2.4 (OpenBLAS 0.3.31) and numba 0.68,
+float32 and float64, best of 7-9 timings (the measuring scripts are not part of the package):
 
-* **Tiny products inside compiled code.** A time loop compiled by numba pays no call overhead, and for
-  m*k*n <= 2048 the loop is on par with or faster than BLAS (0.05-1 us either way).
-* **Two to four rows.** OpenBLAS is slow when A has 2-4 rows (batch sizes 2-4): (2, 128) @ (128, 512)
-  takes 9-14 us with the loop, 26-28 us with NumPy's BLAS and 47-63 us with scipy's. One row is fine (BLAS
-  turns it into a matrix-vector product), and from 5-8 rows on BLAS wins.
-
-From the interpreter the numba loop costs at least ~1.1 us (dispatch of two arrays ~0.7 us plus boxing
-the result), while ``np.dot`` costs ~0.75 us in all for tiny inputs, so there the loop only pays off in
-the 2-3 row case with k*n >= 4096; with 4 rows NumPy's newer OpenBLAS is already on par.
+* **Called from the interpreter** (``matmul``). numba's dispatch costs ~0.7 us for two arrays plus ~0.4 us
+  to box the result, while ``np.dot`` costs ~0.75 us in all on tiny inputs, so BLAS wins everywhere except
+  where OpenBLAS itself is slow: an A of 2-3 rows, e.g. (2, 128) @ (128, 512) takes 14 us with the loop and
+  28 us with ``np.dot`` (one row is fine, BLAS turns it into a matrix-vector product; from 4 rows on BLAS is
+  on par or faster). So the loop is used for 2-3 rows once b has >= 4096 elements.
+* **The per-step product of a recurrence** (h @ W_hh^T and dgates @ W_hh, (B, H) @ (H, G*H) and back).
+  Either the whole time loop is compiled and calls the loop, or the interpreter drives the loop and calls
+  ``np.dot`` plus a compiled step function, ~3.5 us of overhead per step. The compiled loop wins while the
+  product is at most ~2^17 multiply-adds (e.g. B=32, H=32, LSTM: 12-20 us either way) and for batches of at
+  most 4 rows at any size (OpenBLAS's slow case again; B=4, H=128, LSTM: 6 us loop, 13-20 us BLAS). Calling
+  BLAS from compiled code instead (numba's ``np.dot``) was measured too and rejected: it links scipy's older
+  OpenBLAS 0.3.30, up to 2x slower on large products, and triples the kernels' compile time.
 
 Shapes: a (m, k), b (k, n), out (m, n).
 """
@@ -20,14 +22,14 @@ Shapes: a (m, k), b (k, n), out (m, n).
 import numpy as np
 from numba import njit
 
-LOOP_MAX_MKN = 2048  # compiled callers: the loop is at least as fast as BLAS up to this m*k*n
-FEW_ROWS = (2, 4)  # compiled callers: OpenBLAS is slow for this many rows of a (inclusive range)
-FEW_ROWS_PYTHON = (2, 3)  # callers in the interpreter: the same, after numba's dispatch overhead
-FEW_ROWS_PYTHON_MIN_KN = 4096  # ... and only once b has at least this many elements
+PYTHON_LOOP_ROWS = (2, 3)  # from the interpreter the loop wins for this many rows of a (inclusive) ...
+PYTHON_LOOP_MIN_KN = 4096  # ... once b has at least this many elements
+COMPILED_LOOP_MAX_MKN = 1 << 17  # a recurrence runs compiled up to this many multiply-adds per step ...
+COMPILED_LOOP_MAX_ROWS = 4  # ... and at any size for batches up to this many rows
 
 
 @njit(cache=True)
-def loop_matmul_into(a, b, out, accumulate=False):
+def loop_matmul_into(a, b, out, accumulate):
     """out = a @ b, or out += a @ b when ``accumulate``, by a plain loop (vectorised over columns of b)."""
     m, k = a.shape
     n = b.shape[1]
@@ -40,35 +42,18 @@ def loop_matmul_into(a, b, out, accumulate=False):
                 out[i, j] += a_ip * b[p, j]
 
 
-@njit(cache=True)
-def loop_wins_compiled(m, k, n):
-    """Whether ``loop_matmul_into`` beats BLAS for an (m, k) @ (k, n) product inside compiled code."""
-    return m * k * n <= LOOP_MAX_MKN or FEW_ROWS[0] <= m <= FEW_ROWS[1]
-
-
-@njit(cache=True)
-def matmul_into(a, b, out, accumulate=False):
-    """out = a @ b (or out += a @ b) for C-contiguous 2-D arrays, from compiled code.
-
-    Dispatches by size between ``loop_matmul_into`` and BLAS (numba's ``np.dot``); meant to be called from
-    inside numba time loops, where there is no call overhead. ``accumulate`` with BLAS needs a temporary.
-    """
-    m, k = a.shape
-    n = b.shape[1]
-    if loop_wins_compiled(m, k, n):
-        loop_matmul_into(a, b, out, accumulate)
-    elif accumulate:
-        out += np.dot(a, b)
-    else:
-        np.dot(a, b, out)
-
-
 def loop_wins_python(a, b):
-    """Whether the numba loop beats ``np.dot`` for ``a @ b`` called from the interpreter."""
+    """Whether ``loop_matmul_into`` beats ``np.dot`` for ``a @ b`` called from the interpreter."""
     m, k = a.shape
     n = b.shape[1]
-    return (FEW_ROWS_PYTHON[0] <= m <= FEW_ROWS_PYTHON[1] and k * n >= FEW_ROWS_PYTHON_MIN_KN
+    return (PYTHON_LOOP_ROWS[0] <= m <= PYTHON_LOOP_ROWS[1] and k * n >= PYTHON_LOOP_MIN_KN
             and a.flags.c_contiguous and b.flags.c_contiguous)
+
+
+def compiled_recurrence_wins(B, H, G):
+    """Whether a time loop with per-step products (B, H) @ (H, G*H) should run compiled with the loop
+    matmul, rather than driven from the interpreter with ``np.dot``."""
+    return B <= COMPILED_LOOP_MAX_ROWS or B * H * G * H <= COMPILED_LOOP_MAX_MKN
 
 
 def matmul(a, b):
@@ -84,6 +69,6 @@ def matmul(a, b):
     """
     if loop_wins_python(a, b):
         out = np.empty((a.shape[0], b.shape[1]), a.dtype)
-        loop_matmul_into(a, b, out)
+        loop_matmul_into(a, b, out, False)
         return out
     return np.dot(a, b)

@@ -24,10 +24,10 @@ import numpy as np
 from numba import njit
 
 from .activations import sigmoid, tanh
-from .gemm import matmul_into
+from .gemm import compiled_recurrence_wins, loop_matmul_into
 from .saved import GRUSaved
-from .sequence import (full_lengths, input_projection, parameter_grads, state_copy, steps_from_python,
-                       time_steps, zero_padding, zeros_or)
+from .sequence import (full_lengths, input_projection, parameter_grads, state_copy, time_steps,
+                       zero_padding, zeros_or)
 
 
 @njit(cache=True)
@@ -67,7 +67,7 @@ def _forward_loop(xg, w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, ga
     hg = np.empty((h.shape[0], w_hh_t.shape[1]), h.dtype)
     for s in range(T):
         t = T - 1 - s if reverse else s
-        matmul_into(h, w_hh_t, hg)
+        loop_matmul_into(h, w_hh_t, hg, False)
         _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn)
 
 
@@ -106,13 +106,13 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
     out, h_prev, hn = (np.empty((T, B, H), x.dtype) for _ in range(3))
     gates = np.empty((T, B, 3 * H), x.dtype)
     w_hh_t = np.ascontiguousarray(w_hh.T)
-    if steps_from_python(B, H, 3):
+    if compiled_recurrence_wins(B, H, 3):
+        _forward_loop(xg, w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, gates, hn)
+    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
         hg = np.empty((B, 3 * H), x.dtype)
         for t in time_steps(T, reverse):
             np.dot(h, w_hh_t, out=hg)
             _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn)
-    else:
-        _forward_loop(xg, w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, gates, hn)
     saved = GRUSaved(x, w_ih, w_hh, h_prev, gates, hn, lengths, reverse, b_ih is not None)
     return out, h, saved
 
@@ -152,7 +152,7 @@ def _backward_loop(d_out, w_hh, lengths, reverse, gates, hn, h_prev, dh, dgates_
     for s in range(T):
         t = s if reverse else T - 1 - s
         _backward_step(t, d_out, lengths, gates, hn, h_prev, dh, dgates_x, dgates_h)
-        matmul_into(dgates_h[t], w_hh, dh, True)
+        loop_matmul_into(dgates_h[t], w_hh, dh, True)
 
 
 def gru_backward(saved, d_out, d_h_n):
@@ -173,13 +173,13 @@ def gru_backward(saved, d_out, d_h_n):
     d_out = zeros_or(d_out, (T, B, H), x.dtype)
     dh = state_copy(d_h_n, (B, H), x.dtype)
     dgates_x, dgates_h = np.empty((T, B, 3 * H), x.dtype), np.empty((T, B, 3 * H), x.dtype)
-    if steps_from_python(B, H, 3):
+    if compiled_recurrence_wins(B, H, 3):
+        _backward_loop(d_out, w_hh, lengths, reverse, gates, hn, h_prev, dh, dgates_x, dgates_h)
+    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
         dh_rec = np.empty((B, H), x.dtype)
         for t in reversed(time_steps(T, reverse)):
             _backward_step(t, d_out, lengths, gates, hn, h_prev, dh, dgates_x, dgates_h)
             np.dot(dgates_h[t], w_hh, out=dh_rec)
             dh += dh_rec
-    else:
-        _backward_loop(d_out, w_hh, lengths, reverse, gates, hn, h_prev, dh, dgates_x, dgates_h)
     dx, dw_ih, dw_hh, db_ih, db_hh = parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias)
     return dx, dh, dw_ih, dw_hh, db_ih, db_hh

@@ -24,10 +24,10 @@ import numpy as np
 from numba import njit
 
 from .activations import sigmoid, tanh
-from .gemm import matmul_into
+from .gemm import compiled_recurrence_wins, loop_matmul_into
 from .saved import LSTMSaved
 from .sequence import (combined_bias, full_lengths, input_projection, parameter_grads, state_copy,
-                       steps_from_python, time_steps, zero_padding, zeros_or)
+                       time_steps, zero_padding, zeros_or)
 
 
 @njit(cache=True)
@@ -71,7 +71,7 @@ def _forward_loop(xg, w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev,
     hg = np.empty((h.shape[0], w_hh_t.shape[1]), h.dtype)
     for s in range(T):
         t = T - 1 - s if reverse else s
-        matmul_into(h, w_hh_t, hg)
+        loop_matmul_into(h, w_hh_t, hg, False)
         _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c)
 
 
@@ -102,13 +102,13 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False)
     out, h_prev, c_prev, tanh_c = (np.empty((T, B, H), x.dtype) for _ in range(4))
     gates = np.empty((T, B, 4 * H), x.dtype)
     w_hh_t = np.ascontiguousarray(w_hh.T)
-    if steps_from_python(B, H, 4):
+    if compiled_recurrence_wins(B, H, 4):
+        _forward_loop(xg, w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev, gates, tanh_c)
+    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
         hg = np.empty((B, 4 * H), x.dtype)
         for t in time_steps(T, reverse):
             np.dot(h, w_hh_t, out=hg)
             _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c)
-    else:
-        _forward_loop(xg, w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev, gates, tanh_c)
     saved = LSTMSaved(x, w_ih, w_hh, h_prev, c_prev, gates, tanh_c, lengths, reverse, b_ih is not None)
     return out, h, c, saved
 
@@ -146,7 +146,7 @@ def _backward_loop(d_out, w_hh, lengths, reverse, gates, c_prev, tanh_c, dh, dc,
     for s in range(T):
         t = s if reverse else T - 1 - s
         _backward_step(t, d_out, lengths, gates, c_prev, tanh_c, dh, dc, dgates)
-        matmul_into(dgates[t], w_hh, dh, True)
+        loop_matmul_into(dgates[t], w_hh, dh, True)
 
 
 def lstm_backward(saved, d_out, d_h_n, d_c_n):
@@ -167,13 +167,13 @@ def lstm_backward(saved, d_out, d_h_n, d_c_n):
     d_out = zeros_or(d_out, (T, B, H), x.dtype)
     dh, dc = state_copy(d_h_n, (B, H), x.dtype), state_copy(d_c_n, (B, H), x.dtype)
     dgates = np.empty((T, B, 4 * H), x.dtype)
-    if steps_from_python(B, H, 4):
+    if compiled_recurrence_wins(B, H, 4):
+        _backward_loop(d_out, w_hh, lengths, reverse, gates, c_prev, tanh_c, dh, dc, dgates)
+    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
         dh_rec = np.empty((B, H), x.dtype)
         for t in reversed(time_steps(T, reverse)):
             _backward_step(t, d_out, lengths, gates, c_prev, tanh_c, dh, dc, dgates)
             np.dot(dgates[t], w_hh, out=dh_rec)
             dh += dh_rec
-    else:
-        _backward_loop(d_out, w_hh, lengths, reverse, gates, c_prev, tanh_c, dh, dc, dgates)
     dx, dw_ih, dw_hh, db_ih, db_hh = parameter_grads(dgates, dgates, x, h_prev, w_ih, has_bias)
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh

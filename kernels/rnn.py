@@ -20,10 +20,10 @@ import numpy as np
 from numba import njit
 
 from .activations import tanh
-from .gemm import matmul_into
+from .gemm import compiled_recurrence_wins, loop_matmul_into
 from .saved import RNNSaved
 from .sequence import (combined_bias, full_lengths, input_projection, parameter_grads, state_copy,
-                       steps_from_python, time_steps, zero_padding, zeros_or)
+                       time_steps, zero_padding, zeros_or)
 
 
 @njit(cache=True)
@@ -55,7 +55,7 @@ def _forward_loop(xg, w_hh_t, bias, lengths, reverse, relu, h, out, h_prev, h_ne
     hg = np.empty(h.shape, h.dtype)
     for s in range(T):
         t = T - 1 - s if reverse else s
-        matmul_into(h, w_hh_t, hg)
+        loop_matmul_into(h, w_hh_t, hg, False)
         _forward_step(t, xg, hg, bias, lengths, relu, h, out, h_prev, h_new)
 
 
@@ -86,13 +86,13 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, nonl
     h = state_copy(h0, (B, H), x.dtype)
     out, h_prev, h_new = (np.empty((T, B, H), x.dtype) for _ in range(3))
     w_hh_t = np.ascontiguousarray(w_hh.T)
-    if steps_from_python(B, H, 1):
+    if compiled_recurrence_wins(B, H, 1):
+        _forward_loop(xg, w_hh_t, bias, lengths, reverse, relu, h, out, h_prev, h_new)
+    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
         hg = np.empty((B, H), x.dtype)
         for t in time_steps(T, reverse):
             np.dot(h, w_hh_t, out=hg)
             _forward_step(t, xg, hg, bias, lengths, relu, h, out, h_prev, h_new)
-    else:
-        _forward_loop(xg, w_hh_t, bias, lengths, reverse, relu, h, out, h_prev, h_new)
     saved = RNNSaved(x, w_ih, w_hh, h_prev, h_new, lengths, reverse, nonlinearity, b_ih is not None)
     return out, h, saved
 
@@ -124,7 +124,7 @@ def _backward_loop(d_out, w_hh, lengths, reverse, relu, h_new, dh, dgates):
     for s in range(T):
         t = s if reverse else T - 1 - s
         _backward_step(t, d_out, lengths, relu, h_new, dh, dgates)
-        matmul_into(dgates[t], w_hh, dh, True)
+        loop_matmul_into(dgates[t], w_hh, dh, True)
 
 
 def rnn_backward(saved, d_out, d_h_n):
@@ -146,13 +146,13 @@ def rnn_backward(saved, d_out, d_h_n):
     d_out = zeros_or(d_out, (T, B, H), x.dtype)
     dh = state_copy(d_h_n, (B, H), x.dtype)
     dgates = np.empty((T, B, H), x.dtype)
-    if steps_from_python(B, H, 1):
+    if compiled_recurrence_wins(B, H, 1):
+        _backward_loop(d_out, w_hh, lengths, reverse, relu, h_new, dh, dgates)
+    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
         dh_rec = np.empty((B, H), x.dtype)
         for t in reversed(time_steps(T, reverse)):
             _backward_step(t, d_out, lengths, relu, h_new, dh, dgates)
             np.dot(dgates[t], w_hh, out=dh_rec)
             dh += dh_rec
-    else:
-        _backward_loop(d_out, w_hh, lengths, reverse, relu, h_new, dh, dgates)
     dx, dw_ih, dw_hh, db_ih, db_hh = parameter_grads(dgates, dgates, x, h_prev, w_ih, has_bias)
     return dx, dh, dw_ih, dw_hh, db_ih, db_hh

@@ -11,19 +11,6 @@ import numpy as np
 
 from .gemm import matmul
 
-# Above this many multiply-adds in the per-step product (B, H) @ (H, G*H), run the time loop in the
-# interpreter and call NumPy's BLAS per step: its OpenBLAS 0.3.31 uses both cores on such products and is
-# up to 2x faster than the scipy OpenBLAS 0.3.30 that numba's np.dot calls, while the ~3 us of interpreter
-# overhead per step is noise next to a product of this size (>= ~100 us). Below it the whole loop is
-# compiled. Measured with the whole LSTM/GRU forward + backward (see the module docstring of lstm.py).
-STEPS_FROM_PYTHON_MIN_MKN = 1 << 22
-
-
-def steps_from_python(B, H, G):
-    """Whether to drive the time loop from the interpreter (large products) instead of compiled code."""
-    return B * H * G * H >= STEPS_FROM_PYTHON_MIN_MKN
-
-
 def time_steps(T, reverse):
     """Time steps in the order the recurrence visits them."""
     return range(T - 1, -1, -1) if reverse else range(T)

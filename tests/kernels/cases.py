@@ -1,4 +1,4 @@
-"""Random recurrent problems for the kernel tests, drawn by Hypothesis, and uniform calls into any backend.
+"""Random recurrent problems for the kernel tests, and uniform calls into any backend.
 
 A ``Problem`` holds every argument of one cell's forward and backward. ``run_forward(problem, impl)`` and
 ``run_backward(problem, impl, saved)`` call ``impl.<cell>_forward`` / ``impl.<cell>_backward`` where impl is
@@ -7,14 +7,17 @@ the public package, the NumPy reference, or a fused numba module, so one test bo
 Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from microseq.kernels import gru, lstm, reference, rnn
+import microseq.kernels as K
+from microseq.kernels import gru, lstm, rnn
 
+CELLS = ["rnn", "lstm", "gru"]
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 FAST = {"rnn": rnn, "lstm": lstm, "gru": gru}
 TOLERANCE = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-5)}
@@ -23,6 +26,16 @@ TOLERANCE = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-
 def budget(fraction=1.0):
     """Hypothesis settings for a property test: a fraction of the active profile's examples, no deadline."""
     return settings(max_examples=max(3, int(settings().max_examples * fraction)), deadline=None)
+
+
+@contextmanager
+def using_backend(name):
+    """Run the public kernels on backend ``name`` inside the block."""
+    previous = K.set_backend(name)
+    try:
+        yield
+    finally:
+        K.set_backend(previous)
 
 
 @dataclass
@@ -39,13 +52,16 @@ class Problem:
     nonlinearity: str | None  # RNN only
     grads: tuple  # (d_out, d_h_n[, d_c_n]), each may be None
 
-    @property
-    def shape(self):
-        """(T, B, I, H)."""
-        return self.x.shape + (self.states[0].shape[1],)
-
     def real_steps(self, b):
         return self.x.shape[0] if self.lengths is None else int(self.lengths[b])
+
+    def sequence(self, b, steps=None):
+        """Sequence b alone (a batch of one, no lengths), cut to ``steps`` (default: its real length)."""
+        steps = slice(0, self.real_steps(b)) if steps is None else steps
+        row = lambda a: None if a is None else a[b:b + 1]  # noqa: E731
+        d_out = self.grads[0]
+        return replace(self, x=self.x[steps, b:b + 1], states=tuple(map(row, self.states)), lengths=None,
+                       grads=(None if d_out is None else d_out[steps, b:b + 1],) + tuple(map(row, self.grads[1:])))
 
 
 def run_forward(problem, impl):
@@ -62,6 +78,11 @@ def run_backward(problem, impl, saved):
     return getattr(impl, f"{problem.cell}_backward")(saved, *problem.grads)
 
 
+def grad_names(cell):
+    states = ("dh0", "dc0") if cell == "lstm" else ("dh0",)
+    return ("dx",) + states + ("dw_ih", "dw_hh", "db_ih", "db_hh")
+
+
 def assert_close(actual, expected, dtype, names=None):
     """Every array of ``actual`` close to ``expected`` (both None allowed), with the dtype's tolerance."""
     assert len(actual) == len(expected)
@@ -74,14 +95,9 @@ def assert_close(actual, expected, dtype, names=None):
         np.testing.assert_allclose(a, e, err_msg=str(name), **TOLERANCE[dtype])
 
 
-def grad_names(cell):
-    states = ("dh0", "dc0") if cell == "lstm" else ("dh0",)
-    return ("dx",) + states + ("dw_ih", "dw_hh", "db_ih", "db_hh")
-
-
 def make_problem(cell, rng, T, B, I, H, dtype=np.float64, bias=True, ragged=True, reverse=False,
                  nonlinearity="tanh", with_grads=(True, True, True)):
-    """A ``Problem`` with random arrays from ``rng``; weights scaled like PyTorch's initialisation x2."""
+    """A ``Problem`` with random arrays from ``rng``; weights about twice PyTorch's initial scale."""
     G = GATES[cell]
     n_states = 2 if cell == "lstm" else 1
 

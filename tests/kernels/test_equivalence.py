@@ -7,12 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from microseq.kernels import reference, sequence
+from microseq.kernels import gemm, reference
 
-from .cases import FAST, assert_close, budget, grad_names, make_problem, problems, run_backward, run_forward
-
-CELLS = ["rnn", "lstm", "gru"]
-
+from .cases import CELLS, FAST, assert_close, budget, grad_names, problems, run_backward, run_forward
 
 def check_against_reference(problem, dtype):
     fast_out, fast_saved = run_forward(problem, FAST[problem.cell])
@@ -41,17 +38,8 @@ def test_fused_matches_reference_float32(cell, data):
 @given(data=st.data())
 def test_interpreter_driven_time_loop_matches_reference(cell, data):
     """Large products run the time loop from the interpreter with NumPy's BLAS; force that path."""
-    with mock.patch.object(sequence, "STEPS_FROM_PYTHON_MIN_MKN", 0):
+    with mock.patch.multiple(gemm, COMPILED_LOOP_MAX_ROWS=0, COMPILED_LOOP_MAX_MKN=-1):
         check_against_reference(data.draw(problems(cell)), np.float64)
-
-
-@pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("batch, hidden", [(3, 24), (8, 16), (12, 24)])
-def test_both_matmul_branches_inside_the_compiled_loop(cell, batch, hidden):
-    """Batches of 2-4 rows or tiny products use the numba loop, larger ones BLAS: both must agree."""
-    rng = np.random.default_rng(batch)
-    check_against_reference(make_problem(cell, rng, T=4, B=batch, I=5, H=hidden, reverse=batch == 8),
-                            np.float64)
 
 
 @pytest.mark.parametrize("cell", CELLS)
