@@ -52,31 +52,34 @@ def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity: str = "tanh")
     return act(linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh))
 
 
-def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None) -> tuple[Tensor, Tensor]:
+def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None) -> tuple[Tensor, Tensor]:
     """One step of the LSTM (Hochreiter & Schmidhuber, with a forget gate), gate order ``i, f, g, o``::
 
         i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh, 4)
         i, f, o = sigmoid(i), sigmoid(f), sigmoid(o);  g = tanh(g)
         c' = f * c + i * g
-        h' = o * tanh(c')
+        h' = o * tanh(c')                   (projected LSTM: h' = (o * tanh(c')) W_hr^T)
 
     Parameters
     ----------
     x : Tensor, shape (B, I) or (I,)
-    h, c : Tensor, shape (B, H) or (H,)
+    h : Tensor, shape (B, H) or (H,); (B, P) with a projection
+    c : Tensor, shape (B, H) or (H,)
     w_ih : Tensor, shape (4H, I)
-    w_hh : Tensor, shape (4H, H)
+    w_hh : Tensor, shape (4H, H); (4H, P) with a projection
     b_ih, b_hh : Tensor, shape (4H,), or both None
+    w_hr : Tensor, shape (P, H), optional
+        Projection of the hidden state (PyTorch's ``proj_size``).
 
     Returns
     -------
-    (h', c') : Tensors of the shape of ``h``
+    (h', c') : Tensors of the shapes of ``h`` and ``c``
     """
     i, f, g, o = chunk(linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh), 4, axis=-1)
     i, f, g, o = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
     c_next = f * c + i * g
     h_next = o * tanh(c_next)
-    return h_next, c_next
+    return (h_next if w_hr is None else linear(h_next, w_hr)), c_next
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:

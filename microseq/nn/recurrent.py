@@ -59,6 +59,7 @@ class RNNBase(Module):
         *,
         dtype=np.float32,
         fused: bool = True,
+        proj_size: int = 0,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -75,29 +76,51 @@ class RNNBase(Module):
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.bidirectional = bidirectional
         self.num_directions = 2 if bidirectional else 1
+        self.proj_size = proj_size
         self.fused = fused
-        rows = self.gates * hidden_size
+        rows, out = self.gates * hidden_size, self.output_size
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else self.num_directions * hidden_size
+            layer_input = input_size if layer == 0 else self.num_directions * out
             for direction in range(self.num_directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 setattr(self, "weight_ih" + suffix, Parameter(np.empty((rows, layer_input), dtype=dtype)))
-                setattr(self, "weight_hh" + suffix, Parameter(np.empty((rows, hidden_size), dtype=dtype)))
+                setattr(self, "weight_hh" + suffix, Parameter(np.empty((rows, out), dtype=dtype)))
                 if bias:
                     setattr(self, "bias_ih" + suffix, Parameter(np.empty(rows, dtype=dtype)))
                     setattr(self, "bias_hh" + suffix, Parameter(np.empty(rows, dtype=dtype)))
+                if proj_size:
+                    setattr(self, "weight_hr" + suffix, Parameter(np.empty((proj_size, hidden_size), dtype=dtype)))
         self.reset_parameters()
+
+    @property
+    def output_size(self) -> int:
+        """Size of h per direction: ``proj_size`` for a projected LSTM, else ``hidden_size``."""
+        return self.proj_size or self.hidden_size
+
+    @property
+    def fused(self) -> bool:
+        """Run the fused kernels (True) or the cells composed of primitive ops (False)."""
+        return self._fused
+
+    @fused.setter
+    def fused(self, value: bool) -> None:
+        if value and self.proj_size:
+            raise ValueError(
+                f"{type(self).__name__}: proj_size={self.proj_size} runs on the composed path only (the fused "
+                "kernels have no projection); pass fused=False"
+            )
+        self._fused = bool(value)
 
     def reset_parameters(self) -> None:
         """Draw every parameter again from U(-1/sqrt(H), 1/sqrt(H)), as PyTorch does."""
         reset_uniform(self, self.hidden_size)
 
     def weights(self, layer: int, direction: int = 0) -> tuple:
-        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of one layer and direction (biases None without bias)."""
+        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of one layer and direction (biases None without bias),
+        followed by ``weight_hr`` for a projected LSTM."""
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
-        if not self.bias:
-            return getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix), None, None
-        return tuple(getattr(self, name + suffix) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (("weight_hr",) if self.proj_size else ())
+        return tuple(getattr(self, name + suffix, None) for name in names)
 
     # -- checks ----------------------------------------------------------------------------------------
     def _check_input(self, input) -> tuple[Tensor, bool]:
@@ -125,10 +148,14 @@ class RNNBase(Module):
             x = swapaxes(x, 0, 1)
         return x, batched
 
+    def _state_size(self, what: str) -> int:
+        """Size of one direction's h0 (``output_size``) or c0 (``hidden_size``)."""
+        return self.hidden_size if what == "c0" else self.output_size
+
     def _check_state(self, what: str, state, batch: int, batched: bool, dtype) -> Tensor:
         """One initial state (h0 or c0) as a tensor (num_layers*D, B, H)."""
-        layers_directions = self.num_layers * self.num_directions
-        expected = (layers_directions, batch, self.hidden_size) if batched else (layers_directions, self.hidden_size)
+        layers_directions, size = self.num_layers * self.num_directions, self._state_size(what)
+        expected = (layers_directions, batch, size) if batched else (layers_directions, size)
         state = as_tensor(state)
         if state.shape != expected:
             raise ValueError(
@@ -143,8 +170,8 @@ class RNNBase(Module):
         """The initial state of every (layer, direction), in h_n order."""
         count = self.num_layers * self.num_directions
         if hx is None:
-            zeros = Tensor(np.zeros((batch, self.hidden_size), dtype=dtype))
-            return [self._pack_state([zeros] * len(self.state_names))] * count
+            zeros = [Tensor(np.zeros((batch, self._state_size(name)), dtype=dtype)) for name in self.state_names]
+            return [self._pack_state(zeros)] * count
         parts = self._unpack_hx(hx)
         parts = [self._check_state(name, part, batch, batched, dtype) for name, part in zip(self.state_names, parts)]
         return [self._pack_state([part[k] for part in parts]) for k in range(count)]
@@ -211,7 +238,7 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
-        defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False}
+        defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False, "proj_size": 0}
         for key, default in defaults.items():
             if getattr(self, key) != default:
                 text += f", {key}={getattr(self, key)}"
@@ -278,8 +305,12 @@ class RNN(RNNBase):
 class LSTM(RNNBase):
     """LSTM layer, gate order ``i, f, g, o`` (see :func:`microseq.nn.cells.lstm_cell`).
 
-    Parameters as :class:`RNN` without ``nonlinearity``; weights have 4H rows. ``proj_size`` (PyTorch's
-    projection) is not supported: any value but 0 raises NotImplementedError.
+    Parameters as :class:`RNN` without ``nonlinearity``; weights have 4H rows.
+
+    proj_size : int
+        PyTorch's projected LSTM when > 0 (and < hidden_size): ``h_t = (o_t * tanh(c_t)) W_hr^T`` with
+        ``weight_hr_l{k}`` (P, H); h0, h_n and each direction's output have size P, ``weight_hh`` is (4H, P).
+        Runs on the composed path only (``fused=False``), as the fused kernels have no projection.
 
     Call ``lstm(input, hx=None, lengths=None) -> (output, (h_n, c_n))`` with ``hx`` None or a pair (h0, c0)
     of (num_layers*D, B, H); see :meth:`RNNBase.forward`.
@@ -302,9 +333,12 @@ class LSTM(RNNBase):
         dtype=np.float32,
         fused: bool = True,
     ) -> None:
-        if proj_size != 0:
-            raise NotImplementedError(f"LSTM: proj_size={proj_size} (a projected LSTM) is not supported; use proj_size=0")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype, fused=fused)
+        if not isinstance(proj_size, (int, np.integer)) or not 0 <= proj_size < hidden_size:
+            raise ValueError(f"LSTM: proj_size must be an integer in [0, hidden_size={hidden_size}), got {proj_size!r}")
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            dtype=dtype, fused=fused, proj_size=proj_size,
+        )
 
     def _unpack_hx(self, hx) -> tuple:
         if not (isinstance(hx, (tuple, list)) and len(hx) == 2):

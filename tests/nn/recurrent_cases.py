@@ -37,6 +37,7 @@ class Case:
     hidden_size: int = 3  # H
     lengths: tuple | None = None  # one per sequence, or None for full length
     seed: int = 0
+    proj_size: int = 0  # LSTM only, composed path only
 
     @property
     def directions(self) -> int:
@@ -46,10 +47,29 @@ class Case:
     def state_count(self) -> int:
         return 2 if self.kind == "LSTM" else 1
 
+    @property
+    def output_size(self) -> int:
+        """Size of h per direction (P for a projected LSTM)."""
+        return self.proj_size or self.hidden_size
+
+    @property
+    def output_shape(self) -> tuple:
+        """Shape of the layer's output, in the case's layout."""
+        lead = (self.batch, self.steps) if self.batch_first else (self.steps, self.batch)
+        return lead + (self.directions * self.output_size,)
+
+    def upstream(self, seed: int = 7) -> list[np.ndarray]:
+        """Random upstream gradients of output, h_n (and c_n), for :func:`run`."""
+        layers = self.num_layers * self.directions
+        sizes = [self.output_size, self.hidden_size][: self.state_count]
+        return upstream_for([self.output_shape] + [(layers, self.batch, size) for size in sizes], seed)
+
     def layer(self, fused: bool = True):
         """The layer, in float64, with weights drawn from the case's seed."""
         ms.manual_seed(self.seed)
         options = {"nonlinearity": self.nonlinearity} if self.kind == "RNN" else {}
+        if self.proj_size:
+            options["proj_size"] = self.proj_size
         return LAYERS[self.kind](
             self.input_size, self.hidden_size, self.num_layers, bias=self.bias, batch_first=self.batch_first,
             bidirectional=self.bidirectional, dtype=np.float64, fused=fused, **options,
@@ -65,10 +85,10 @@ class Case:
         return np.ascontiguousarray(x.swapaxes(0, 1)) if self.batch_first else x
 
     def initial_states(self) -> list[np.ndarray]:
-        """h0 (and c0), each (num_layers * D, B, H)."""
+        """h0 (num_layers * D, B, H or P) and c0 (num_layers * D, B, H)."""
         rng = np.random.default_rng(self.seed + 2)
-        shape = (self.num_layers * self.directions, self.batch, self.hidden_size)
-        return [rng.standard_normal(shape) for _ in range(self.state_count)]
+        sizes = [self.output_size, self.hidden_size][: self.state_count]
+        return [rng.standard_normal((self.num_layers * self.directions, self.batch, size)) for size in sizes]
 
     def with_(self, **changes) -> "Case":
         return replace(self, **changes)

@@ -8,8 +8,9 @@ reverse direction starting at L_b - 1, zero outputs at padding). Skipped when Py
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
-from .recurrent_cases import as_states, cases, run, upstream_for
+from .recurrent_cases import as_states, cases, run
 
 torch = pytest.importorskip("torch")
 
@@ -17,6 +18,8 @@ torch = pytest.importorskip("torch")
 def _torch_run(case, x: np.ndarray, states: list, upstream: list, state_dict: dict) -> dict[str, np.ndarray]:
     """The same forward + backward as ``recurrent_cases.run``, in PyTorch."""
     options = {"nonlinearity": case.nonlinearity} if case.kind == "RNN" else {}
+    if case.proj_size:
+        options["proj_size"] = case.proj_size
     layer = getattr(torch.nn, case.kind)(
         case.input_size, case.hidden_size, case.num_layers, bias=case.bias, batch_first=case.batch_first,
         bidirectional=case.bidirectional, dtype=torch.float64, **options,
@@ -53,8 +56,22 @@ def test_layer_matches_pytorch(kind, fused, data):
     case = data.with_(kind=kind, nonlinearity=data.nonlinearity if kind == "RNN" else "tanh")
     layer = case.layer(fused)
     x, states = case.input(), case.initial_states()
-    output_shape = (case.batch, case.steps) if case.batch_first else (case.steps, case.batch)
-    upstream = upstream_for([output_shape + (case.directions * case.hidden_size,)] + [states[0].shape] * case.state_count)
+    upstream = case.upstream()
+    ours = run(layer, x, states, case.lengths, upstream)
+    theirs = _torch_run(case, x, states, upstream, layer.state_dict())
+    assert ours.keys() == theirs.keys()
+    for name in theirs:
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=0, atol=1e-10, err_msg=f"{case}: {name}")
+
+
+@given(data=cases(max_steps=5, max_batch=3, kind="LSTM", hidden_size=3).flatmap(
+    lambda case: st.integers(1, case.hidden_size - 1).map(lambda p: case.with_(proj_size=p))
+))
+def test_projected_lstm_matches_pytorch(data):
+    case = data
+    layer = case.layer(fused=False)
+    x, states = case.input(), case.initial_states()
+    upstream = case.upstream()
     ours = run(layer, x, states, case.lengths, upstream)
     theirs = _torch_run(case, x, states, upstream, layer.state_dict())
     assert ours.keys() == theirs.keys()

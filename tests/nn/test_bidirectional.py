@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import microseq as ms
 from microseq import nn
 
-from .recurrent_cases import Case, as_states, cases, run, upstream_for
+from .recurrent_cases import Case, as_states, cases, run
 
 CELLS = {"RNN": nn.RNNCell, "LSTM": nn.LSTMCell, "GRU": nn.GRUCell}
 
@@ -42,7 +42,7 @@ def test_wrapped_cells_equal_a_bidirectional_layer(kind, case):
     _copy(layer, wrapper.backward_layer.cell, {f"{n}_l0_reverse": n for n in names})
 
     x, states = case.input(), case.initial_states()
-    upstream = upstream_for([(case.steps, case.batch, 2 * case.hidden_size)] + [states[0].shape] * case.state_count)
+    upstream = case.upstream()
     expected = run(layer, x, states, case.lengths, upstream)
 
     inputs = ms.Tensor(x, requires_grad=True)

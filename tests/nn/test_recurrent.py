@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import microseq as ms
 from microseq import nn
 
-from .recurrent_cases import Case, as_states, assert_same_results, cases, run, upstream_for
+from .recurrent_cases import Case, as_states, assert_same_results, cases, run
 
 COMBINATIONS = list(
     itertools.product(["RNN", "LSTM", "GRU"], [1, 2], [False, True], [False, True], [False, True], [False, True])
@@ -109,6 +109,13 @@ def test_layer_gradients_along_random_directions_on_larger_sizes(case):
     _gradcheck_layer(case, fused=False, fast=True)
 
 
+@given(cases(max_steps=3, max_batch=2, max_size=2, kind="LSTM", hidden_size=3).flatmap(
+    lambda case: st.integers(1, 2).map(lambda p: case.with_(proj_size=p))
+))
+def test_projected_lstm_gradients_match_finite_differences(case):
+    _gradcheck_layer(case, fused=False, fast=False)
+
+
 # --------------------------------------------------------------------------------------------------
 # Padding, batch order, directions
 # --------------------------------------------------------------------------------------------------
@@ -126,12 +133,7 @@ def ragged_cases(draw, **fixed):
 def test_padded_batch_equals_each_sequence_run_alone(case, fused):
     layer = case.layer(fused)
     x, states = case.input(), case.initial_states()
-    upstream = upstream_for(
-        [(case.steps, case.batch, case.directions * case.hidden_size)]
-        + [states[0].shape] * case.state_count
-    )
-    if case.batch_first:
-        upstream[0] = upstream[0].swapaxes(0, 1)
+    upstream = case.upstream()
     together = run(layer, x, states, case.lengths, upstream)
 
     x_tm, out_tm = _time_major(x, case), _time_major(together["output"], case)
@@ -181,11 +183,8 @@ def test_permuting_the_batch_permutes_the_results(case, fused, data):
     permutation = np.array(data.draw(st.permutations(range(case.batch))))
     layer = case.layer(fused)
     x, states = case.input(), case.initial_states()
-    output_shape = (case.steps, case.batch, case.directions * case.hidden_size)
-    upstream = upstream_for([output_shape] + [states[0].shape] * case.state_count)
+    upstream = case.upstream()
     batch_axis = 0 if case.batch_first else 1
-    if case.batch_first:
-        upstream[0] = upstream[0].swapaxes(0, 1)
     original = run(layer, x, states, case.lengths, upstream)
     permuted = run(
         layer,
@@ -256,8 +255,7 @@ def test_unbatched_input_equals_a_batch_of_one(kind, fused):
     case = Case(kind, num_layers=2, bidirectional=True, batch=1)
     layer = case.layer(fused)
     x, states = case.input(), case.initial_states()
-    output_shape = (case.steps, 1, case.directions * case.hidden_size)
-    upstream = upstream_for([output_shape] + [states[0].shape] * case.state_count)
+    upstream = case.upstream()
     batched = run(layer, x, states, upstream=upstream)
     single = run(layer, x[:, 0], [s[:, 0] for s in states], upstream=[u[:, 0] for u in upstream])
     np.testing.assert_allclose(single["output"], batched["output"][:, 0], rtol=0, atol=1e-13)
@@ -319,6 +317,12 @@ EXPECTED_NAMES = {
         "weight_ih_l1_reverse", "weight_hh_l1_reverse", "bias_ih_l1_reverse", "bias_hh_l1_reverse",
     ],
     ("GRU", 1, True, False): ["weight_ih_l0", "weight_hh_l0", "weight_ih_l0_reverse", "weight_hh_l0_reverse"],
+    # torch.nn.LSTM(2, 3, bidirectional=True, proj_size=2).state_dict().keys()
+    ("LSTM", 1, True, True, 2): [
+        "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0",
+        "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse",
+        "weight_hr_l0_reverse",
+    ],
     ("RNN", 2, False, True): [
         "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
         "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1",
@@ -326,21 +330,25 @@ EXPECTED_NAMES = {
 }
 
 
-@pytest.mark.parametrize("kind, num_layers, bidirectional, bias", list(EXPECTED_NAMES))
-def test_state_dict_has_pytorch_names_shapes_and_init(kind, num_layers, bidirectional, bias):
-    hidden, gates = 16, {"RNN": 1, "LSTM": 4, "GRU": 3}[kind]
-    layer = getattr(nn, kind)(5, hidden, num_layers, bias=bias, bidirectional=bidirectional)
+@pytest.mark.parametrize("key", list(EXPECTED_NAMES), ids=str)
+def test_state_dict_has_pytorch_names_shapes_and_init(key):
+    kind, num_layers, bidirectional, bias, *proj = key
+    hidden, gates, proj_size = 16, {"RNN": 1, "LSTM": 4, "GRU": 3}[kind], (proj[0] if proj else 0)
+    options = {"proj_size": proj_size, "fused": False} if proj_size else {}
+    layer = getattr(nn, kind)(5, hidden, num_layers, bias=bias, bidirectional=bidirectional, **options)
     state = layer.state_dict()
-    assert list(state) == EXPECTED_NAMES[kind, num_layers, bidirectional, bias]
-    directions = 2 if bidirectional else 1
+    assert list(state) == EXPECTED_NAMES[key]
+    directions, out = (2 if bidirectional else 1), proj_size or hidden
     for name, value in state.items():
         rows = gates * hidden
         if name.startswith("bias"):
             assert value.shape == (rows,), name
         elif name.startswith("weight_hh"):
-            assert value.shape == (rows, hidden), name
+            assert value.shape == (rows, out), name
+        elif name.startswith("weight_hr"):
+            assert value.shape == (proj_size, hidden), name
         else:
-            assert value.shape == (rows, 5 if "_l0" in name else directions * hidden), name
+            assert value.shape == (rows, 5 if "_l0" in name else directions * out), name
         assert np.abs(value).max() <= 1 / np.sqrt(hidden), name
         assert value.dtype == np.float32
     assert layer.load_state_dict(state) == ([], [])
@@ -384,7 +392,10 @@ BAD_INPUT = [
     ("nonlinearity", lambda: nn.RNN(3, 4, nonlinearity="gelu"), ValueError, r"RNN: unknown nonlinearity 'gelu'; expected one of 'tanh', 'relu'"),
     ("dropout", lambda: nn.GRU(3, 4, 2, dropout=1.5), ValueError, r"dropout must be a probability in \[0, 1\], got 1.5"),
     ("num_layers", lambda: nn.GRU(3, 4, 0), ValueError, r"num_layers must be a positive integer, got 0"),
-    ("proj_size", lambda: nn.LSTM(3, 4, proj_size=2), NotImplementedError, r"proj_size=2"),
+    ("proj_size fused", lambda: nn.LSTM(3, 4, proj_size=2), ValueError, r"proj_size=2 runs on the composed path only.*fused=False"),
+    ("proj_size fused later", lambda: setattr(nn.LSTM(3, 4, proj_size=2, fused=False), "fused", True), ValueError, r"fused=False"),
+    ("proj_size too big", lambda: nn.LSTM(3, 4, proj_size=4, fused=False), ValueError, r"proj_size must be an integer in \[0, hidden_size=4\), got 4"),
+    ("h0 shape proj", lambda: nn.LSTM(3, 4, proj_size=2, fused=False, dtype=np.float64)(_x(5, 2, 3), (_x(1, 2, 4), _x(1, 2, 4))), ValueError, r"h0 has shape \(1, 2, 4\), expected \(1, 2, 2\)"),
     ("empty", lambda: _lstm()(_x(0, 2, 3)), ValueError, r"input of shape \(0, 2, 3\) is empty"),
 ]
 
