@@ -41,7 +41,7 @@ class RNNBase(Module):
     """What the three layers share: parameters, checks, the loop over layers and directions.
 
     Subclasses set ``gates`` and define how one direction of one layer runs (``_run_fused`` and ``_step``).
-    A layer's state is a Tensor h (RNN, GRU) or a pair (h, c) (LSTM).
+    A layer's state is a Tensor h (RNN, GRU) or a pair (h, c) (LSTM). ``proj_size`` is for :class:`LSTM`.
     """
 
     gates = 1
@@ -158,10 +158,9 @@ class RNNBase(Module):
         expected = (layers_directions, batch, size) if batched else (layers_directions, size)
         state = as_tensor(state)
         if state.shape != expected:
-            raise ValueError(
-                f"{type(self).__name__}: {what} has shape {state.shape}, expected {expected} "
-                "(num_layers * num_directions, B, H)" + ("" if batched else " without B for an unbatched input")
-            )
+            size_name = "proj_size" if size != self.hidden_size else "hidden_size"
+            layout = f"(num_layers * num_directions, B, {size_name})" if batched else f"(num_layers * num_directions, {size_name})"
+            raise ValueError(f"{type(self).__name__}: {what} has shape {state.shape}, expected {expected} = {layout}")
         if state.dtype != dtype:
             raise TypeError(f"{type(self).__name__}: {what} has dtype {state.dtype}, expected {dtype}")
         return state if batched else unsqueeze(state, 1)
