@@ -1,0 +1,192 @@
+"""The encoder-decoder: gradients of the whole model, teacher forcing, padding invariance, the masked loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import microseq as ms
+from microseq.seq2seq.decoding import greedy_decode
+from microseq.seq2seq.model import Decoder, Encoder, Seq2Seq, Seq2SeqConfig, mask_after_eos, sequence_loss
+from microseq.seq2seq.tasks import BOS, EOS, PAD
+
+from .helpers import ATTENTIONS, CELLS, SOURCE_VOCAB, TARGET_VOCAB, batches, tiny_model
+
+variants = st.tuples(st.sampled_from(ATTENTIONS), st.sampled_from(CELLS), st.booleans(), st.booleans())
+
+
+def _loss(model, batch, **kwargs):
+    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, **kwargs)
+    return sequence_loss(logits, batch.tgt_out)
+
+
+@given(variant=variants, batch=batches(), seed=st.integers(0, 100))
+def test_full_model_gradient_matches_finite_differences(variant, batch, seed):
+    """Encoder (fused layer, lengths), attention, decoder cells, deep output and masked loss, end to end."""
+    attention, cell, bidirectional, feeding = variant
+    model = tiny_model(attention, cell, seed, bidirectional=bidirectional, input_feeding=feeding)
+    parameters = list(model.parameters())
+    names = [name for name, _ in model.named_parameters()]
+    ms.gradcheck(lambda *p: _loss(model, batch), parameters, names=names, fast=True, seed=seed)
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "general"])
+def test_stacked_decoder_full_jacobian(attention):
+    """Every element of every parameter (not one direction), with two layers on each side and LSTM cells."""
+    model = tiny_model(attention, "lstm", seed=3, decoder_layers=2, encoder_layers=2)
+    batch = _fixed_batch()
+    ms.gradcheck(lambda *p: _loss(model, batch), list(model.parameters()), fast=False)
+
+
+def _fixed_batch():
+    from microseq.seq2seq.tasks import Batch
+
+    src = np.array([[4, 5, 6, 4], [6, 5, PAD, PAD]])
+    tgt_out = np.array([[4, 5, EOS], [5, EOS, PAD]])
+    tgt_in = np.array([[BOS, 4, 5], [BOS, 5, PAD]])
+    return Batch(src, np.array([4, 2]), tgt_in, tgt_out)
+
+
+# -- teacher forcing and scheduled sampling --------------------------------------------------------------
+def _teacher_forced_by_hand(model, batch):
+    """The textbook loop: feed the true previous symbol at every step."""
+    memory, state = model.encode(batch.src, batch.src_lengths)
+    logits = []
+    for t in range(batch.tgt_in.shape[1]):
+        step_logits, state, _ = model.decoder.step(batch.tgt_in[:, t], state, memory)
+        logits.append(step_logits)
+    return ms.stack(logits, axis=1)
+
+
+@given(variant=variants, batch=batches(), seed=st.integers(0, 100))
+def test_teacher_forcing_ratio_one_is_plain_teacher_forcing(variant, batch, seed):
+    attention, cell, bidirectional, feeding = variant
+    model = tiny_model(attention, cell, seed, bidirectional=bidirectional, input_feeding=feeding)
+    generator = np.random.default_rng(seed)
+    state_before = generator.bit_generator.state
+    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_ratio=1.0, generator=generator)
+    expected = _teacher_forced_by_hand(model, batch)
+    np.testing.assert_array_equal(logits.data, expected.data)
+    assert generator.bit_generator.state == state_before  # ratio 1 draws no coins
+    np.testing.assert_array_equal(sequence_loss(logits, batch.tgt_out).data, sequence_loss(expected, batch.tgt_out).data)
+
+
+@given(variant=variants, batch=batches(), seed=st.integers(0, 100))
+def test_teacher_forcing_ratio_zero_feeds_back_the_argmax(variant, batch, seed):
+    attention, cell, bidirectional, feeding = variant
+    model = tiny_model(attention, cell, seed, bidirectional=bidirectional, input_feeding=feeding)
+    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_ratio=0.0)
+    fed = np.concatenate([batch.tgt_in[:, :1], np.argmax(logits.data[:, :-1], axis=-1)], axis=1)
+    expected, _ = model(batch.src, batch.src_lengths, fed)  # teacher forcing on the model's own argmax
+    np.testing.assert_allclose(logits.data, expected.data, rtol=0, atol=1e-13)
+    # ... which is what greedy decoding emits, up to the first EOS
+    greedy = greedy_decode(model, batch.src, batch.src_lengths, max_len=batch.tgt_in.shape[1])
+    for b in range(len(batch.src)):
+        n = greedy.lengths[b]
+        np.testing.assert_array_equal(np.argmax(logits.data[b, :n], axis=-1), greedy.tokens[b, :n])
+
+
+@given(batch=batches(), seed=st.integers(0, 100), ratio=st.floats(0.05, 0.95))
+def test_scheduled_sampling_mixes_truth_and_argmax_per_token(batch, seed, ratio):
+    model = tiny_model("bahdanau", "gru", seed)
+    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, ratio, generator=np.random.default_rng(seed))
+    coins = np.random.default_rng(seed)
+    fed = batch.tgt_in.copy()
+    for t in range(1, fed.shape[1]):
+        truth = coins.random(len(fed)) < ratio
+        fed[:, t] = np.where(truth, batch.tgt_in[:, t], np.argmax(logits.data[:, t - 1], axis=-1))
+    expected, _ = model(batch.src, batch.src_lengths, fed)
+    np.testing.assert_allclose(logits.data, expected.data, rtol=0, atol=1e-13)
+
+
+def test_teacher_forcing_ratio_out_of_range_is_an_error():
+    model, batch = tiny_model(), _fixed_batch()
+    with pytest.raises(ValueError, match=r"teacher_forcing_ratio must be in \[0, 1\], got 1.5"):
+        model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_ratio=1.5)
+
+
+# -- padding -----------------------------------------------------------------------------------------------
+@given(variant=variants, batch=batches(), seed=st.integers(0, 100), extra=st.integers(0, 3))
+def test_source_padding_changes_no_output(variant, batch, seed, extra):
+    """Each sequence alone == the same sequence in a padded batch, with garbage symbols in the padding."""
+    attention, cell, bidirectional, feeding = variant
+    model = tiny_model(attention, cell, seed, bidirectional=bidirectional, input_feeding=feeding)
+    rng = np.random.default_rng(seed)
+    src = np.concatenate([batch.src, np.full((len(batch.src), extra), PAD)], axis=1)
+    padding = np.arange(src.shape[1])[None, :] >= batch.src_lengths[:, None]
+    src[padding] = rng.integers(3, SOURCE_VOCAB, size=padding.sum())  # real symbols where padding should be
+    logits, weights = model(src, batch.src_lengths, batch.tgt_in)
+    assert (weights.data[np.broadcast_to(padding[:, None, :], weights.shape)] == 0).all()
+    for b in range(len(src)):
+        n = batch.src_lengths[b]
+        alone_logits, alone_weights = model(src[b : b + 1, :n], batch.src_lengths[b : b + 1], batch.tgt_in[b : b + 1])
+        np.testing.assert_allclose(logits.data[b], alone_logits.data[0], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(weights.data[b, :, :n], alone_weights.data[0], rtol=0, atol=1e-12)
+    greedy = greedy_decode(model, src, batch.src_lengths, max_len=4)
+    clean = greedy_decode(model, batch.src, batch.src_lengths, max_len=4)
+    np.testing.assert_array_equal(greedy.tokens, clean.tokens)
+
+
+def test_padding_symbols_get_no_gradient():
+    model, batch = tiny_model("concat", "gru", 1), _fixed_batch()
+    src = batch.src.copy()
+    src[1, 2:] = 5  # a real symbol, in the padding of row 1
+    sequence_loss(model(src, batch.src_lengths, batch.tgt_in)[0], batch.tgt_out).backward()
+    with_garbage = model.encoder.embedding.weight.grad.copy()
+    model.zero_grad()
+    sequence_loss(model(batch.src, batch.src_lengths, batch.tgt_in)[0], batch.tgt_out).backward()
+    np.testing.assert_allclose(with_garbage, model.encoder.embedding.weight.grad, rtol=0, atol=1e-14)
+
+
+# -- the loss --------------------------------------------------------------------------------------------
+def test_mask_after_eos_keeps_the_first_eos_and_nothing_after():
+    targets = np.array([[4, 5, EOS, 4, EOS], [EOS, 4, 4, 4, 4], [4, 4, 4, 4, 4], [4, EOS, PAD, PAD, PAD]])
+    expected = np.array([[1, 1, 1, 0, 0], [1, 0, 0, 0, 0], [1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], bool)
+    np.testing.assert_array_equal(mask_after_eos(targets), expected)
+
+
+@given(batch=batches(), seed=st.integers(0, 100))
+def test_loss_ignores_everything_after_eos(batch, seed):
+    rng = np.random.default_rng(seed)
+    B, T = batch.tgt_out.shape
+    logits = ms.Tensor(rng.standard_normal((B, T, TARGET_VOCAB)), requires_grad=True)
+    counted = mask_after_eos(batch.tgt_out)
+    loss = sequence_loss(logits, batch.tgt_out)
+    # the same as an explicit mean over counted tokens
+    log_p = logits.data - np.log(np.exp(logits.data).sum(-1, keepdims=True))
+    picked = np.take_along_axis(log_p, np.where(counted, batch.tgt_out, 0)[..., None], -1)[..., 0]
+    np.testing.assert_allclose(loss.item(), -picked[counted].mean(), rtol=1e-12)
+    loss.backward()
+    assert (logits.grad[~counted] == 0).all()
+    # garbage targets and logits after EOS change nothing
+    garbage = np.where(counted, batch.tgt_out, rng.integers(0, TARGET_VOCAB, size=(B, T)))
+    noisy = np.where(counted[..., None], logits.data, 50 * rng.standard_normal(logits.shape))
+    assert sequence_loss(ms.Tensor(noisy), garbage).item() == pytest.approx(loss.item(), rel=1e-12)
+    ms.gradcheck(lambda x: sequence_loss(x, batch.tgt_out), [ms.Tensor(logits.data.copy(), requires_grad=True)])
+
+
+# -- construction ------------------------------------------------------------------------------------------
+def test_config_round_trip_and_errors():
+    config = Seq2SeqConfig(10, 12, attention="dot", encoder_hidden=8, decoder_hidden=16)
+    assert Seq2SeqConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match=r"unknown keys \['hiden'\]"):
+        Seq2SeqConfig.from_dict({"source_vocab_size": 3, "target_vocab_size": 3, "hiden": 4})
+    with pytest.raises(ValueError, match="cell must be one of"):
+        Encoder(5, 3, 4, cell="transformer")
+    encoder = Encoder(5, 3, 4, bidirectional=False)
+    with pytest.raises(ValueError, match="attends to vectors of size 8, the encoder outputs 4"):
+        Seq2Seq(encoder, Decoder(5, 3, 4, memory_size=8))
+    with pytest.raises(ValueError, match="src must be"):
+        encoder(np.zeros(3, dtype=np.int64), np.array([3]))
+
+
+def test_named_parameters_follow_the_papers():
+    bahdanau = dict(Seq2Seq.from_config(Seq2SeqConfig(8, 9, attention="bahdanau")).named_parameters())
+    assert {"decoder.attention.W.weight", "decoder.attention.U.weight", "decoder.attention.v"} <= set(bahdanau)
+    assert "encoder.rnn.weight_ih_l0_reverse" in bahdanau and "decoder.deep_output.weight" in bahdanau
+    luong = dict(Seq2Seq.from_config(Seq2SeqConfig(8, 9, attention="general")).named_parameters())
+    assert luong["decoder.attention.W_a.weight"].shape == (128, 128)  # (Q, K): h_t^T W_a h_j
+    assert luong["decoder.attentional.weight"].shape == (128, 128 + 128)  # W_c [c; h_t]
+    assert luong["decoder.cells.0.weight_ih"].shape == (3 * 128, 32 + 128)  # input feeding: [y; h~]
