@@ -175,6 +175,7 @@ def arrays(
         "real" is [-3, 3]; "positive" [0.1, 3] (log, sqrt, a base of pow); "nonzero" [-3, -0.1] or
         [0.1, 3] (a divisor); "unit" [0, 1] (probabilities, targets of binary cross entropy);
         ``(lo, hi)`` any closed interval. Bounded on purpose: the draws stay where finite differences work.
+        Values are drawn in float64 and rounded to ``dtype`` (in float32 a value may round just past a bound).
     avoid : sequence of float
         Points where the function has a kink (0 for relu and abs, the bounds for clip): values closer than
         ``KINK_MARGIN`` (1e-3) to one are moved that far away, so finite differences never straddle a kink.

@@ -35,6 +35,7 @@ REDUCTIONS = {
 
 
 @pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning")  # NumPy's reference, not ours
 @given(data=st.data(), keepdims=st.booleans())
 def test_reduction_forward_and_gradient(name, data, keepdims):
     op, reference = REDUCTIONS[name]
@@ -88,7 +89,9 @@ def test_softmax_family_forward_and_gradient(name, data):
     x = data.draw(arrays(shape))
     axis = data.draw(st.integers(-len(shape), len(shape) - 1))
     out = op(ms.Tensor(x), axis=axis)
-    np.testing.assert_allclose(out.data, reference(x, axis=axis), rtol=1e-12, atol=1e-15)
+    with np.errstate(divide="ignore"):  # the reference's log of an empty sum
+        expected = reference(x, axis=axis)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-15)
     check_gradients(lambda x: op(x, axis=axis), x)
 
 
