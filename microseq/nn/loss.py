@@ -208,14 +208,14 @@ class BCEWithLogitsLoss(Module):
 
     def forward(self, input, target) -> Tensor:
         if self.weight is None:
-            return binary_cross_entropy_with_logits(input, target, self.pos_weight, self.reduction)
+            return binary_cross_entropy_with_logits(input, target, reduction=self.reduction, pos_weight=self.pos_weight)
         input = as_tensor(input)
         if not _broadcasts_to(self.weight.shape, input.shape):
             raise ValueError(
                 f"BCEWithLogitsLoss: weight of shape {self.weight.shape} does not broadcast to the input's "
                 f"shape {input.shape}"
             )
-        losses = binary_cross_entropy_with_logits(input, target, self.pos_weight, "none")
+        losses = binary_cross_entropy_with_logits(input, target, reduction="none", pos_weight=self.pos_weight)
         weighted = _mul(losses, Tensor(self.weight.astype(losses.dtype, copy=False)))
         if self.reduction == "none":
             return weighted

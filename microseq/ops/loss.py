@@ -164,39 +164,63 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     diff = input.data - target.data
     if reduction == "none":
         return record("mse_loss", diff * diff, (input, target), lambda g: (2 * g * diff, -2 * g * diff))
-    scale = 2.0 / max(diff.size, 1) if reduction == "mean" else 2.0
-    value = np.mean(diff * diff) if reduction == "mean" else np.sum(diff * diff)
-    return record(
-        "mse_loss",
-        np.asarray(value, dtype=diff.dtype),
-        (input, target),
-        lambda g: (g * scale * diff, -g * scale * diff),
-    )
+    n = diff.size if reduction == "mean" else 1
+    with np.errstate(invalid="ignore"):  # the mean of nothing is NaN (0 / 0), as in PyTorch
+        value = np.asarray(np.sum(diff * diff) / n, dtype=diff.dtype)
+    return record("mse_loss", value, (input, target), lambda g: (2 * g * diff / n, -2 * g * diff / n))
 
 
-def binary_cross_entropy_with_logits(logits, target, pos_weight=None, reduction: str = "mean") -> Tensor:
-    """Binary cross entropy on logits: ``-(p t log s(z) + (1 - t) log(1 - s(z)))`` with s the sigmoid.
+def _elementwise_weight(op: str, name: str, weight, z: np.ndarray):
+    """``weight`` as an array of ``z``'s dtype that broadcasts to ``z``'s shape (1 when None)."""
+    if weight is None:
+        return 1.0
+    w = np.asarray(getattr(weight, "data", weight), dtype=z.dtype)
+    try:
+        fits = np.broadcast_shapes(w.shape, z.shape) == z.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{op}: {name} of shape {w.shape} does not broadcast to the logits' shape {z.shape}")
+    return w
 
-    Written as ``(1 - t) z + (1 + (p - 1) t) softplus(-z)`` so that no log of 0 or exp overflow can occur
-    (p is ``pos_weight``, 1 by default). The gradient with respect to ``z`` is
-    ``(1 + (p - 1) t) s(z) - p t``.
+
+def binary_cross_entropy_with_logits(
+    logits, target, weight=None, reduction: str = "mean", pos_weight=None
+) -> Tensor:
+    """Binary cross entropy on logits, with PyTorch's arguments in PyTorch's order.
+
+    ``loss = w * -(p t log s(z) + (1 - t) log(1 - s(z)))`` with s the sigmoid, w ``weight`` and p
+    ``pos_weight`` (both 1 by default), written as ``w ((1 - t) z + (1 + (p - 1) t) softplus(-z))`` so that
+    no log of 0 or exp overflow can occur. The gradient with respect to ``z`` is
+    ``w ((1 + (p - 1) t) s(z) - p t)``.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (...)
+    target : array_like, same shape as ``logits``
+        Probabilities in [0, 1] (no gradient flows to the target).
+    weight : array_like, optional
+        Rescales each element's loss; broadcasts to the logits' shape.
+    reduction : {"mean", "sum", "none"}
+        "mean" averages over all elements (NaN for an empty input, as in PyTorch).
+    pos_weight : array_like, optional
+        Weight of the positive term; broadcasts to the logits' shape (one per class along the last axis).
     """
+    op = "binary_cross_entropy_with_logits"
     logits, target = as_tensor(logits), as_tensor(target)
-    check_float("binary_cross_entropy_with_logits", logits)
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    check_float(op, logits)
+    _check_reduction(op, reduction)
     if logits.shape != target.shape:
-        raise ValueError(
-            f"binary_cross_entropy_with_logits: logits of shape {logits.shape} and target of shape "
-            f"{target.shape} differ"
-        )
+        raise ValueError(f"{op}: logits of shape {logits.shape} and target of shape {target.shape} differ")
     z, t = logits.data, target.data.astype(logits.dtype)
-    p = 1.0 if pos_weight is None else np.asarray(getattr(pos_weight, "data", pos_weight), dtype=z.dtype)
-    softplus_neg = np.logaddexp(0, -z)
+    w = _elementwise_weight(op, "weight", weight, z)
+    p = _elementwise_weight(op, "pos_weight", pos_weight, z)
     coeff = 1 + (p - 1) * t
-    per_item = (1 - t) * z + coeff * softplus_neg
-    d_logits = coeff * _stable_sigmoid(z) - p * t
+    per_item = w * ((1 - t) * z + coeff * np.logaddexp(0, -z))
+    d_logits = w * (coeff * _stable_sigmoid(z) - p * t)
     if reduction == "none":
         return record("bce_with_logits", per_item, (logits,), lambda g: (g * d_logits,))
-    n = max(per_item.size, 1) if reduction == "mean" else 1
-    value = np.asarray(per_item.sum() / n, dtype=z.dtype)
+    n = per_item.size if reduction == "mean" else 1
+    with np.errstate(invalid="ignore"):  # the mean of nothing is NaN (0 / 0)
+        value = np.asarray(per_item.sum() / n, dtype=z.dtype)
     return record("bce_with_logits", value, (logits,), lambda g: (g * d_logits / n,))

@@ -112,42 +112,64 @@ def test_mse_loss_forward_and_gradient(data, reduction):
     shape = data.draw(shapes(max_dims=3, max_side=4, min_side=1 if reduction == "mean" else 0))
     x, y = data.draw(arrays(shape)), data.draw(arrays(shape))
     out = ms.mse_loss(ms.Tensor(x), ms.Tensor(y), reduction=reduction)
-    squared = (x - y) ** 2
-    expected = _reduce(squared, reduction)
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(out.data, _reduce((x - y) ** 2, reduction), rtol=1e-12, atol=1e-14)
     check_gradients(lambda x, y: ms.mse_loss(x, y, reduction=reduction), x, y)
+
+
+@st.composite
+def broadcasting_to(draw, shape):
+    """None, or an array whose shape broadcasts to ``shape`` (trailing axes kept or set to 1)."""
+    if draw(st.booleans()):
+        return None
+    kept = shape[draw(st.integers(0, len(shape))) :]
+    return draw(arrays(tuple(draw(st.sampled_from([n, 1])) for n in kept), domain="positive"))
 
 
 @given(data=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]))
 def test_binary_cross_entropy_with_logits_forward_and_gradient(data, reduction):
     shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=4, min_side=1 if reduction == "mean" else 0))
     z, t = data.draw(arrays(shape)), data.draw(arrays(shape, domain="unit"))
-    pos_weight = data.draw(st.none() | arrays(shape[-1:], domain="positive"))
+    weight, pos_weight = data.draw(broadcasting_to(shape)), data.draw(broadcasting_to(shape))
+    w = 1.0 if weight is None else weight
     p = 1.0 if pos_weight is None else pos_weight
     s = 1 / (1 + np.exp(-z))
-    per_item = -(p * t * np.log(s) + (1 - t) * np.log(1 - s))
-    expected = _reduce(per_item, reduction)
-    out = ms.binary_cross_entropy_with_logits(ms.Tensor(z), t, pos_weight=pos_weight, reduction=reduction)
-    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-14)
-    check_gradients(lambda z: ms.binary_cross_entropy_with_logits(z, t, pos_weight, reduction), z)
+    per_item = -w * (p * t * np.log(s) + (1 - t) * np.log(1 - s))
+    options = dict(weight=weight, reduction=reduction, pos_weight=pos_weight)
+    out = ms.binary_cross_entropy_with_logits(ms.Tensor(z), t, **options)
+    np.testing.assert_allclose(out.data, _reduce(per_item, reduction), rtol=1e-10, atol=1e-14)
+    check_gradients(lambda z: ms.binary_cross_entropy_with_logits(z, t, **options), z)
 
 
 def test_binary_cross_entropy_with_logits_is_stable_and_matches_pytorch():
     torch = pytest.importorskip("torch")
-    z = np.array([-1e4, -50.0, -1.0, 0.0, 2.0, 60.0, 1e4])
-    t = np.array([1.0, 0.0, 0.3, 1.0, 0.0, 1.0, 0.0])
-    w = np.full(7, 2.5)
+    z = np.array([[-1e4, -50.0, -1.0, 0.0], [2.0, 60.0, 1e4, 0.5]])
+    t = np.array([[1.0, 0.0, 0.3, 1.0], [0.0, 1.0, 0.0, 0.7]])
+    weight, pos_weight = np.array([[0.5], [2.0]]), np.array([2.5, 1.0, 0.5, 3.0])
     ours = ms.Tensor(z, requires_grad=True)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        loss = ms.binary_cross_entropy_with_logits(ours, t, pos_weight=w, reduction="sum")
+        # weight third and positional, reduction and pos_weight after it: PyTorch's signature
+        loss = ms.binary_cross_entropy_with_logits(ours, t, weight, "sum", pos_weight)
         loss.backward()
     theirs = torch.tensor(z, requires_grad=True)
     reference = torch.nn.functional.binary_cross_entropy_with_logits(
-        theirs, torch.tensor(t), pos_weight=torch.tensor(w), reduction="sum"
+        theirs, torch.tensor(t), torch.tensor(weight), reduction="sum", pos_weight=torch.tensor(pos_weight)
     )
     reference.backward()
     np.testing.assert_allclose(loss.data, reference.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [lambda x: ms.mse_loss(x, x * 0.0), lambda x: ms.binary_cross_entropy_with_logits(x, np.zeros((0, 2)))],
+    ids=["mse", "bce"],
+)
+def test_mean_of_an_empty_batch_is_nan_like_pytorch(loss):
+    x = ms.Tensor(np.zeros((0, 2)), requires_grad=True)
+    with np.errstate(all="raise"):
+        out = loss(x)
+        out.backward()
+    assert np.isnan(out.item()) and x.grad.shape == (0, 2)
 
 
 # -- dropout ----------------------------------------------------------------------------------------------
