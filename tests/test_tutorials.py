@@ -23,6 +23,7 @@ EXPECTED_FIGURES = {
     "02_broadcasting_gradients.py": ["02_broadcast_gradients.png"],
     "03_trusting_gradients.py": ["03_finite_difference_error.png"],
     "04_rnn_from_primitives.py": ["04_bptt_memory_and_truncation.png", "04_tbptt_echo.png"],
+    "05_vanishing_gradients.py": ["05_gradient_norms.png", "05_adding_problem.png"],
 }
 
 
