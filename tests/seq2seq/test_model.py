@@ -22,20 +22,21 @@ def _loss(model, batch, **kwargs):
     return sequence_loss(logits, batch.tgt_out)
 
 
-@given(variant=variants, batch=batches(), seed=st.integers(0, 100))
-def test_full_model_gradient_matches_finite_differences(variant, batch, seed):
-    """Encoder (fused layer, lengths), attention, decoder cells, deep output and masked loss, end to end."""
+@given(variant=variants, layers=st.tuples(st.integers(1, 2), st.integers(1, 2)), batch=batches(), seed=st.integers(0, 100))
+def test_full_model_gradient_matches_finite_differences(variant, layers, batch, seed):
+    """Encoder (fused layers, lengths), attention, stacked decoder cells, output layer and masked loss, end to
+    end, along a random direction per parameter."""
     attention, cell, bidirectional, feeding = variant
-    model = tiny_model(attention, cell, seed, bidirectional=bidirectional, input_feeding=feeding)
-    parameters = list(model.parameters())
+    model = tiny_model(attention, cell, seed, bidirectional=bidirectional, input_feeding=feeding,
+                       encoder_layers=layers[0], decoder_layers=layers[1])
     names = [name for name, _ in model.named_parameters()]
-    ms.gradcheck(lambda *p: _loss(model, batch), parameters, names=names, fast=True, seed=seed)
+    ms.gradcheck(lambda *p: _loss(model, batch), list(model.parameters()), names=names, fast=True, seed=seed)
 
 
 @pytest.mark.parametrize("attention", ["bahdanau", "general"])
-def test_stacked_decoder_full_jacobian(attention):
-    """Every element of every parameter (not one direction), with two layers on each side and LSTM cells."""
-    model = tiny_model(attention, "lstm", seed=3, decoder_layers=2, encoder_layers=2)
+def test_full_model_full_jacobian(attention):
+    """Every element of every parameter (not one direction), for both decoder wirings."""
+    model = tiny_model(attention, "gru", seed=3)
     batch = _fixed_batch()
     ms.gradcheck(lambda *p: _loss(model, batch), list(model.parameters()), fast=False)
 
