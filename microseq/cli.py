@@ -1,0 +1,364 @@
+"""The ``microseq`` command: train, sample, eval, plot, bench.
+
+``microseq train`` with no arguments trains a character-level LSTM on Python's own standard library sources
+for a couple of minutes and prints validation loss, bits per character and perplexity next to a unigram
+baseline, then a generated sample. Every other task and option is in ``microseq train --help``.
+
+Errors a user can cause (a missing file, an unknown option, a damaged checkpoint...) print one line on stderr
+and exit with a non-zero status, without touching any existing file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import typing
+
+__all__ = ["main"]
+
+USAGE_ERROR, RUN_ERROR, INTERRUPTED = 2, 1, 130
+
+
+class CLIError(Exception):
+    """A one-line error for the user, with the exit status to return."""
+
+    def __init__(self, message: str, status: int = RUN_ERROR) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error raises CLIError (one line) instead of printing usage and exiting."""
+
+    def error(self, message: str):
+        raise CLIError(f"{message} (see {self.prog} --help)", USAGE_ERROR)
+
+
+# -- the train command's options come from TrainConfig's fields ------------------------------------------------
+def _add_train_options(parser: argparse.ArgumentParser) -> None:
+    from .training.config import TASK_DEFAULTS, TASKS, TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
+    groups = {
+        "model": parser.add_argument_group("model"),
+        "data": parser.add_argument_group("data"),
+        "optimisation": parser.add_argument_group("optimisation"),
+        "run": parser.add_argument_group("length and bookkeeping"),
+    }
+    group = groups["data"]
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "task":
+            continue
+        if f.name == "model":
+            group = groups["model"]
+        elif f.name == "batch_size":
+            group = groups["data"]
+        elif f.name == "optimizer":
+            group = groups["optimisation"]
+        elif f.name == "max_steps":
+            group = groups["run"]
+        flag = "--" + f.name.replace("_", "-")
+        kind = next(t for t in (typing.get_args(hints[f.name]) or (hints[f.name],)) if t is not type(None))
+        help_text = f.metadata["help"] + ("" if f.default is None else f" (default: {f.default})")
+        if kind is bool:
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                               help=f.metadata["help"])
+        else:
+            group.add_argument(flag, dest=f.name, type=kind, choices=f.metadata["choices"], metavar=f.metadata["metavar"],
+                               default=argparse.SUPPRESS, help=help_text)
+    parser.epilog = "tasks:\n" + "\n".join(f"  {name:<10} {text}" for name, text in TASKS.items()) + (
+        "\n\ntask defaults (override the defaults above):\n"
+        + "\n".join(f"  {name:<10} " + ", ".join(f"{k}={v}" for k, v in d.items()) for name, d in TASK_DEFAULTS.items())
+    )
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="microseq", description="Train, sample from, evaluate and plot recurrent sequence models.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a model (default: a character LSTM on the Python stdlib)",
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description="Train a model on TASK (default: charlm). Options override --config, "
+                                            "which overrides the task's defaults.")
+    train.add_argument("task", nargs="?", metavar="TASK", help="charlm (default), adding, copy, sentiment, postag, "
+                                                                "reverse, sort or dates")
+    train.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file (keys as the options below)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
+    _add_train_options(train)
+
+    sample = commands.add_parser("sample", help="generate text from a charlm checkpoint")
+    sample.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint file, or a run directory (its latest)")
+    sample.add_argument("--length", type=int, default=500, help="characters to generate (default: 500)")
+    sample.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default: 0.8)")
+    sample.add_argument("--top-k", type=int, default=0, help="sample among the K most likely characters (0: all)")
+    sample.add_argument("--greedy", action="store_true", help="always take the most likely character")
+    sample.add_argument("--prime", default="", help="text the model reads before generating")
+    sample.add_argument("--seed", type=int, default=None, help="seed of the sampler (default: random)")
+
+    evaluate = commands.add_parser("eval", help="evaluate a checkpoint on its task's validation or test set")
+    evaluate.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint file, or a run directory (its latest)")
+    evaluate.add_argument("--split", choices=("valid", "test"), default="test",
+                          help="which held-out set (charlm: the held-out text either way; default: test)")
+    evaluate.add_argument("--text", metavar="FILE", help="charlm: evaluate on this UTF-8 text instead")
+
+    plot = commands.add_parser("plot", help="draw a run's loss and metric curves to a PNG")
+    plot.add_argument("run_dir", metavar="RUN_DIR")
+    plot.add_argument("--output", metavar="PNG", help="where to write (default: RUN_DIR/curves.png)")
+
+    commands.add_parser("bench", help="benchmark the recurrent layers (microseq bench --help)", add_help=False)
+    return parser
+
+
+# -- commands ---------------------------------------------------------------------------------------------------
+def _train(args: argparse.Namespace, explicit: dict) -> int:
+    from .training import config as cfg
+    from .training.trainer import Trainer, new_run_dir, resume
+
+    if args.resume:
+        if args.config:
+            raise CLIError("--config cannot be combined with --resume (the run keeps its own config)", USAGE_ERROR)
+        if args.task:
+            explicit["task"] = args.task  # must match the run's task
+        result = resume(args.resume, **explicit)
+        return INTERRUPTED if result.stopped == "interrupted" else 0
+    settings = cfg.load_toml(args.config) if args.config else {}
+    settings.update(explicit)
+    task = args.task or settings.pop("task", "charlm")
+    settings.pop("task", None)
+    if task in cfg.SEQ2SEQ_TASKS:
+        return _train_seq2seq(task, settings)
+    config = cfg.make_config(task, **settings)
+    result = Trainer(config, new_run_dir(config)).run()
+    return INTERRUPTED if result.stopped == "interrupted" else 0
+
+
+def _train_seq2seq(task: str, settings: dict) -> int:
+    """``microseq train reverse|sort|dates``: :func:`microseq.seq2seq.train.train_task` with the options that fit."""
+    from .seq2seq.train import train_task
+    from .training.config import make_config
+    from .training.trainer import new_run_dir
+
+    unsupported = sorted(set(settings) - set(SEQ2SEQ_OPTIONS))
+    if unsupported:
+        names = ", ".join("--" + n.replace("_", "-") for n in unsupported)
+        raise CLIError(f"{names} not available for the seq2seq task {task}; it takes "
+                       + ", ".join("--" + n.replace("_", "-") for n in SEQ2SEQ_OPTIONS), USAGE_ERROR)
+    config = make_config(task, **settings)  # checks types and ranges
+    if config.schedule not in ("constant", "cosine"):
+        raise CLIError(f"--schedule {config.schedule} not available for the seq2seq task {task}; "
+                       "use cosine or constant", USAGE_ERROR)
+    model = {SEQ2SEQ_OPTIONS[name]: getattr(config, name) for name in settings if SEQ2SEQ_OPTIONS[name] in MODEL_KEYS}
+    if "hidden_size" in settings:  # the decoder reads both encoder directions
+        model["decoder_hidden"] = 2 * config.hidden_size if model.get("bidirectional", True) else config.hidden_size
+    run_dir = new_run_dir(config)
+    steps_between_lines = 0 if config.progress == "off" else config.log_interval
+
+    def report(record: dict) -> None:
+        if "valid_accuracy" in record:
+            print(f"step {record['step']}: validation exact-match accuracy {record['valid_accuracy']:.4f}", flush=True)
+        elif steps_between_lines and record["step"] % steps_between_lines == 0:
+            print(f"step {record['step']}/{config.max_steps}: loss {record['loss']:.4f}", file=sys.stderr, flush=True)
+
+    print(f"{task}: seq2seq with attention; run directory {run_dir}")
+    result = train_task(task, model=model, steps=config.max_steps, time_budget=config.time_budget,
+                        batch_size=config.batch_size, lr=config.lr, lr_schedule=config.schedule, clip=config.clip or 1e30,
+                        eval_every=config.eval_interval, seed=config.seed, out_dir=run_dir, progress=report)
+    m = result.metrics
+    print(f"stopped by {m['stopped_by']} at step {m['steps']} after {m['seconds']:.1f} s; best validation accuracy "
+          f"{m['best_valid_accuracy']:.4f} at step {m['best_step']}")
+    print(f"test exact-match accuracy {m['test_accuracy']:.4f} (greedy)"
+          + (f", {m['test_beam_accuracy']:.4f} (beam {m['beam_width']})" if "test_beam_accuracy" in m else "")
+          + f", symbol accuracy {m['test_symbol_accuracy']:.4f}")
+    print(f"files: {', '.join(result.files.values())}")
+    return 0
+
+
+#: The ``train`` options the seq2seq tasks take, and the name each has in ``train_task`` or its model.
+SEQ2SEQ_OPTIONS = {
+    "model": "cell", "hidden_size": "encoder_hidden", "embedding_size": "embedding_dim", "layers": "encoder_layers",
+    "bidirectional": "bidirectional", "dropout": "dropout", "batch_size": "batch_size", "lr": "lr",
+    "schedule": "lr_schedule", "clip": "clip", "seed": "seed", "max_steps": "steps", "time_budget": "time_budget",
+    "eval_interval": "eval_every", "out": "out_dir", "progress": "progress", "log_interval": "log_interval",
+}
+MODEL_KEYS = ("cell", "encoder_hidden", "embedding_dim", "encoder_layers", "bidirectional", "dropout")
+
+
+def _resolve_checkpoint(path: str) -> str:
+    """A checkpoint file: ``path`` itself, or the latest checkpoint of the run directory ``path``."""
+    from .training.checkpoints import RunCheckpoints
+
+    if os.path.isdir(path):
+        latest = RunCheckpoints(path).latest()
+        if latest is not None:
+            return latest[1]
+        if os.path.isfile(os.path.join(path, "model.safetensors")):  # a seq2seq run
+            return os.path.join(path, "model.safetensors")
+        raise CLIError(f"{path} holds no checkpoint")
+    if not os.path.exists(path):
+        raise CLIError(f"checkpoint not found: {path}")
+    return path
+
+
+def _is_seq2seq(path: str) -> bool:
+    from .checkpoint import load_checkpoint
+
+    config = load_checkpoint(path, restore_rng=False)["config"]
+    return isinstance(config, dict) and "training" in config and "train" not in config
+
+
+def _load_model(path: str):
+    """(checkpoint, config, model) of a checkpoint written by a training run, the model in eval mode."""
+    from .checkpoint import load_checkpoint
+    from .training.checkpoints import read_training_checkpoint
+    from .training.config import TrainConfig
+    from .training.models import build_model
+
+    checkpoint = read_training_checkpoint(path)
+    try:
+        config = TrainConfig(**checkpoint.config).validate()
+        model = build_model(checkpoint.model_name, checkpoint.model_config)
+    except (TypeError, ValueError) as error:
+        raise CLIError(f"{path} is not a checkpoint this microseq can rebuild ({error})") from None
+    load_checkpoint(path, model, restore_rng=False)
+    model.eval()
+    return checkpoint, config, model
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data import vocab_from_dict
+    from .training.sampling import sample_text
+
+    if args.length < 0 or args.temperature <= 0 or args.top_k < 0:
+        raise CLIError("--length and --top-k must not be negative and --temperature must be positive", USAGE_ERROR)
+    path = _resolve_checkpoint(args.checkpoint)
+    if _is_seq2seq(path):
+        return _translate(path, args)
+    checkpoint, config, model = _load_model(path)
+    if config.task != "charlm":
+        raise CLIError(f"{path} holds a model of the {config.task} task; sampling needs a charlm checkpoint")
+    vocab = vocab_from_dict(checkpoint.task_metadata["vocab"])
+    text = sample_text(model, vocab, args.length, prime=args.prime, temperature=args.temperature, top_k=args.top_k,
+                       greedy=args.greedy, rng=np.random.default_rng(args.seed))
+    sys.stdout.write(args.prime + text + ("" if text.endswith("\n") else "\n"))
+    return 0
+
+
+def _translate(path: str, args: argparse.Namespace) -> int:
+    """``microseq sample`` of a seq2seq run: decode ``--prime`` (greedy, or beam search of width ``--top-k``)."""
+    from .seq2seq import load_trained, translate
+
+    if not args.prime:
+        raise CLIError(f"{path} is a seq2seq model: give the input to transform with --prime TEXT", USAGE_ERROR)
+    model, task, _ = load_trained(path)
+    [output], _ = translate(model, [args.prime], task.source_vocab, task.target_vocab,
+                            max_len=task.max_target_length + 1, beam_width=max(1, args.top_k))
+    print(output)
+    return 0
+
+
+def _eval_seq2seq(path: str, args: argparse.Namespace) -> int:
+    from .seq2seq import evaluate, load_trained
+
+    if args.text:
+        raise CLIError(f"--text is for charlm checkpoints; {path} holds a seq2seq model", USAGE_ERROR)
+    model, task, settings = load_trained(path)
+    pairs = task.valid if args.split == "valid" else task.test
+    scores = evaluate(model, task, pairs)
+    print(f"{path}: seq2seq {settings['task']}, {scores['examples']} {args.split} examples")
+    print(f"{args.split} exact-match accuracy: {scores['accuracy']:.4f}")
+    print(f"{args.split} symbol accuracy:      {scores['symbol_accuracy']:.4f}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from .training.tasks import make_task
+
+    path = _resolve_checkpoint(args.checkpoint)
+    if _is_seq2seq(path):
+        return _eval_seq2seq(path, args)
+    checkpoint, config, model = _load_model(path)
+    if args.text:
+        if config.task != "charlm":
+            raise CLIError(f"--text is for charlm checkpoints; {path} holds a {config.task} model", USAGE_ERROR)
+        config.text = args.text
+    task = make_task(config, checkpoint.task_metadata)
+    scores = task.evaluate(model, args.split)
+    baselines = task.baselines()
+    print(f"{path} (step {checkpoint.step}): {task.describe()}")
+    for key, value in scores.items():
+        base = f"   (baseline {baselines[key]:.4f})" if key in baselines else ""
+        print(f"{args.split} {key:>10}: {value:.4f}{base}")
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from .training.plot import plot_run
+
+    try:
+        print(plot_run(args.run_dir, args.output))
+    except (FileNotFoundError, ValueError) as error:
+        raise CLIError(str(error)) from None
+    return 0
+
+
+def _bench(argv: list[str]) -> int:
+    from . import bench
+
+    try:
+        return int(bench.main(argv) or 0)
+    except SystemExit as exit_:  # bench's own argparse: --help, or a usage error it already printed
+        return exit_.code if isinstance(exit_.code, int) else USAGE_ERROR
+
+
+def _user_errors() -> tuple:
+    """Exception types whose message is meant for the user (they become one-line errors)."""
+    from .data import DataError
+    from .checkpoint import CheckpointError
+    from .training.config import ConfigError
+    from .training.trainer import TrainingError
+
+    return DataError, ConfigError, CheckpointError, TrainingError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``microseq`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        return _run(lambda: _bench(argv[1:]), "microseq bench")
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except CLIError as error:
+        return _report(error, "microseq")
+    except SystemExit as exit_:  # --help
+        return int(exit_.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return USAGE_ERROR
+    name = f"microseq {args.command}"
+    if args.command == "train":
+        explicit = {k: v for k, v in vars(args).items() if k not in ("command", "task", "config", "resume")}
+        return _run(lambda: _train(args, explicit), name)
+    return _run(lambda: {"sample": _sample, "eval": _eval, "plot": _plot}[args.command](args), name)
+
+
+def _run(command, name: str) -> int:
+    try:
+        return command()
+    except CLIError as error:
+        return _report(error, name)
+    except _user_errors() as error:
+        return _report(CLIError(str(error)), name)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _report(error: CLIError, name: str) -> int:
+    message = " ".join(str(error).split())  # one line, always
+    print(f"{name}: error: {message}", file=sys.stderr)
+    return error.status

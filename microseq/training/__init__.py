@@ -1,0 +1,16 @@
+"""Scripted training: tasks, models, truncated BPTT, the training loop with checkpoints and resume.
+
+>>> from microseq.training import make_config, train
+>>> result = train(make_config("adding", seq_len=20, hidden_size=16, max_steps=5, progress="off"),
+...                run_dir="runs/doc")  # doctest: +SKIP
+
+The ``microseq train`` command (:mod:`microseq.cli`) is a front end to :func:`train` and :func:`resume`.
+Modules: :mod:`.config` (every option), :mod:`.tasks`, :mod:`.models`, :mod:`.tbptt`, :mod:`.trainer`,
+:mod:`.checkpoints` (a run directory's checkpoint files), :mod:`.metrics`, :mod:`.progress`,
+:mod:`.sampling`, :mod:`.plot`.
+"""
+
+from .config import ConfigError, TrainConfig, make_config
+from .trainer import Trainer, TrainingError, TrainResult, resume, train
+
+__all__ = ["ConfigError", "TrainConfig", "TrainResult", "Trainer", "TrainingError", "make_config", "resume", "train"]

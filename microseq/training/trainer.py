@@ -1,0 +1,361 @@
+"""The training loop: steps, evaluation, metrics, checkpoints, resume, Ctrl-C, NaN guard, time budget.
+
+One step:
+
+1. the task runs forward and backward on its next batch (truncated BPTT for the language model);
+2. the loss is checked: NaN or Inf stops the run *before* the update, naming the step and the last good
+   checkpoint (the parameters stay finite);
+3. the gradients are clipped to ``clip`` in norm (the norm before clipping goes to the metrics, so
+   explosions show), and the optimizer and the learning-rate schedule step.
+
+Every ``eval_interval`` steps the model is evaluated; every ``checkpoint_interval`` steps, at the end, on
+Ctrl-C (SIGINT) and on SIGTERM a checkpoint is written. A checkpoint holds everything the next steps depend
+on: parameters, optimizer and schedule state, the global random state (dropout), the data stream's position
+and random state, and the language model's carried hidden state. So ``resume`` continues bit for bit: an
+interrupted and resumed run ends with the same parameters as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import optim
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..random import manual_seed
+from .checkpoints import RunCheckpoints, read_training_checkpoint, training_metadata
+from .config import RESUMABLE_OVERRIDES, ConfigError, TrainConfig
+from .metrics import MetricsLog
+from .progress import Progress, format_duration
+from .tasks import Task, make_task
+
+__all__ = ["Trainer", "TrainResult", "TrainingError", "train", "resume", "make_optimizer", "make_scheduler",
+           "new_run_dir", "read_run_config"]
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. a NaN loss); the message says where and what is left."""
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or stopped) run reached.
+
+    ``stopped`` is ``"max_steps"``, ``"time_budget"`` or ``"interrupted"``.
+    """
+
+    run_dir: str
+    step: int
+    stopped: str
+    evaluation: dict
+    baselines: dict
+    checkpoint: str
+    seconds: float
+    sample: str | None = None
+    metrics: list = field(default_factory=list)
+
+
+# -- building the optimisation pieces ---------------------------------------------------------------------
+def make_optimizer(config: TrainConfig, parameters) -> optim.Optimizer:
+    """The optimizer named by ``config.optimizer`` with the config's lr, momentum and weight decay."""
+    params, lr, wd = list(parameters), config.lr, config.weight_decay
+    if config.optimizer == "sgd":
+        return optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd)
+    if config.optimizer == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "adagrad":
+        return optim.Adagrad(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "rmsprop":
+        return optim.RMSprop(params, lr=lr, momentum=config.momentum, weight_decay=wd)
+    raise ConfigError(f"unknown optimizer {config.optimizer!r}")
+
+
+def _constant(step: int) -> float:
+    return 1.0
+
+
+def make_scheduler(config: TrainConfig, optimizer: optim.Optimizer):
+    """Linear warm-up over ``warmup_steps``, then the ``schedule`` (stepped once per optimizer step).
+
+    ``cosine`` decays to 0 at ``max_steps``, ``step`` multiplies by ``lr_gamma`` every ``lr_step_size`` steps,
+    ``exponential`` by ``lr_gamma`` every 1000 steps (smoothly).
+    """
+    lr_scheduler = optim.lr_scheduler
+    warmup = config.warmup_steps
+    if config.schedule == "cosine":
+        main = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, config.max_steps - warmup))
+    elif config.schedule == "step":
+        main = lr_scheduler.StepLR(optimizer, step_size=config.lr_step_size, gamma=config.lr_gamma)
+    elif config.schedule == "exponential":
+        main = lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_gamma ** (1 / 1000))
+    else:
+        main = lr_scheduler.LambdaLR(optimizer, _constant)
+    if not warmup:
+        return main
+    ramp = lr_scheduler.LinearLR(optimizer, start_factor=1.0 / (warmup + 1), end_factor=1.0, total_iters=warmup)
+    return lr_scheduler.SequentialLR(optimizer, [ramp, main], milestones=[warmup])
+
+
+# -- run directories ---------------------------------------------------------------------------------------------
+def new_run_dir(config: TrainConfig, root: str = "runs") -> str:
+    """``config.out`` if it is free (missing or empty), else a ConfigError; by default ``runs/TASK-N``."""
+    if config.out:
+        if os.path.exists(os.path.join(config.out, "config.json")):
+            raise ConfigError(f"{config.out} already holds a run; continue it with --resume {config.out} "
+                              "or choose another --out")
+        if os.path.isfile(config.out):
+            raise ConfigError(f"--out {config.out} is a file, not a directory")
+        return config.out
+    n = 1
+    while os.path.exists(os.path.join(root, f"{config.task}-{n}")):
+        n += 1
+    return os.path.join(root, f"{config.task}-{n}")
+
+
+def _write_json(path: str, value) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def read_run_config(run_dir: str) -> TrainConfig:
+    """The config stored in a run directory."""
+    path = os.path.join(run_dir, "config.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            stored = json.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{run_dir} is not a run directory (no config.json)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ConfigError(f"{path} is damaged (not JSON)") from None
+    try:
+        return TrainConfig(**stored).validate()
+    except TypeError as error:
+        raise ConfigError(f"{path} does not hold a microseq training config ({error})") from None
+
+
+def _check_same_run(config: TrainConfig, checkpoint) -> None:
+    """Raise CheckpointError if ``checkpoint`` was written by a run with other (non-resumable) settings."""
+    saved = checkpoint.config
+    differences = [name for name, value in config.to_dict().items()
+                   if name not in RESUMABLE_OVERRIDES and name in saved and saved[name] != value]
+    unknown = sorted(set(saved) - set(config.to_dict()))
+    if differences or unknown:
+        what = ", ".join(f"{n} {saved[n]!r} there, {getattr(config, n)!r} here" for n in differences[:3])
+        raise CheckpointError(f"{checkpoint.path} belongs to another run ({what or 'unknown settings ' + ', '.join(unknown)})")
+
+
+# -- the loop ---------------------------------------------------------------------------------------------
+class Trainer:
+    """Runs one training run in ``run_dir``; see the module docstring.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    run_dir : str
+        Created if missing; ``config.json``, ``metrics.jsonl`` and ``checkpoints/`` go there.
+    resume_from : str, optional
+        A checkpoint of this run to continue from.
+    out : file
+        Where results are printed (progress goes to stderr).
+    """
+
+    def __init__(self, config: TrainConfig, run_dir: str, resume_from: str | None = None, out=None) -> None:
+        self.config, self.run_dir, self.out = config, run_dir, out or sys.stdout
+        checkpoint = read_training_checkpoint(resume_from) if resume_from else None
+        if checkpoint is not None:
+            _check_same_run(config, checkpoint)
+        manual_seed(config.seed)
+        self.task: Task = make_task(config, checkpoint.task_metadata if checkpoint else None)
+        self.model = self.task.build_model()
+        self.optimizer = make_optimizer(config, self.model.parameters())
+        self.scheduler = make_scheduler(config, self.optimizer)
+        self.step = 0
+        if checkpoint is not None:
+            self._restore(checkpoint)
+        os.makedirs(run_dir, exist_ok=True)
+        _write_json(os.path.join(run_dir, "config.json"), config.to_dict())
+        self.checkpoints = RunCheckpoints(run_dir, config.keep_checkpoints)
+        self.metrics = MetricsLog(os.path.join(run_dir, "metrics.jsonl"), resume_step=self.step if checkpoint else None)
+        self._stop_signal = None
+
+    # -- checkpoints ---------------------------------------------------------------------------------------
+    def save(self) -> str:
+        """Write a checkpoint of the current step (and prune old ones); return its path."""
+        task_state, task_arrays = self.task.state_dict()
+        meta = training_metadata(self.config.to_dict(), self.task.model_name, self.task.model_config(),
+                                 self.task.metadata(), task_state)
+        path = self.checkpoints.path_for(self.step)
+        save_checkpoint(path, self.model, self.optimizer, self.scheduler, step=self.step, arrays=task_arrays,
+                        rng_state=True, **meta)
+        self.checkpoints.prune()
+        return path
+
+    def _restore(self, checkpoint) -> None:
+        if checkpoint.model_name != self.task.model_name:
+            raise CheckpointError(f"{checkpoint.path} holds a {checkpoint.model_name} model; this run trains a "
+                                  f"{self.task.model_name}")
+        # parameters, optimizer and schedule state, and the global random state (dropout masks)
+        load_checkpoint(checkpoint.path, self.model, self.optimizer, self.scheduler, restore_rng=True)
+        self.task.load_state_dict(checkpoint.task_state, checkpoint.arrays)
+        self.step = checkpoint.step
+
+    # -- signals --------------------------------------------------------------------------------------------
+    def _request_stop(self, signum, frame) -> None:
+        self._stop_signal = signal.Signals(signum).name
+        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+
+    def _install_handlers(self) -> dict:
+        previous = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                previous[signum] = signal.signal(signum, self._request_stop)
+            except ValueError:  # not the main thread: signals stay as they are
+                break
+        return previous
+
+    # -- evaluation and reporting -------------------------------------------------------------------------------
+    def _format_scores(self, scores: dict) -> str:
+        return ", ".join(f"{k} {v:.4f}" if k != "perplexity" else f"{k} {v:.2f}" for k, v in scores.items())
+
+    def evaluate(self, progress: Progress) -> dict:
+        scores = self.task.evaluate(self.model, "valid")
+        self.metrics.log("eval", step=self.step, split="valid", **scores)
+        progress.write(f"step {self.step}: validation {self._format_scores(scores)}", file=self.out)
+        return scores
+
+    # -- running -------------------------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        config = self.config
+        baselines = self.task.baselines()
+        self.metrics.log("start", step=self.step, task=config.task, metric=self.task.metric, baselines=baselines,
+                         clip=config.clip, parameters=self.model.num_parameters())
+        print(f"{self.task.describe()}", file=self.out)
+        print(f"model: {self.task.model_name} {config.model} x{config.layers}, hidden {config.hidden_size}, "
+              f"{self.model.num_parameters():,} parameters; {config.optimizer} lr {config.lr:g}; run directory "
+              f"{self.run_dir}", file=self.out)
+        if baselines:
+            print(f"baseline: {self._format_scores(baselines)}", file=self.out)
+        if self.step:
+            print(f"resuming at step {self.step}", file=self.out)
+        progress = Progress(config.max_steps, self.step, config.time_budget, config.progress, config.log_interval)
+        previous_handlers = self._install_handlers()
+        started = time.perf_counter()
+        stopped, scores, last_eval_step = "max_steps", None, None
+        try:
+            while self.step < config.max_steps:
+                step_started = time.perf_counter()
+                self.optimizer.zero_grad()
+                loss, tokens = self.task.train_step(self.model)
+                grad_norm = float(optim.clip_grad_norm_(self.model.parameters(), config.clip or math.inf))
+                self._check_finite(loss, grad_norm)
+                lr = self.optimizer.param_groups[0]["lr"]
+                self.optimizer.step()
+                self.scheduler.step()
+                self.step += 1
+                speed = tokens / max(time.perf_counter() - step_started, 1e-9)
+                self.metrics.log("train", step=self.step, loss=loss, grad_norm=grad_norm, lr=lr, tokens=tokens,
+                                 tokens_per_s=round(speed, 1), time=round(time.perf_counter() - started, 3))
+                progress.update(self.step, loss, speed)
+                if self.step % config.eval_interval == 0:
+                    scores, last_eval_step = self.evaluate(progress), self.step
+                if self._stop_signal:
+                    stopped = "interrupted"
+                    break
+                if config.time_budget is not None and time.perf_counter() - started >= config.time_budget:
+                    stopped = "time_budget"
+                    break
+                if self.step % config.checkpoint_interval == 0 and self.step < config.max_steps:
+                    self.save()
+            if last_eval_step != self.step and stopped != "interrupted":
+                scores = self.evaluate(progress)
+            path = self.save()
+        finally:
+            progress.close()
+            self.metrics.close()
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+        seconds = time.perf_counter() - started
+        return self._finish(stopped, scores, baselines, path, seconds)
+
+    def _check_finite(self, loss: float, grad_norm: float) -> None:
+        if math.isfinite(loss) and math.isfinite(grad_norm):
+            return
+        what = f"loss became {loss}" if not math.isfinite(loss) else f"gradient norm became {grad_norm}"
+        last = self.checkpoints.latest()
+        where = (f"last good checkpoint: {last[1]} (step {last[0]})" if last else "no checkpoint was saved yet")
+        raise TrainingError(f"{what} at step {self.step + 1}; training stopped before the update, {where}; "
+                            "try a lower --lr or --clip")
+
+    def _finish(self, stopped: str, scores, baselines: dict, path: str, seconds: float) -> TrainResult:
+        note = {"max_steps": "finished", "time_budget": "time budget reached",
+                "interrupted": f"interrupted by {self._stop_signal}"}[stopped]
+        print(f"{note} at step {self.step} after {format_duration(seconds)}; checkpoint {path}", file=self.out)
+        if stopped == "interrupted":
+            print(f"continue with: microseq train --resume {self.run_dir}", file=self.out)
+        sample = None
+        if scores is not None and baselines:
+            lines = [f"{key:>12}: {scores[key]:.4f}   (baseline {baselines[key]:.4f})"
+                     for key in scores if key in baselines]
+            print("final validation:\n" + "\n".join(lines), file=self.out)
+        if self.config.task == "charlm" and self.config.sample_length and stopped != "interrupted":
+            from .sampling import sample_text
+
+            sample = sample_text(self.model, self.task.vocab, self.config.sample_length,
+                                 temperature=self.config.temperature, rng=np.random.default_rng(self.config.seed))
+            with open(os.path.join(self.run_dir, "sample.txt"), "w", encoding="utf-8") as f:
+                f.write(sample)
+            print(f"sample (temperature {self.config.temperature:g}):\n{'-' * 60}\n{sample}\n{'-' * 60}", file=self.out)
+        return TrainResult(self.run_dir, self.step, stopped, scores or {}, baselines, path, seconds, sample)
+
+
+# -- entry points --------------------------------------------------------------------------------------------------
+def train(config: TrainConfig | None = None, run_dir: str | None = None, out=None, **settings) -> TrainResult:
+    """Train a new run; ``config`` or keyword settings (``train(task="adding", max_steps=500)``).
+
+    >>> result = train(task="adding", seq_len=20, hidden_size=16, max_steps=5, progress="off")  # doctest: +SKIP
+    """
+    from .config import make_config
+
+    if config is None:
+        config = make_config(**settings)
+    elif settings:
+        raise TypeError("train: pass either a config or keyword settings, not both")
+    run_dir = run_dir or new_run_dir(config)
+    return Trainer(config, run_dir, out=out).run()
+
+
+def resume(run_dir: str, out=None, **overrides) -> TrainResult:
+    """Continue the run in ``run_dir`` from its latest checkpoint.
+
+    Only the options in :data:`~microseq.training.config.RESUMABLE_OVERRIDES` (how long to train, how often
+    to evaluate and save, display) may change; anything else would make it a different run.
+    """
+    config = read_run_config(run_dir)
+    for name, value in overrides.items():
+        if name not in RESUMABLE_OVERRIDES:
+            if getattr(config, name, value) != value:
+                raise ConfigError(f"cannot change {name} when resuming (the run has {getattr(config, name)!r}); "
+                                  f"only {', '.join(sorted(RESUMABLE_OVERRIDES))} may change")
+            continue
+        setattr(config, name, value)
+    config.validate()
+    latest = RunCheckpoints(run_dir, config.keep_checkpoints).latest()
+    if latest is None:
+        raise ConfigError(f"{run_dir} has no checkpoint to resume from")
+    step, path = latest
+    if step >= config.max_steps:
+        raise ConfigError(f"{run_dir} already reached step {step} of max_steps {config.max_steps}; "
+                          "resume with a larger --max-steps")
+    return Trainer(config, run_dir, resume_from=path, out=out).run()
