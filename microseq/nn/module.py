@@ -181,13 +181,11 @@ class Module:
         return lines[0] + ")" if len(lines) == 1 else "\n".join(lines) + "\n)"
 
 
-class Sequential(Module):
-    """Modules applied one after the other; sub-modules are named ``0``, ``1``, ..."""
+class _NumberedModules(Module):
+    """Sub-modules named ``0``, ``1``, ... that index, iterate and count like a list."""
 
-    def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        for index, module in enumerate(modules):
-            setattr(self, str(index), module)
+    def _append(self, module: Module) -> None:
+        setattr(self, str(len(self._modules)), module)
 
     def __getitem__(self, index: int) -> Module:
         return list(self._modules.values())[index]
@@ -197,6 +195,15 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+
+class Sequential(_NumberedModules):
+    """Modules applied one after the other; sub-modules are named ``0``, ``1``, ..."""
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for module in modules:
+            self._append(module)
 
     def forward(self, x):
         for module in self._modules.values():
@@ -204,23 +211,14 @@ class Sequential(Module):
         return x
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedModules):
     """A list of modules whose parameters are registered (named ``0``, ``1``, ...)."""
 
     def __init__(self, modules: Iterable[Module] = ()) -> None:
         super().__init__()
         for module in modules:
-            self.append(module)
+            self._append(module)
 
     def append(self, module: Module) -> "ModuleList":
-        setattr(self, str(len(self._modules)), module)
+        self._append(module)
         return self
-
-    def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
