@@ -343,6 +343,9 @@ def resume(run_dir: str, out=None, **overrides) -> TrainResult:
     to evaluate and save, display) may change; anything else would make it a different run.
     """
     config = read_run_config(run_dir)
+    if config.schedule == "cosine" and overrides.get("max_steps", config.max_steps) != config.max_steps:
+        raise ConfigError(f"cannot change max_steps when resuming a run with --schedule cosine (its learning rate "
+                          f"decays to 0 at step {config.max_steps})")
     for name, value in overrides.items():
         if name not in RESUMABLE_OVERRIDES:
             if getattr(config, name, value) != value:
