@@ -341,7 +341,8 @@ def _write_run(out_dir: Path, result: TrainResult, config: Seq2SeqConfig, settin
     source, target = _example_for_plot(result.task)
     [output], decoded = translate(result.model, [source], result.task.source_vocab, result.task.target_vocab,
                                   max_len=result.task.max_target_length + 1)
-    plot_attention(decoded.attention[0], source, list(output) + ["</s>"], files["attention.png"],
+    ending = ["</s>"] if decoded.finished[0] else []  # a hypothesis cut at max_len has no EOS step
+    plot_attention(decoded.attention[0], source, list(output) + ending, files["attention.png"],
                    title=f"{source!r} -> {output!r} (target {target!r})")
     return {name: str(path) for name, path in files.items()}
 
