@@ -24,16 +24,20 @@ USAGE_ERROR, RUN_ERROR, INTERRUPTED = 2, 1, 130
 class CLIError(Exception):
     """A one-line error for the user, with the exit status to return."""
 
-    def __init__(self, message: str, status: int = RUN_ERROR) -> None:
+    def __init__(self, message: str, status: int = RUN_ERROR, command: str | None = None) -> None:
         super().__init__(message)
-        self.status = status
+        self.status, self.command = status, command
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error raises CLIError (one line) instead of printing usage and exiting."""
+    """argparse, but a usage error raises CLIError (one line) instead of printing usage and exiting, and
+    options must be spelled out (``--hidden`` is an error, not ``--hidden-size``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message: str):
-        raise CLIError(f"{message} (see {self.prog} --help)", USAGE_ERROR)
+        raise CLIError(f"{message} (see {self.prog} --help)", USAGE_ERROR, command=self.prog)
 
 
 # -- the train command's options come from TrainConfig's fields ------------------------------------------------
@@ -152,6 +156,7 @@ def _train_seq2seq(task: str, settings: dict) -> int:
     model = {SEQ2SEQ_OPTIONS[name]: getattr(config, name) for name in settings if SEQ2SEQ_OPTIONS[name] in MODEL_KEYS}
     if "hidden_size" in settings:  # the decoder reads both encoder directions
         model["decoder_hidden"] = 2 * config.hidden_size if model.get("bidirectional", True) else config.hidden_size
+    task_options = {"n_valid": config.eval_size, "n_test": config.eval_size} if "eval_size" in settings else None
     run_dir = new_run_dir(config)
     steps_between_lines = 0 if config.progress == "off" else config.log_interval
 
@@ -164,7 +169,8 @@ def _train_seq2seq(task: str, settings: dict) -> int:
     print(f"{task}: seq2seq with attention; run directory {run_dir}")
     result = train_task(task, model=model, steps=config.max_steps, time_budget=config.time_budget,
                         batch_size=config.batch_size, lr=config.lr, lr_schedule=config.schedule, clip=config.clip or 1e30,
-                        eval_every=config.eval_interval, seed=config.seed, out_dir=run_dir, progress=report)
+                        eval_every=config.eval_interval, seed=config.seed, out_dir=run_dir, progress=report,
+                        task_options=task_options)
     m = result.metrics
     print(f"stopped by {m['stopped_by']} at step {m['steps']} after {m['seconds']:.1f} s; best validation accuracy "
           f"{m['best_valid_accuracy']:.4f} at step {m['best_step']}")
@@ -180,7 +186,7 @@ SEQ2SEQ_OPTIONS = {
     "model": "cell", "hidden_size": "encoder_hidden", "embedding_size": "embedding_dim", "layers": "encoder_layers",
     "bidirectional": "bidirectional", "dropout": "dropout", "batch_size": "batch_size", "lr": "lr",
     "schedule": "lr_schedule", "clip": "clip", "seed": "seed", "max_steps": "steps", "time_budget": "time_budget",
-    "eval_interval": "eval_every", "out": "out_dir", "progress": "progress", "log_interval": "log_interval",
+    "eval_interval": "eval_every", "eval_size": "n_valid", "out": "out_dir", "progress": "progress", "log_interval": "log_interval",
 }
 MODEL_KEYS = ("cell", "encoder_hidden", "embedding_dim", "encoder_layers", "bidirectional", "dropout")
 
@@ -331,7 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         return _run(lambda: _bench(argv[1:]), "microseq bench")
     parser = _build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # reported by the subcommand that was given them, not by the top-level parser
+            prog = f"microseq {args.command}" if args.command else "microseq"
+            raise CLIError(f"unrecognized arguments: {' '.join(unknown)} (see {prog} --help)", USAGE_ERROR, prog)
     except CLIError as error:
         return _report(error, "microseq")
     except SystemExit as exit_:  # --help
@@ -360,5 +369,5 @@ def _run(command, name: str) -> int:
 
 def _report(error: CLIError, name: str) -> int:
     message = " ".join(str(error).split())  # one line, always
-    print(f"{name}: error: {message}", file=sys.stderr)
+    print(f"{error.command or name}: error: {message}", file=sys.stderr)
     return error.status

@@ -2,7 +2,8 @@
 
 Four panels: training loss (raw and smoothed) with the validation loss and the task's baseline; the task's
 headline metric on the validation set (bits per character, accuracy or MSE) with its baseline; the
-gradient norm before clipping (log scale: explosions stand out); the learning rate.
+gradient norm before clipping (log scale: explosions stand out); the learning rate. A seq2seq run's
+metrics file (one record per evaluation) gives two panels: training loss and validation accuracy.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ def plot_run(run_dir: str, output: str | None = None) -> str:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no metrics file in {run_dir} (expected {path}); is it a run directory?")
     records = read_metrics(path)
+    output = output or os.path.join(run_dir, "curves.png")
+    if records and "kind" not in records[0] and "valid_accuracy" in records[0]:
+        return _plot_seq2seq_run(run_dir, records, output)
     train = [r for r in records if r.get("kind") == "train" and isinstance(r.get("loss"), (int, float))]
     evals = [r for r in records if r.get("kind") == "eval"]
     starts = [r for r in records if r.get("kind") == "start"]
@@ -96,7 +100,30 @@ def plot_run(run_dir: str, output: str | None = None) -> str:
 
     fig.suptitle(f"{info.get('task', 'run')}: {os.path.abspath(run_dir)}", fontsize=10)
     fig.tight_layout()
-    output = output or os.path.join(run_dir, "curves.png")
     fig.savefig(output, dpi=100)
     plt.close(fig)
+    return output
+
+
+def _plot_seq2seq_run(run_dir: str, records: list[dict], output: str) -> str:
+    """The curves of a seq2seq run (:func:`microseq.seq2seq.train.train_task`: one record per evaluation)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    steps = [r["step"] for r in records]
+    fig = Figure(figsize=(11, 4))
+    FigureCanvasAgg(fig)
+    loss, accuracy = fig.subplots(1, 2)
+    loss.plot(steps, [r["train_loss"] for r in records], "o-", color="tab:blue", label="train (mean of last 50 steps)")
+    loss.set_title("loss")
+    loss.legend()
+    accuracy.plot(steps, [r["valid_accuracy"] for r in records], "o-", color="tab:green", label="validation exact match")
+    accuracy.set_title("accuracy")
+    accuracy.set_ylim(-0.02, 1.02)
+    accuracy.legend()
+    for ax in (loss, accuracy):
+        ax.set_xlabel("step")
+    fig.suptitle(f"seq2seq: {os.path.abspath(run_dir)}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(output, dpi=100)
     return output

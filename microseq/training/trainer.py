@@ -149,7 +149,7 @@ def _check_same_run(config: TrainConfig, checkpoint) -> None:
     """Raise CheckpointError if ``checkpoint`` was written by a run with other (non-resumable) settings."""
     saved = checkpoint.config
     differences = [name for name, value in config.to_dict().items()
-                   if name not in RESUMABLE_OVERRIDES and name in saved and saved[name] != value]
+                   if name not in RESUMABLE_OVERRIDES and name != "out" and name in saved and saved[name] != value]
     unknown = sorted(set(saved) - set(config.to_dict()))
     if differences or unknown:
         what = ", ".join(f"{n} {saved[n]!r} there, {getattr(config, n)!r} here" for n in differences[:3])
