@@ -131,8 +131,9 @@ _HINTS = typing.get_type_hints(TrainConfig)
 TASK_DEFAULTS: dict[str, dict] = {
     "charlm": dict(hidden_size=256, embedding_size=64, batch_size=32, seq_len=100, lr=2e-3, max_steps=1000,
                    eval_interval=200, eval_size=0),
-    "adding": dict(hidden_size=128, batch_size=50, seq_len=100, lr=1e-3, max_steps=3000, eval_interval=250,
-                   eval_size=1000, checkpoint_interval=1000),
+    # measured: the LSTM leaves the 0.167 plateau near step 1000 and is below MSE 0.01 by 1100-1500 steps
+    "adding": dict(hidden_size=32, batch_size=50, seq_len=100, lr=1e-2, max_steps=1500, eval_interval=100,
+                   eval_size=1000, checkpoint_interval=500),
     "copy": dict(hidden_size=128, embedding_size=16, batch_size=32, seq_len=20, lr=3e-3, max_steps=1500,
                  eval_interval=250, eval_size=500),
     "sentiment": dict(hidden_size=64, embedding_size=32, batch_size=32, lr=3e-3, max_steps=600, eval_interval=100,

@@ -42,7 +42,7 @@ def plot_run(run_dir: str, output: str | None = None) -> str:
     if records and "kind" not in records[0] and "valid_accuracy" in records[0]:
         return _plot_seq2seq_run(run_dir, records, output)
     train = [r for r in records if r.get("kind") == "train" and isinstance(r.get("loss"), (int, float))]
-    evals = [r for r in records if r.get("kind") == "eval"]
+    evals = [r for r in records if r.get("kind") == "eval" and r.get("split", "valid") == "valid"]
     starts = [r for r in records if r.get("kind") == "start"]
     if not train:
         raise ValueError(f"{path} holds no training steps yet")

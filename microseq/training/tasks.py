@@ -39,6 +39,7 @@ class Task:
     name = "task"
     model_name = ""
     metric = "loss"
+    has_test_set = True  # a held-out set apart from the validation set (evaluated at the end of a run)
 
     def __init__(self, config: TrainConfig, metadata: dict | None = None) -> None:
         self.config = config
@@ -106,6 +107,7 @@ class CharLMTask(Task):
     name = "charlm"
     model_name = "CharLM"
     metric = "bpc"
+    has_test_set = False
 
     def __init__(self, config: TrainConfig, metadata: dict | None = None) -> None:
         super().__init__(config, metadata)

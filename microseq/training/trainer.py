@@ -48,7 +48,9 @@ class TrainingError(RuntimeError):
 class TrainResult:
     """What a finished (or stopped) run reached.
 
-    ``stopped`` is ``"max_steps"``, ``"time_budget"`` or ``"interrupted"``.
+    ``stopped`` is ``"max_steps"``, ``"time_budget"`` or ``"interrupted"``; ``evaluation`` holds the last
+    validation scores, ``test`` the scores on the held-out test set at the end (tasks that have one, runs
+    that were not interrupted), ``sample`` the text generated at the end (charlm).
     """
 
     run_dir: str
@@ -59,7 +61,7 @@ class TrainResult:
     checkpoint: str
     seconds: float
     sample: str | None = None
-    metrics: list = field(default_factory=list)
+    test: dict = field(default_factory=dict)
 
 
 # -- building the optimisation pieces ---------------------------------------------------------------------
@@ -252,7 +254,7 @@ class Trainer:
         progress = Progress(config.max_steps, self.step, config.time_budget, config.progress, config.log_interval)
         previous_handlers = self._install_handlers()
         started = time.perf_counter()
-        stopped, scores, last_eval_step = "max_steps", None, None
+        stopped, scores, test, last_eval_step = "max_steps", None, None, None
         try:
             while self.step < config.max_steps:
                 step_started = time.perf_counter()
@@ -280,6 +282,9 @@ class Trainer:
                     self.save()
             if last_eval_step != self.step and stopped != "interrupted":
                 scores = self.evaluate(progress)
+            if stopped != "interrupted" and self.task.has_test_set:
+                test = self.task.evaluate(self.model, "test")
+                self.metrics.log("eval", step=self.step, split="test", **test)
             path = self.save()
         finally:
             progress.close()
@@ -287,7 +292,7 @@ class Trainer:
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
         seconds = time.perf_counter() - started
-        return self._finish(stopped, scores, baselines, path, seconds)
+        return self._finish(stopped, scores, test, baselines, path, seconds)
 
     def _check_finite(self, loss: float, grad_norm: float) -> None:
         if math.isfinite(loss) and math.isfinite(grad_norm):
@@ -298,7 +303,7 @@ class Trainer:
         raise TrainingError(f"{what} at step {self.step + 1}; training stopped before the update, {where}; "
                             "try a lower --lr or --clip")
 
-    def _finish(self, stopped: str, scores, baselines: dict, path: str, seconds: float) -> TrainResult:
+    def _finish(self, stopped: str, scores, test, baselines: dict, path: str, seconds: float) -> TrainResult:
         note = {"max_steps": "finished", "time_budget": "time budget reached",
                 "interrupted": f"interrupted by {self._stop_signal}"}[stopped]
         print(f"{note} at step {self.step} after {format_duration(seconds)}; checkpoint {path}", file=self.out)
@@ -309,6 +314,8 @@ class Trainer:
             lines = [f"{key:>12}: {scores[key]:.4f}   (baseline {baselines[key]:.4f})"
                      for key in scores if key in baselines]
             print("final validation:\n" + "\n".join(lines), file=self.out)
+        if test is not None:
+            print("test: " + self._format_scores(test), file=self.out)
         if self.config.task == "charlm" and self.config.sample_length and stopped != "interrupted":
             from .sampling import sample_text
 
@@ -317,7 +324,7 @@ class Trainer:
             with open(os.path.join(self.run_dir, "sample.txt"), "w", encoding="utf-8") as f:
                 f.write(sample)
             print(f"sample (temperature {self.config.temperature:g}):\n{'-' * 60}\n{sample}\n{'-' * 60}", file=self.out)
-        return TrainResult(self.run_dir, self.step, stopped, scores or {}, baselines, path, seconds, sample)
+        return TrainResult(self.run_dir, self.step, stopped, scores or {}, baselines, path, seconds, sample, test or {})
 
 
 # -- entry points --------------------------------------------------------------------------------------------------

@@ -107,8 +107,8 @@ def test_charlm_on_the_default_corpus(capsys):
 @pytest.mark.parametrize("task", sorted(TINY))
 def test_every_task_trains_and_evaluates(capsys, task):
     status, out, _ = run(capsys, "train", task, *TINY[task], "--max-steps", "4", "--eval-interval", "2", *QUIET)
-    assert status == 0 and "final validation" in out and "baseline" in out
     metric = {"adding": "mse", "copy": "accuracy", "sentiment": "accuracy", "postag": "accuracy"}[task]
+    assert status == 0 and "final validation" in out and "baseline" in out and "test: loss" in out and metric in out
     status, out, _ = run(capsys, "eval", os.path.join("runs", f"{task}-1"), "--split", "valid")
     assert status == 0 and f"valid {metric:>10}:" in out
 
