@@ -23,19 +23,19 @@ Shapes: T time, B batch, I input, H hidden.
 import numpy as np
 from numba import njit
 
-from .activations import sigmoid, tanh
+from .activations import sigmoid_inplace, tanh_inplace
 from .gemm import compiled_recurrence_wins, loop_matmul_into
 from .saved import GRUSaved
 from .sequence import (full_lengths, input_projection, parameter_grads, state_copy, time_steps,
                        zero_padding, zeros_or)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn):
     """Step t for the whole batch; h (B, H) is updated in place, per-step arrays written at t.
 
     xg (T, B, 3H) input projections, hg (B, 3H) = h W_hh^T, bias_x (3H,) = b_ih + [b_hr, b_hz, 0],
-    b_hn (H,).
+    b_hn (H,). Short loops counting from 0, each over one to three arrays, which LLVM vectorises.
     """
     B, H = h.shape
     one = type(h[0, 0])(1.0)
@@ -46,21 +46,24 @@ def _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn):
             gates[t, b, :] = 0
             hn[t, b, :] = 0
             continue
+        a, x_row, h_row, a_hn = gates[t, b], xg[t, b], hg[b], hn[t, b]
+        for k in range(2 * H):
+            a[k] = x_row[k] + h_row[k] + bias_x[k]
+        sigmoid_inplace(a[:2 * H])  # r, z
         for j in range(H):
-            r = sigmoid(xg[t, b, j] + hg[b, j] + bias_x[j])
-            z = sigmoid(xg[t, b, H + j] + hg[b, H + j] + bias_x[H + j])
-            a_hn = hg[b, 2 * H + j] + b_hn[j]
-            n = tanh(xg[t, b, 2 * H + j] + bias_x[2 * H + j] + r * a_hn)
-            h_prev[t, b, j] = h[b, j]
-            gates[t, b, j] = r
-            gates[t, b, H + j] = z
-            gates[t, b, 2 * H + j] = n
-            hn[t, b, j] = a_hn
-            h[b, j] = (one - z) * n + z * h[b, j]
-            out[t, b, j] = h[b, j]
+            a_hn[j] = h_row[2 * H + j] + b_hn[j]
+        for j in range(H):
+            a[2 * H + j] = x_row[2 * H + j] + bias_x[2 * H + j] + a[j] * a_hn[j]
+        tanh_inplace(a[2 * H:])  # n
+        h_prev[t, b, :] = h[b]
+        h_row_new = h[b]
+        for j in range(H):
+            z = a[H + j]
+            h_row_new[j] = (one - z) * a[2 * H + j] + z * h_row_new[j]
+        out[t, b, :] = h_row_new
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _forward_loop(xg, w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, gates, hn):
     """All T steps in compiled code (no per-step call overhead); w_hh_t (H, 3H) = W_hh^T."""
     T = xg.shape[0]
@@ -117,10 +120,11 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
     return out, h, saved
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _backward_step(t, d_out, lengths, gates, hn, h_prev, dh, dgates_x, dgates_h):
     """Step t: writes dgates_x[t] = dL/d ax and dgates_h[t] = dL/d ah, and sets dh of the active rows to
-    g_h * z for the caller to add dgates_h[t] @ W_hh. On entry dh is dL/dh' from later steps."""
+    g_h * z for the caller to add dgates_h[t] @ W_hh. On entry dh is dL/dh' from later steps. Short loops
+    counting from 0, which LLVM vectorises."""
     B, H = dh.shape
     one = type(dh[0, 0])(1.0)
     for b in range(B):
@@ -128,24 +132,25 @@ def _backward_step(t, d_out, lengths, gates, hn, h_prev, dh, dgates_x, dgates_h)
             dgates_x[t, b, :] = 0
             dgates_h[t, b, :] = 0
             continue
+        g_h, d_row, a, hp, a_hn = dh[b], d_out[t, b], gates[t, b], h_prev[t, b], hn[t, b]
+        dax, dah = dgates_x[t, b], dgates_h[t, b]
         for j in range(H):
-            r = gates[t, b, j]
-            z = gates[t, b, H + j]
-            n = gates[t, b, 2 * H + j]
-            g_h = dh[b, j] + d_out[t, b, j]
-            dn = g_h * (one - z) * (one - n * n)
-            dz = g_h * (h_prev[t, b, j] - n) * z * (one - z)
-            dr = dn * hn[t, b, j] * r * (one - r)
-            dgates_x[t, b, j] = dr
-            dgates_x[t, b, H + j] = dz
-            dgates_x[t, b, 2 * H + j] = dn
-            dgates_h[t, b, j] = dr
-            dgates_h[t, b, H + j] = dz
-            dgates_h[t, b, 2 * H + j] = dn * r
-            dh[b, j] = g_h * z
+            g_h[j] += d_row[j]
+        for j in range(H):  # z and n
+            z, n = a[H + j], a[2 * H + j]
+            dax[H + j] = g_h[j] * (hp[j] - n) * z * (one - z)
+            dax[2 * H + j] = g_h[j] * (one - z) * (one - n * n)
+        for j in range(H):  # r
+            r = a[j]
+            dax[j] = dax[2 * H + j] * a_hn[j] * r * (one - r)
+        dah[:2 * H] = dax[:2 * H]
+        for j in range(H):
+            dah[2 * H + j] = dax[2 * H + j] * a[j]
+        for j in range(H):
+            g_h[j] *= a[H + j]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _backward_loop(d_out, w_hh, lengths, reverse, gates, hn, h_prev, dh, dgates_x, dgates_h):
     """All T backward steps in compiled code, in the reverse of the forward visiting order."""
     T = d_out.shape[0]

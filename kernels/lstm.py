@@ -23,18 +23,20 @@ Shapes: T time, B batch, I input, H hidden.
 import numpy as np
 from numba import njit
 
-from .activations import sigmoid, tanh
+from .activations import sigmoid_inplace, tanh, tanh_inplace
 from .gemm import compiled_recurrence_wins, loop_matmul_into
 from .saved import LSTMSaved
 from .sequence import (combined_bias, full_lengths, input_projection, parameter_grads, state_copy,
                        time_steps, zero_padding, zeros_or)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c):
     """Step t for the whole batch; h and c (B, H) are updated in place, per-step arrays written at t.
 
-    xg (T, B, 4H) input projections, hg (B, 4H) = h W_hh^T, bias (4H,) = b_ih + b_hh.
+    xg (T, B, 4H) input projections, hg (B, 4H) = h W_hh^T, bias (4H,) = b_ih + b_hh. Each row is done in
+    short loops over one or two arrays each, counting from 0, which LLVM vectorises (one loop over all
+    twelve arrays was not: ~6x slower at B=32, H=128).
     """
     B, H = h.shape
     for b in range(B):
@@ -45,26 +47,26 @@ def _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, ta
             gates[t, b, :] = 0
             tanh_c[t, b, :] = 0
             continue
+        a, x_row, h_row = gates[t, b], xg[t, b], hg[b]
+        for k in range(4 * H):
+            a[k] = x_row[k] + h_row[k] + bias[k]
+        sigmoid_inplace(a[:2 * H])  # i, f
+        tanh_inplace(a[2 * H:3 * H])  # g
+        sigmoid_inplace(a[3 * H:])  # o
+        h_prev[t, b, :] = h[b]
+        c_prev[t, b, :] = c[b]
+        c_row, tc = c[b], tanh_c[t, b]
         for j in range(H):
-            i = sigmoid(xg[t, b, j] + hg[b, j] + bias[j])
-            f = sigmoid(xg[t, b, H + j] + hg[b, H + j] + bias[H + j])
-            g = tanh(xg[t, b, 2 * H + j] + hg[b, 2 * H + j] + bias[2 * H + j])
-            o = sigmoid(xg[t, b, 3 * H + j] + hg[b, 3 * H + j] + bias[3 * H + j])
-            c_new = f * c[b, j] + i * g
-            tc = tanh(c_new)
-            h_prev[t, b, j] = h[b, j]
-            c_prev[t, b, j] = c[b, j]
-            gates[t, b, j] = i
-            gates[t, b, H + j] = f
-            gates[t, b, 2 * H + j] = g
-            gates[t, b, 3 * H + j] = o
-            tanh_c[t, b, j] = tc
-            c[b, j] = c_new
-            h[b, j] = o * tc
-            out[t, b, j] = h[b, j]
+            c_row[j] = a[H + j] * c_row[j] + a[j] * a[2 * H + j]
+        for j in range(H):
+            tc[j] = tanh(c_row[j])
+        o_row = out[t, b]
+        for j in range(H):
+            o_row[j] = a[3 * H + j] * tc[j]
+        h[b, :] = o_row
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _forward_loop(xg, w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev, gates, tanh_c):
     """All T steps in compiled code (no per-step call overhead); w_hh_t (H, 4H) = W_hh^T."""
     T = xg.shape[0]
@@ -113,33 +115,35 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False)
     return out, h, c, saved
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _backward_step(t, d_out, lengths, gates, c_prev, tanh_c, dh, dc, dgates):
     """Step t: writes dgates[t] (dL/da), turns dc into dL/dc entering step t, and sets dh of the active
-    rows to 0 for the caller to add dgates[t] @ W_hh. On entry dh, dc are dL/dh', dL/dc' from later steps."""
+    rows to 0 for the caller to add dgates[t] @ W_hh. On entry dh, dc are dL/dh', dL/dc' from later steps.
+    Short loops counting from 0, as in ``_forward_step``, so that LLVM vectorises them."""
     B, H = dh.shape
     one = type(dh[0, 0])(1.0)
     for b in range(B):
         if t >= lengths[b]:  # padded step: gradients pass through unchanged
             dgates[t, b, :] = 0
             continue
+        g_h, g_c, a, da, tc, cp = dh[b], dc[b], gates[t, b], dgates[t, b], tanh_c[t, b], c_prev[t, b]
+        d_row = d_out[t, b]
         for j in range(H):
-            i = gates[t, b, j]
-            f = gates[t, b, H + j]
-            g = gates[t, b, 2 * H + j]
-            o = gates[t, b, 3 * H + j]
-            tc = tanh_c[t, b, j]
-            g_h = dh[b, j] + d_out[t, b, j]
-            g_c = dc[b, j] + g_h * o * (one - tc * tc)
-            dgates[t, b, j] = g_c * g * i * (one - i)
-            dgates[t, b, H + j] = g_c * c_prev[t, b, j] * f * (one - f)
-            dgates[t, b, 2 * H + j] = g_c * i * (one - g * g)
-            dgates[t, b, 3 * H + j] = g_h * tc * o * (one - o)
-            dc[b, j] = g_c * f
-            dh[b, j] = 0
+            g_h[j] += d_row[j]
+        for j in range(H):  # o and g_c = dL/dc' + g_h * o * (1 - tanh(c')^2)
+            o = a[3 * H + j]
+            da[3 * H + j] = g_h[j] * tc[j] * o * (one - o)
+            g_c[j] += g_h[j] * o * (one - tc[j] * tc[j])
+        for j in range(H):  # i, f, g, and dL/dc = g_c * f
+            i, f, g = a[j], a[H + j], a[2 * H + j]
+            da[j] = g_c[j] * g * i * (one - i)
+            da[H + j] = g_c[j] * cp[j] * f * (one - f)
+            da[2 * H + j] = g_c[j] * i * (one - g * g)
+            g_c[j] *= f
+        g_h[:] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _backward_loop(d_out, w_hh, lengths, reverse, gates, c_prev, tanh_c, dh, dc, dgates):
     """All T backward steps in compiled code, in the reverse of the forward visiting order."""
     T = d_out.shape[0]

@@ -19,18 +19,19 @@ Shapes: T time, B batch, I input, H hidden.
 import numpy as np
 from numba import njit
 
-from .activations import tanh
+from .activations import tanh_inplace
 from .gemm import compiled_recurrence_wins, loop_matmul_into
 from .saved import RNNSaved
 from .sequence import (combined_bias, full_lengths, input_projection, parameter_grads, state_copy,
                        time_steps, zero_padding, zeros_or)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _forward_step(t, xg, hg, bias, lengths, relu, h, out, h_prev, h_new):
     """Step t for the whole batch; h (B, H) is updated in place, per-step arrays written at t.
 
-    xg (T, B, H) input projections, hg (B, H) = h W_hh^T, bias (H,) = b_ih + b_hh.
+    xg (T, B, H) input projections, hg (B, H) = h W_hh^T, bias (H,) = b_ih + b_hh. Short loops counting
+    from 0, each over one or two arrays, which LLVM vectorises.
     """
     B, H = h.shape
     zero = type(h[0, 0])(0.0)
@@ -40,15 +41,20 @@ def _forward_step(t, xg, hg, bias, lengths, relu, h, out, h_prev, h_new):
             h_prev[t, b, :] = 0
             h_new[t, b, :] = 0
             continue
+        a, x_row, h_row = h_new[t, b], xg[t, b], hg[b]
         for j in range(H):
-            a = xg[t, b, j] + hg[b, j] + bias[j]
-            h_prev[t, b, j] = h[b, j]
-            h[b, j] = max(a, zero) if relu else tanh(a)
-            h_new[t, b, j] = h[b, j]
-            out[t, b, j] = h[b, j]
+            a[j] = x_row[j] + h_row[j] + bias[j]
+        if relu:
+            for j in range(H):
+                a[j] = max(a[j], zero)
+        else:
+            tanh_inplace(a)
+        h_prev[t, b, :] = h[b]
+        h[b, :] = a
+        out[t, b, :] = a
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _forward_loop(xg, w_hh_t, bias, lengths, reverse, relu, h, out, h_prev, h_new):
     """All T steps in compiled code (no per-step call overhead); w_hh_t (H, H) = W_hh^T."""
     T = xg.shape[0]
@@ -97,7 +103,7 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, nonl
     return out, h, saved
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _backward_step(t, d_out, lengths, relu, h_new, dh, dgates):
     """Step t: writes dgates[t] = dL/da and sets dh of the active rows to 0 for the caller to add
     dgates[t] @ W_hh. On entry dh is dL/dh' from later steps."""
@@ -107,17 +113,19 @@ def _backward_step(t, d_out, lengths, relu, h_new, dh, dgates):
         if t >= lengths[b]:  # padded step: the gradient passes through unchanged
             dgates[t, b, :] = 0
             continue
+        g_h, d_row, hn, da = dh[b], d_out[t, b], h_new[t, b], dgates[t, b]
         for j in range(H):
-            g_h = dh[b, j] + d_out[t, b, j]
-            hn = h_new[t, b, j]
-            if relu:
-                dgates[t, b, j] = g_h if hn > 0 else zero
-            else:
-                dgates[t, b, j] = g_h * (one - hn * hn)
-            dh[b, j] = 0
+            g_h[j] += d_row[j]
+        if relu:
+            for j in range(H):
+                da[j] = g_h[j] if hn[j] > 0 else zero
+        else:
+            for j in range(H):
+                da[j] = g_h[j] * (one - hn[j] * hn[j])
+        g_h[:] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _backward_loop(d_out, w_hh, lengths, reverse, relu, h_new, dh, dgates):
     """All T backward steps in compiled code, in the reverse of the forward visiting order."""
     T = d_out.shape[0]
