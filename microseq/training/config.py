@@ -84,6 +84,8 @@ class TrainConfig:
     keep_checkpoints: int = _option(3, "how many of the latest checkpoints to keep")
     log_interval: int = _option(50, "steps between progress lines when the output is not a terminal")
     progress: str = _option("auto", "progress display", choices=("auto", "bar", "lines", "off"))
+    threads: int = _option(1, "threads of NumPy's BLAS (OpenBLAS): the small per-step products of a recurrence "
+                              "are fastest on one, much more so on a busy machine")
     out: str | None = _option(None, "run directory (default: runs/TASK-N, the first free N)", metavar="DIR")
     sample_length: int = _option(300, "charlm: characters of the sample printed at the end (0 = none)")
     temperature: float = _option(0.8, "charlm: sampling temperature of that sample")
@@ -96,7 +98,7 @@ class TrainConfig:
                 raise ConfigError(f"{f.name} must be one of {', '.join(choices)}; got {value!r}")
         positive = ["layers", "hidden_size", "embedding_size", "batch_size", "seq_len", "train_size", "max_steps",
                     "eval_interval", "checkpoint_interval", "keep_checkpoints", "log_interval", "lr_step_size",
-                    "corpus_chars"]
+                    "corpus_chars", "threads"]
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")

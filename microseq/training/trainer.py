@@ -34,6 +34,7 @@ from .checkpoints import RunCheckpoints, read_training_checkpoint, training_meta
 from .config import RESUMABLE_OVERRIDES, ConfigError, TrainConfig
 from .metrics import MetricsLog
 from .progress import Progress, format_duration
+from .threads import get_blas_threads, set_blas_threads
 from .tasks import Task, make_task
 
 __all__ = ["Trainer", "TrainResult", "TrainingError", "train", "resume", "make_optimizer", "make_scheduler",
@@ -253,6 +254,8 @@ class Trainer:
             print(f"resuming at step {self.step}", file=self.out)
         progress = Progress(config.max_steps, self.step, config.time_budget, config.progress, config.log_interval)
         previous_handlers = self._install_handlers()
+        previous_threads = get_blas_threads()
+        set_blas_threads(config.threads)
         started = time.perf_counter()
         stopped, scores, test, last_eval_step = "max_steps", None, None, None
         try:
@@ -287,6 +290,8 @@ class Trainer:
                 self.metrics.log("eval", step=self.step, split="test", **test)
             path = self.save()
         finally:
+            if previous_threads is not None:
+                set_blas_threads(previous_threads)
             progress.close()
             self.metrics.close()
             for signum, handler in previous_handlers.items():

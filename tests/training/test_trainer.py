@@ -195,3 +195,17 @@ def test_training_checkpoint_holds_what_rebuilding_needs(tmp_path):
     assert set(checkpoint.arrays) == {"carried_state.0", "carried_state.1"}  # the LSTM's (h, c)
     assert checkpoint.arrays["carried_state.0"].shape == (1, 3, 12)
     assert json.loads(open(tmp_path / "r" / "config.json").read()) == checkpoint.config
+
+
+def test_blas_threads_are_set_for_the_run_and_restored(tmp_path, monkeypatch):
+    from microseq.training import threads, trainer
+
+    if threads.get_blas_threads() is None:
+        pytest.skip("NumPy does not use a bundled OpenBLAS here")
+    before = threads.get_blas_threads()
+    seen = []
+    original = trainer.Trainer.save
+    monkeypatch.setattr(trainer.Trainer, "save", lambda self: seen.append(threads.get_blas_threads()) or original(self))
+    train(make_config("adding", seq_len=8, hidden_size=4, batch_size=4, max_steps=2, threads=1, progress="off"),
+          run_dir=str(tmp_path / "r"), out=quiet())
+    assert seen == [1] and threads.get_blas_threads() == before
