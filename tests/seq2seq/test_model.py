@@ -191,3 +191,56 @@ def test_named_parameters_follow_the_papers():
     assert luong["decoder.attention.W_a.weight"].shape == (128, 128)  # (Q, K): h_t^T W_a h_j
     assert luong["decoder.attentional.weight"].shape == (128, 128 + 128)  # W_c [c; h_t]
     assert luong["decoder.cells.0.weight_ih"].shape == (3 * 128, 32 + 128)  # input feeding: [y; h~]
+
+
+# -- the wirings of the two papers -----------------------------------------------------------------------
+def _gru(x, h, cell):
+    """PyTorch's GRU step in NumPy (gate order r, z, n; b_hn inside the reset product)."""
+    gx = x @ cell.weight_ih.data.T + cell.bias_ih.data
+    gh = h @ cell.weight_hh.data.T + cell.bias_hh.data
+    H = h.shape[-1]
+    sigmoid = lambda a: 1 / (1 + np.exp(-a))
+    r, z = sigmoid(gx[:, :H] + gh[:, :H]), sigmoid(gx[:, H : 2 * H] + gh[:, H : 2 * H])
+    n = np.tanh(gx[:, 2 * H :] + r * gh[:, 2 * H :])
+    return (1 - z) * n + z * h
+
+
+def _softmax_over(scores, mask):
+    e = np.where(mask, np.exp(scores - np.where(mask, scores, -np.inf).max(-1, keepdims=True)), 0)
+    return e / e.sum(-1, keepdims=True)
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "general"])
+def test_two_decoder_steps_follow_the_papers_equations(attention):
+    """Bahdanau: the previous state asks, the cell reads [y; c], the output reads tanh(W_p [s; c; y]).
+    Luong (general, input feeding): the cell reads [y; h~_prev], the new state asks, h~ = tanh(W_c [c; h]).
+    The initial state is tanh(W_b [h_fwd at the last real position; h_bwd at the first])."""
+    model, batch = tiny_model(attention, "gru", seed=5), _fixed_batch()
+    dec = model.decoder
+    keys, _ = model.encoder(batch.src, batch.src_lengths)
+    keys = keys.data
+    mask = np.arange(batch.src.shape[1])[None, :] < batch.src_lengths[:, None]
+    rows = np.arange(len(keys))
+    final = np.concatenate([keys[rows, batch.src_lengths - 1, :2], keys[:, 0, 2:]], axis=-1)
+    s = np.tanh(final @ dec.bridge.weight.data.T + dec.bridge.bias.data)
+    feed = np.zeros_like(s)
+    memory, state = model.encode(batch.src, batch.src_lengths)
+    for t in range(2):
+        y = dec.embedding.weight.data[batch.tgt_in[:, t]]
+        if attention == "bahdanau":
+            att = dec.attention
+            scores = np.tanh((s @ att.W.weight.data.T)[:, None] + keys @ att.U.weight.data.T) @ att.v.data
+            a = _softmax_over(scores, mask)
+            c = np.einsum("bs,bsk->bk", a, keys)
+            s = _gru(np.concatenate([y, c], -1), s, dec.cells[0])
+            pre = np.tanh(np.concatenate([s, c, y], -1) @ dec.deep_output.weight.data.T)
+        else:
+            s = _gru(np.concatenate([y, feed], -1), s, dec.cells[0])
+            scores = np.einsum("bq,qk,bsk->bs", s, dec.attention.W_a.weight.data, keys)
+            a = _softmax_over(scores, mask)
+            c = np.einsum("bs,bsk->bk", a, keys)
+            pre = feed = np.tanh(np.concatenate([c, s], -1) @ dec.attentional.weight.data.T)
+        expected_logits = pre @ dec.output.weight.data.T + dec.output.bias.data
+        logits, state, weights = dec.step(batch.tgt_in[:, t], state, memory)
+        np.testing.assert_allclose(weights.data, a, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(logits.data, expected_logits, rtol=1e-10, atol=1e-14)
