@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import sys
 import typing
@@ -92,7 +93,8 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
     _add_train_options(train)
 
-    sample = commands.add_parser("sample", help="generate text from a charlm checkpoint")
+    sample = commands.add_parser("sample", help="generate text from a charlm checkpoint (or decode --prime with a "
+                                                "seq2seq one)")
     sample.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint file, or a run directory (its latest)")
     sample.add_argument("--length", type=int, default=500, help="characters to generate (default: 500)")
     sample.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default: 0.8)")
@@ -100,12 +102,14 @@ def _build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--greedy", action="store_true", help="always take the most likely character")
     sample.add_argument("--prime", default="", help="text the model reads before generating")
     sample.add_argument("--seed", type=int, default=None, help="seed of the sampler (default: random)")
+    sample.add_argument("--beam-width", type=int, default=1,
+                        help="seq2seq checkpoints: beam search of this width (default: 1, greedy)")
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on its task's validation or test set")
     evaluate.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint file, or a run directory (its latest)")
     evaluate.add_argument("--split", choices=("valid", "test"), default="test",
                           help="which held-out set (charlm: the held-out text either way; default: test)")
-    evaluate.add_argument("--text", metavar="FILE", help="charlm: evaluate on this UTF-8 text instead")
+    evaluate.add_argument("--text", metavar="FILE", help="charlm: evaluate on the held-out last 5%% of this UTF-8 text instead")
 
     plot = commands.add_parser("plot", help="draw a run's loss and metric curves to a PNG")
     plot.add_argument("run_dir", metavar="RUN_DIR")
@@ -139,24 +143,33 @@ def _train(args: argparse.Namespace, explicit: dict) -> int:
 
 
 def _train_seq2seq(task: str, settings: dict) -> int:
-    """``microseq train reverse|sort|dates``: :func:`microseq.seq2seq.train.train_task` with the options that fit."""
+    """``microseq train reverse|sort|dates``: :func:`microseq.seq2seq.train.train_task` with the options that fit.
+
+    Only the options given are passed on; the others keep ``train_task``'s defaults for the task.
+    """
     from .seq2seq.train import train_task
     from .training.config import make_config
     from .training.trainer import new_run_dir
 
-    unsupported = sorted(set(settings) - set(SEQ2SEQ_OPTIONS))
+    takes = {**SEQ2SEQ_ARGS, **SEQ2SEQ_MODEL_ARGS, **dict.fromkeys(SEQ2SEQ_OTHER)}
+    unsupported = sorted(set(settings) - set(takes))
     if unsupported:
-        names = ", ".join("--" + n.replace("_", "-") for n in unsupported)
-        raise CLIError(f"{names} not available for the seq2seq task {task}; it takes "
-                       + ", ".join("--" + n.replace("_", "-") for n in SEQ2SEQ_OPTIONS), USAGE_ERROR)
+        raise CLIError(f"{_flags(unsupported)} not available for the seq2seq task {task}; it takes {_flags(takes)}",
+                       USAGE_ERROR)
     config = make_config(task, **settings)  # checks types and ranges
     if config.schedule not in ("constant", "cosine"):
         raise CLIError(f"--schedule {config.schedule} not available for the seq2seq task {task}; "
                        "use cosine or constant", USAGE_ERROR)
-    model = {SEQ2SEQ_OPTIONS[name]: getattr(config, name) for name in settings if SEQ2SEQ_OPTIONS[name] in MODEL_KEYS}
-    if "hidden_size" in settings:  # the decoder reads both encoder directions
-        model["decoder_hidden"] = 2 * config.hidden_size if model.get("bidirectional", True) else config.hidden_size
-    task_options = {"n_valid": config.eval_size, "n_test": config.eval_size} if "eval_size" in settings else None
+    kwargs = {SEQ2SEQ_ARGS[name]: getattr(config, name) for name in settings if name in SEQ2SEQ_ARGS}
+    if "steps" not in kwargs and "time_budget" not in kwargs:
+        kwargs["steps"] = config.max_steps
+    if kwargs.get("clip") == 0:  # --clip 0 means no clipping
+        kwargs["clip"] = math.inf
+    model = {SEQ2SEQ_MODEL_ARGS[name]: getattr(config, name) for name in settings if name in SEQ2SEQ_MODEL_ARGS}
+    if "hidden_size" in settings:  # the decoder's state starts from both encoder directions
+        model["decoder_hidden"] = config.hidden_size * (2 if model.get("bidirectional", True) else 1)
+    if "eval_size" in settings:
+        kwargs["task_options"] = {"n_valid": config.eval_size, "n_test": config.eval_size}
     run_dir = new_run_dir(config)
     steps_between_lines = 0 if config.progress == "off" else config.log_interval
 
@@ -164,13 +177,10 @@ def _train_seq2seq(task: str, settings: dict) -> int:
         if "valid_accuracy" in record:
             print(f"step {record['step']}: validation exact-match accuracy {record['valid_accuracy']:.4f}", flush=True)
         elif steps_between_lines and record["step"] % steps_between_lines == 0:
-            print(f"step {record['step']}/{config.max_steps}: loss {record['loss']:.4f}", file=sys.stderr, flush=True)
+            print(f"step {record['step']}: loss {record['loss']:.4f}", file=sys.stderr, flush=True)
 
     print(f"{task}: seq2seq with attention; run directory {run_dir}")
-    result = train_task(task, model=model, steps=config.max_steps, time_budget=config.time_budget,
-                        batch_size=config.batch_size, lr=config.lr, lr_schedule=config.schedule, clip=config.clip or 1e30,
-                        eval_every=config.eval_interval, seed=config.seed, out_dir=run_dir, progress=report,
-                        task_options=task_options)
+    result = train_task(task, model=model, out_dir=run_dir, progress=report, **kwargs)
     m = result.metrics
     print(f"stopped by {m['stopped_by']} at step {m['steps']} after {m['seconds']:.1f} s; best validation accuracy "
           f"{m['best_valid_accuracy']:.4f} at step {m['best_step']}")
@@ -181,14 +191,17 @@ def _train_seq2seq(task: str, settings: dict) -> int:
     return 0
 
 
-#: The ``train`` options the seq2seq tasks take, and the name each has in ``train_task`` or its model.
-SEQ2SEQ_OPTIONS = {
-    "model": "cell", "hidden_size": "encoder_hidden", "embedding_size": "embedding_dim", "layers": "encoder_layers",
-    "bidirectional": "bidirectional", "dropout": "dropout", "batch_size": "batch_size", "lr": "lr",
-    "schedule": "lr_schedule", "clip": "clip", "seed": "seed", "max_steps": "steps", "time_budget": "time_budget",
-    "eval_interval": "eval_every", "eval_size": "n_valid", "out": "out_dir", "progress": "progress", "log_interval": "log_interval",
-}
-MODEL_KEYS = ("cell", "encoder_hidden", "embedding_dim", "encoder_layers", "bidirectional", "dropout")
+def _flags(names) -> str:
+    return ", ".join("--" + name.replace("_", "-") for name in names)
+
+
+#: ``train`` options of the seq2seq tasks: their names in ``train_task``, in its ``model`` dict, and those
+#: used here (eval_size: the size of the validation and test sets).
+SEQ2SEQ_ARGS = {"batch_size": "batch_size", "lr": "lr", "schedule": "lr_schedule", "clip": "clip", "seed": "seed",
+                "max_steps": "steps", "time_budget": "time_budget", "eval_interval": "eval_every"}
+SEQ2SEQ_MODEL_ARGS = {"model": "cell", "hidden_size": "encoder_hidden", "embedding_size": "embedding_dim",
+                      "layers": "encoder_layers", "bidirectional": "bidirectional", "dropout": "dropout"}
+SEQ2SEQ_OTHER = ("eval_size", "out", "progress", "log_interval")
 
 
 def _resolve_checkpoint(path: str) -> str:
@@ -238,8 +251,9 @@ def _sample(args: argparse.Namespace) -> int:
     from .data import vocab_from_dict
     from .training.sampling import sample_text
 
-    if args.length < 0 or args.temperature <= 0 or args.top_k < 0:
-        raise CLIError("--length and --top-k must not be negative and --temperature must be positive", USAGE_ERROR)
+    if args.length < 0 or args.temperature <= 0 or args.top_k < 0 or args.beam_width < 1:
+        raise CLIError("--length and --top-k must not be negative, --temperature must be positive and --beam-width "
+                       "at least 1", USAGE_ERROR)
     path = _resolve_checkpoint(args.checkpoint)
     if _is_seq2seq(path):
         return _translate(path, args)
@@ -254,14 +268,14 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _translate(path: str, args: argparse.Namespace) -> int:
-    """``microseq sample`` of a seq2seq run: decode ``--prime`` (greedy, or beam search of width ``--top-k``)."""
+    """``microseq sample`` of a seq2seq run: decode ``--prime`` (greedy, or beam search of ``--beam-width``)."""
     from .seq2seq import load_trained, translate
 
     if not args.prime:
         raise CLIError(f"{path} is a seq2seq model: give the input to transform with --prime TEXT", USAGE_ERROR)
     model, task, _ = load_trained(path)
     [output], _ = translate(model, [args.prime], task.source_vocab, task.target_vocab,
-                            max_len=task.max_target_length + 1, beam_width=max(1, args.top_k))
+                            max_len=task.max_target_length + 1, beam_width=args.beam_width)
     print(output)
     return 0
 

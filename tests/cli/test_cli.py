@@ -93,6 +93,10 @@ def test_charlm_on_a_text_file_then_sample_eval_and_plot(capsys, in_tmp):
     assert status == 0 and "(step 6)" in out
     assert all(f"test {key:>10}:" in out for key in ("loss", "bpc", "perplexity")) and "baseline" in out
 
+    (in_tmp / "other.txt").write_text("jumps over the lazy quartz sphinx\n" * 40, encoding="utf-8")
+    status, other, _ = run(capsys, "eval", "run", "--text", "other.txt")
+    assert status == 0 and "charlm on other.txt" in other and other != out
+
     status, out, _ = run(capsys, "plot", "run")
     assert status == 0 and out.strip() == os.path.join("run", "curves.png")
     assert (in_tmp / "run" / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -123,7 +127,8 @@ def test_seq2seq_tasks_train_evaluate_translate_and_plot(capsys, task):
     assert (saved["cell"], saved["encoder_hidden"], saved["decoder_hidden"], saved["embedding_dim"]) == ("lstm", 8, 16, 4)
     status, out, _ = run(capsys, "eval", run_dir)
     assert status == 0 and "8 test examples" in out
-    status, out, _ = run(capsys, "sample", run_dir, "--prime", "2001-02-03" if task == "dates" else "abc")
+    prime = "2001-02-03" if task == "dates" else "abc"
+    status, out, _ = run(capsys, "sample", run_dir, "--prime", prime, "--beam-width", "2")
     assert status == 0 and out.endswith("\n")
     status, out, _ = run(capsys, "plot", run_dir)
     assert status == 0 and os.path.isfile(out.strip())
