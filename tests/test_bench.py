@@ -21,6 +21,8 @@ def test_quick_benchmark_reports_every_row_and_the_overheads(capsys):
     assert all(v > 0 for v in result["gemm_peak_gflops"].values())
     overhead = result["engine_overhead_us"]
     assert 0 < overhead["record_op_us"] < overhead["record_and_backward_us"]
+    assert result["threads"]["numpy_blas"] in (None, result["threads"]["torch"])
+    assert {"lstm float32", "gru float64"} <= set(result["compile_seconds"])
 
 
 def test_table_output_names_the_columns(capsys):
@@ -33,3 +35,28 @@ def test_bad_shape_is_a_clear_error(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--shapes", "1,2,3"])
     assert "B,T,I,H" in capsys.readouterr().err
+
+
+def test_implementations_are_timed_in_turns_and_slow_ones_stop_at_the_budget():
+    calls = []
+    steps = {name: (lambda name=name: calls.append(name)) for name in ("fused", "torch")}
+    result = bench.interleaved_median_ms(steps, repeats=5, warmup=1, budget_s=1e9)
+    assert calls == ["fused", "torch"] + ["fused", "torch"] * 5  # warm-up, then one of each per round
+    assert set(result) == {"fused", "torch"} and all(ms >= 0 for ms in result.values())
+    calls.clear()
+    bench.interleaved_median_ms(steps, repeats=10, warmup=0, budget_s=0.0)
+    assert calls == ["fused", "torch"] * 3  # a spent budget still leaves three timed runs each
+
+
+def test_numpy_blas_thread_count_is_set_like_torch_and_numba():
+    import numpy as np
+
+    np.dot(np.ones((2, 2)), np.ones((2, 2)))  # NumPy's BLAS is loaded
+    before = bench.set_numpy_blas_threads(None)
+    if before is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS found in this process")
+    try:
+        assert bench.set_numpy_blas_threads(1) == 1
+        assert bench.set_numpy_blas_threads(2) == 2
+    finally:
+        bench.set_numpy_blas_threads(before)
