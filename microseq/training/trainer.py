@@ -13,6 +13,9 @@ Ctrl-C (SIGINT) and on SIGTERM a checkpoint is written. A checkpoint holds every
 on: parameters, optimizer and schedule state, the global random state (dropout), the data stream's position
 and random state, and the language model's carried hidden state. So ``resume`` continues bit for bit: an
 interrupted and resumed run ends with the same parameters as an uninterrupted one.
+
+While it trains, NumPy's BLAS runs on ``config.threads`` threads (default 1, see
+:mod:`~microseq.training.threads`); the number is restored afterwards.
 """
 
 from __future__ import annotations
@@ -142,6 +145,9 @@ def read_run_config(run_dir: str) -> TrainConfig:
         raise ConfigError(f"{run_dir} is not a run directory (no config.json)") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ConfigError(f"{path} is damaged (not JSON)") from None
+    if isinstance(stored, dict) and {"model", "training"} <= stored.keys():
+        raise ConfigError(f"{run_dir} is a seq2seq run: those train in one go (microseq.seq2seq.train_task) and "
+                          "cannot be resumed")
     try:
         return TrainConfig(**stored).validate()
     except TypeError as error:

@@ -192,6 +192,11 @@ def _foreign_checkpoint(capsys, in_tmp):
     os.replace(RunCheckpoints("other").latest()[1], RunCheckpoints("run").path_for(7))
 
 
+def _seq2seq_run(capsys, in_tmp):
+    assert run(capsys, "train", "reverse", "--max-steps", "1", "--hidden-size", "4", "--embedding-size", "2",
+               "--batch-size", "2", "--eval-size", "4", *QUIET, "--out", "s2s")[0] == 0
+
+
 BAD_INPUT = {
     "missing text file": (None, ["train", "--text", "missing.txt"], "text file not found: missing.txt"),
     "non-UTF-8 text": (_non_utf8, ["train", "--text", "latin1.txt"], "latin1.txt is not UTF-8 text (invalid byte 0xe9"),
@@ -209,6 +214,7 @@ BAD_INPUT = {
                                       "is corrupted or was modified"),
     "checkpoint of another model (resume)": (_foreign_checkpoint, ["train", "--resume", "run", "--max-steps", "9"],
                                              "belongs to another run (hidden_size 9 there, 12 here)"),
+    "resuming a seq2seq run": (_seq2seq_run, ["train", "--resume", "s2s"], "s2s is a seq2seq run: those train in one go"),
     "not a run directory": (None, ["train", "--resume", "."], ". is not a run directory (no config.json)"),
     "plot without metrics": (None, ["plot", "."], "no metrics file in ."),
 }
