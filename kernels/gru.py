@@ -25,6 +25,7 @@ from numba import njit
 
 from .activations import sigmoid_inplace, tanh_inplace
 from .gemm import compiled_recurrence_wins, loop_matmul_into
+from .rows import copy_into
 from .saved import GRUSaved
 from .sequence import (full_lengths, input_projection, parameter_grads, state_copy, time_steps,
                        zero_padding, zeros_or)
@@ -50,17 +51,18 @@ def _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn):
         for k in range(2 * H):
             a[k] = x_row[k] + h_row[k] + bias_x[k]
         sigmoid_inplace(a[:2 * H])  # r, z
+        r, z, n = a[:H], a[H:2 * H], a[2 * H:]  # views: offset indices inside a loop were not vectorised
+        x_n, h_n, b_n = x_row[2 * H:], h_row[2 * H:], bias_x[2 * H:]
         for j in range(H):
-            a_hn[j] = h_row[2 * H + j] + b_hn[j]
+            a_hn[j] = h_n[j] + b_hn[j]
         for j in range(H):
-            a[2 * H + j] = x_row[2 * H + j] + bias_x[2 * H + j] + a[j] * a_hn[j]
-        tanh_inplace(a[2 * H:])  # n
-        h_prev[t, b, :] = h[b]
+            n[j] = x_n[j] + b_n[j] + r[j] * a_hn[j]
+        tanh_inplace(n)
+        copy_into(h_prev[t, b], h[b])
         h_row_new = h[b]
         for j in range(H):
-            z = a[H + j]
-            h_row_new[j] = (one - z) * a[2 * H + j] + z * h_row_new[j]
-        out[t, b, :] = h_row_new
+            h_row_new[j] = (one - z[j]) * n[j] + z[j] * h_row_new[j]
+        copy_into(out[t, b], h_row_new)
 
 
 @njit(cache=True, error_model="numpy")
@@ -143,7 +145,7 @@ def _backward_step(t, d_out, lengths, gates, hn, h_prev, dh, dgates_x, dgates_h)
         for j in range(H):  # r
             r = a[j]
             dax[j] = dax[2 * H + j] * a_hn[j] * r * (one - r)
-        dah[:2 * H] = dax[:2 * H]
+        copy_into(dah[:2 * H], dax)
         for j in range(H):
             dah[2 * H + j] = dax[2 * H + j] * a[j]
         for j in range(H):

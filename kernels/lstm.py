@@ -25,6 +25,7 @@ from numba import njit
 
 from .activations import sigmoid_inplace, tanh, tanh_inplace
 from .gemm import compiled_recurrence_wins, loop_matmul_into
+from .rows import copy_into
 from .saved import LSTMSaved
 from .sequence import (combined_bias, full_lengths, input_projection, parameter_grads, state_copy,
                        time_steps, zero_padding, zeros_or)
@@ -53,8 +54,8 @@ def _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, ta
         sigmoid_inplace(a[:2 * H])  # i, f
         tanh_inplace(a[2 * H:3 * H])  # g
         sigmoid_inplace(a[3 * H:])  # o
-        h_prev[t, b, :] = h[b]
-        c_prev[t, b, :] = c[b]
+        copy_into(h_prev[t, b], h[b])
+        copy_into(c_prev[t, b], c[b])
         c_row, tc = c[b], tanh_c[t, b]
         for j in range(H):
             c_row[j] = a[H + j] * c_row[j] + a[j] * a[2 * H + j]
@@ -63,7 +64,7 @@ def _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, ta
         o_row = out[t, b]
         for j in range(H):
             o_row[j] = a[3 * H + j] * tc[j]
-        h[b, :] = o_row
+        copy_into(h[b], o_row)
 
 
 @njit(cache=True, error_model="numpy")

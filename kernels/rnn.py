@@ -21,6 +21,7 @@ from numba import njit
 
 from .activations import tanh_inplace
 from .gemm import compiled_recurrence_wins, loop_matmul_into
+from .rows import copy_into
 from .saved import RNNSaved
 from .sequence import (combined_bias, full_lengths, input_projection, parameter_grads, state_copy,
                        time_steps, zero_padding, zeros_or)
@@ -49,9 +50,9 @@ def _forward_step(t, xg, hg, bias, lengths, relu, h, out, h_prev, h_new):
                 a[j] = max(a[j], zero)
         else:
             tanh_inplace(a)
-        h_prev[t, b, :] = h[b]
-        h[b, :] = a
-        out[t, b, :] = a
+        copy_into(h_prev[t, b], h[b])
+        copy_into(h[b], a)
+        copy_into(out[t, b], a)
 
 
 @njit(cache=True, error_model="numpy")
