@@ -54,33 +54,33 @@ class Row:
         return None
 
 
-def median_ms(step: Callable[[], None], repeats: int, warmup: int, budget_s: float = 20.0) -> float:
-    """Median wall time of ``step`` in milliseconds, after ``warmup`` untimed calls.
+MIN_RUNS = 2  # timed runs of every implementation, whatever its budget
 
-    Stops early (with at least three timed runs) once ``budget_s`` seconds are spent, so that the slow
-    reference paths cannot stall the whole benchmark.
-    """
+
+def median_ms(step: Callable[[], None], repeats: int, warmup: int, budget_s: float = 5.0) -> float:
+    """Median wall time of ``step`` in milliseconds, after up to ``warmup`` untimed calls (see
+    ``interleaved_median_ms`` for the budget)."""
     return interleaved_median_ms({"step": step}, repeats, warmup, budget_s)["step"]
 
 
-def interleaved_median_ms(steps: dict, repeats: int, warmup: int, budget_s: float = 20.0) -> dict:
+def interleaved_median_ms(steps: dict, repeats: int, warmup: int, budget_s: float = 5.0) -> dict:
     """Median wall time in milliseconds of each of ``steps`` (name -> callable), timed in turns.
 
     Each round times every step once, so a change in the machine's load (it is shared) hits all of them
-    alike and their ratios stay meaningful. A step drops out of later rounds (with at least three timed
-    runs) once it has spent ``budget_s`` seconds, so that the slow reference paths cannot stall the run.
+    alike and their ratios stay meaningful. So that the slow reference paths cannot stall a run, a step's
+    warm-up stops after one call that took more than a fifth of ``budget_s``, and a step drops out of later
+    rounds once its timed runs add up to ``budget_s`` seconds (it keeps at least ``MIN_RUNS``).
     """
     for step in steps.values():
         for _ in range(warmup):
-            step()
+            if _timed(step) > budget_s / 5:
+                break
     times = {name: [] for name in steps}
-    for _ in range(repeats):
+    for _ in range(max(repeats, MIN_RUNS)):
         for name, step in steps.items():
-            if len(times[name]) >= 3 and sum(times[name]) > budget_s:
+            if len(times[name]) >= MIN_RUNS and sum(times[name]) > budget_s:
                 continue
-            t0 = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(_timed(step))
     return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
@@ -174,7 +174,7 @@ def _torch_step(cell: str, shape: tuple, dtype) -> Callable[[], None] | None:
 
 
 def measure_row(cell: str, shape: tuple, dtype, implementations, repeats: int, warmup: int, peak: float,
-                budget_s: float = 20.0) -> Row:
+                budget_s: float = 5.0) -> Row:
     """Time one (cell, shape, dtype) in every implementation, interleaved (see ``interleaved_median_ms``)."""
     from microseq import kernels
 
@@ -283,11 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), help=f"names from {list(SHAPES)} or B,T,I,H")
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--impl", default=",".join(IMPLEMENTATIONS), help="which implementations to time")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch and numba threads")
-    parser.add_argument("--budget", type=float, default=10.0,
-                        help="seconds of timed runs per implementation and row (at least 3 runs)")
+    parser.add_argument("--budget", type=float, default=5.0,
+                        help="seconds of timed runs per implementation and row (at least two runs)")
     parser.add_argument("--quick", action="store_true", help="a smoke test: one tiny shape, few repeats")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     args = parser.parse_args(argv)

@@ -44,8 +44,8 @@ def test_implementations_are_timed_in_turns_and_slow_ones_stop_at_the_budget():
     assert calls == ["fused", "torch"] + ["fused", "torch"] * 5  # warm-up, then one of each per round
     assert set(result) == {"fused", "torch"} and all(ms >= 0 for ms in result.values())
     calls.clear()
-    bench.interleaved_median_ms(steps, repeats=10, warmup=0, budget_s=0.0)
-    assert calls == ["fused", "torch"] * 3  # a spent budget still leaves three timed runs each
+    bench.interleaved_median_ms(steps, repeats=10, warmup=3, budget_s=0.0)
+    assert calls == ["fused", "torch"] * (1 + bench.MIN_RUNS)  # one warm-up call, the minimum of timed runs
 
 
 def test_numpy_blas_thread_count_is_set_like_torch_and_numba():
