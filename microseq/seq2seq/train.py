@@ -45,8 +45,11 @@ from .tasks import EOS, Seq2SeqTask, make_batch, make_task
 __all__ = ["TeacherForcingSchedule", "TrainResult", "train_task", "evaluate", "load_trained", "DEFAULT_MODELS"]
 
 #: Model sizes per task (any key of :class:`Seq2SeqConfig` can be overridden with ``model=``).
+#: dates: with batch 64 and lr 3e-3, held-out exact match reached 99.7-100% after 750-1000 steps (2-3 minutes
+#: on 2 shared CPU cores under load 5-9) for seeds 0 and 1; a decoder of 128 learned no faster per step and
+#: each step cost 15-45% more.
 DEFAULT_MODELS: dict[str, dict] = {
-    "dates": dict(embedding_dim=32, encoder_hidden=64, decoder_hidden=128, attention="general", cell="gru"),
+    "dates": dict(embedding_dim=32, encoder_hidden=64, decoder_hidden=64, attention="general", cell="gru"),
     "reverse": dict(embedding_dim=32, encoder_hidden=64, decoder_hidden=128, attention="general", cell="gru"),
     "sort": dict(embedding_dim=32, encoder_hidden=64, decoder_hidden=128, attention="general", cell="gru"),
 }
