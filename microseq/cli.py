@@ -180,7 +180,10 @@ def _train_seq2seq(task: str, settings: dict) -> int:
             print(f"step {record['step']}: loss {record['loss']:.4f}", file=sys.stderr, flush=True)
 
     print(f"{task}: seq2seq with attention; run directory {run_dir}")
-    result = train_task(task, model=model, out_dir=run_dir, progress=report, **kwargs)
+    try:
+        result = train_task(task, model=model, out_dir=run_dir, progress=report, **kwargs)
+    except ValueError as error:  # train_task's and Seq2SeqConfig's checks of their arguments
+        raise CLIError(str(error), USAGE_ERROR) from None
     m = result.metrics
     print(f"stopped by {m['stopped_by']} at step {m['steps']} after {m['seconds']:.1f} s; best validation accuracy "
           f"{m['best_valid_accuracy']:.4f} at step {m['best_step']}")
