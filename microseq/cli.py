@@ -149,6 +149,7 @@ def _train_seq2seq(task: str, settings: dict) -> int:
     """
     from .seq2seq.train import train_task
     from .training.config import make_config
+    from .training.threads import get_blas_threads, set_blas_threads
     from .training.trainer import new_run_dir
 
     takes = {**SEQ2SEQ_ARGS, **SEQ2SEQ_MODEL_ARGS, **dict.fromkeys(SEQ2SEQ_OTHER)}
@@ -180,10 +181,15 @@ def _train_seq2seq(task: str, settings: dict) -> int:
             print(f"step {record['step']}: loss {record['loss']:.4f}", file=sys.stderr, flush=True)
 
     print(f"{task}: seq2seq with attention; run directory {run_dir}")
+    previous_threads = get_blas_threads()
+    set_blas_threads(config.threads)
     try:
         result = train_task(task, model=model, out_dir=run_dir, progress=report, **kwargs)
     except ValueError as error:  # train_task's and Seq2SeqConfig's checks of their arguments
         raise CLIError(str(error), USAGE_ERROR) from None
+    finally:
+        if previous_threads is not None:
+            set_blas_threads(previous_threads)
     m = result.metrics
     print(f"stopped by {m['stopped_by']} at step {m['steps']} after {m['seconds']:.1f} s; best validation accuracy "
           f"{m['best_valid_accuracy']:.4f} at step {m['best_step']}")
@@ -204,7 +210,7 @@ SEQ2SEQ_ARGS = {"batch_size": "batch_size", "lr": "lr", "schedule": "lr_schedule
                 "max_steps": "steps", "time_budget": "time_budget", "eval_interval": "eval_every"}
 SEQ2SEQ_MODEL_ARGS = {"model": "cell", "hidden_size": "encoder_hidden", "embedding_size": "embedding_dim",
                       "layers": "encoder_layers", "bidirectional": "bidirectional", "dropout": "dropout"}
-SEQ2SEQ_OTHER = ("eval_size", "out", "progress", "log_interval")
+SEQ2SEQ_OTHER = ("eval_size", "out", "progress", "log_interval", "threads")
 
 
 def _resolve_checkpoint(path: str) -> str:
