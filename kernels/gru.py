@@ -32,11 +32,13 @@ from .sequence import (full_lengths, input_projection, parameter_grads, state_co
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn):
+def _forward_step(t, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn):
     """Step t for the whole batch; h (B, H) is updated in place, per-step arrays written at t.
 
-    xg (T, B, 3H) input projections, hg (B, 3H) = h W_hh^T, bias_x (3H,) = b_ih + [b_hr, b_hz, 0],
-    b_hn (H,). Short loops counting from 0, each over one to three arrays, which LLVM vectorises.
+    gates[t] (B, 3H) holds x_t W_ih^T on entry (the input projection is computed straight into ``gates``,
+    one (T, B, 3H) array less) and the activated gates on exit; hg (B, 3H) = h W_hh^T, bias_x (3H,) =
+    b_ih + [b_hr, b_hz, 0], b_hn (H,). Short loops counting from 0, each over one to three arrays, which
+    LLVM vectorises.
     """
     B, H = h.shape
     one = type(h[0, 0])(1.0)
@@ -47,16 +49,16 @@ def _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn):
             gates[t, b, :] = 0
             hn[t, b, :] = 0
             continue
-        a, x_row, h_row, a_hn = gates[t, b], xg[t, b], hg[b], hn[t, b]
+        a, h_row, a_hn = gates[t, b], hg[b], hn[t, b]
         for k in range(2 * H):
-            a[k] = x_row[k] + h_row[k] + bias_x[k]
+            a[k] += h_row[k] + bias_x[k]
         sigmoid_inplace(a[:2 * H])  # r, z
         r, z, n = a[:H], a[H:2 * H], a[2 * H:]  # views: offset indices inside a loop were not vectorised
-        x_n, h_n, b_n = x_row[2 * H:], h_row[2 * H:], bias_x[2 * H:]
+        h_n, b_n = h_row[2 * H:], bias_x[2 * H:]
         for j in range(H):
             a_hn[j] = h_n[j] + b_hn[j]
         for j in range(H):
-            n[j] = x_n[j] + b_n[j] + r[j] * a_hn[j]
+            n[j] += b_n[j] + r[j] * a_hn[j]
         tanh_inplace(n)
         copy_into(h_prev[t, b], h[b])
         h_row_new = h[b]
@@ -66,14 +68,14 @@ def _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn):
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_loop(xg, w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, gates, hn):
+def _forward_loop(w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, gates, hn):
     """All T steps in compiled code (no per-step call overhead); w_hh_t (H, 3H) = W_hh^T."""
-    T = xg.shape[0]
+    T = gates.shape[0]
     hg = np.empty((h.shape[0], w_hh_t.shape[1]), h.dtype)
     for s in range(T):
         t = T - 1 - s if reverse else s
         loop_matmul_into(h, w_hh_t, hg, False)
-        _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn)
+        _forward_step(t, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn)
 
 
 def _split_bias(b_ih, b_hh, H, dtype):
@@ -105,19 +107,18 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
     lengths = full_lengths(lengths, T, B)
     x = zero_padding(x, lengths)
     w_ih, w_hh = np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh)
-    xg = input_projection(x, w_ih)
+    gates = input_projection(x, w_ih)  # x W_ih^T, turned into the activated gates step by step
     bias_x, b_hn = _split_bias(b_ih, b_hh, H, x.dtype)
     h = state_copy(h0, (B, H), x.dtype)
     out, h_prev, hn = (np.empty((T, B, H), x.dtype) for _ in range(3))
-    gates = np.empty((T, B, 3 * H), x.dtype)
     w_hh_t = np.ascontiguousarray(w_hh.T)
     if compiled_recurrence_wins(B, H, 3):
-        _forward_loop(xg, w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, gates, hn)
+        _forward_loop(w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, gates, hn)
     else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
         hg = np.empty((B, 3 * H), x.dtype)
         for t in time_steps(T, reverse):
             np.dot(h, w_hh_t, out=hg)
-            _forward_step(t, xg, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn)
+            _forward_step(t, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn)
     saved = GRUSaved(x, w_ih, w_hh, h_prev, gates, hn, lengths, reverse, b_ih is not None)
     return out, h, saved
 

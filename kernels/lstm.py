@@ -32,12 +32,13 @@ from .sequence import (combined_bias, full_lengths, input_projection, parameter_
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c):
+def _forward_step(t, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c):
     """Step t for the whole batch; h and c (B, H) are updated in place, per-step arrays written at t.
 
-    xg (T, B, 4H) input projections, hg (B, 4H) = h W_hh^T, bias (4H,) = b_ih + b_hh. Each row is done in
-    short loops over one or two arrays each, counting from 0, which LLVM vectorises (one loop over all
-    twelve arrays was not: ~6x slower at B=32, H=128).
+    gates[t] (B, 4H) holds x_t W_ih^T on entry (the input projection is computed straight into ``gates``,
+    one (T, B, 4H) array less) and the activated gates on exit; hg (B, 4H) = h W_hh^T, bias (4H,) =
+    b_ih + b_hh. Each row is done in short loops over one or two arrays each, counting from 0, which LLVM
+    vectorises (one loop over all twelve arrays was not: ~6x slower at B=32, H=128).
     """
     B, H = h.shape
     for b in range(B):
@@ -48,9 +49,9 @@ def _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, ta
             gates[t, b, :] = 0
             tanh_c[t, b, :] = 0
             continue
-        a, x_row, h_row = gates[t, b], xg[t, b], hg[b]
+        a, h_row = gates[t, b], hg[b]
         for k in range(4 * H):
-            a[k] = x_row[k] + h_row[k] + bias[k]
+            a[k] += h_row[k] + bias[k]
         sigmoid_inplace(a[:2 * H])  # i, f
         tanh_inplace(a[2 * H:3 * H])  # g
         sigmoid_inplace(a[3 * H:])  # o
@@ -68,14 +69,14 @@ def _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, ta
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_loop(xg, w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev, gates, tanh_c):
+def _forward_loop(w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev, gates, tanh_c):
     """All T steps in compiled code (no per-step call overhead); w_hh_t (H, 4H) = W_hh^T."""
-    T = xg.shape[0]
+    T = gates.shape[0]
     hg = np.empty((h.shape[0], w_hh_t.shape[1]), h.dtype)
     for s in range(T):
         t = T - 1 - s if reverse else s
         loop_matmul_into(h, w_hh_t, hg, False)
-        _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c)
+        _forward_step(t, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c)
 
 
 def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
@@ -99,19 +100,18 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False)
     lengths = full_lengths(lengths, T, B)
     x = zero_padding(x, lengths)
     w_ih, w_hh = np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh)
-    xg = input_projection(x, w_ih)
+    gates = input_projection(x, w_ih)  # x W_ih^T, turned into the activated gates step by step
     bias = combined_bias(b_ih, b_hh, 4 * H, x.dtype)
     h, c = state_copy(h0, (B, H), x.dtype), state_copy(c0, (B, H), x.dtype)
     out, h_prev, c_prev, tanh_c = (np.empty((T, B, H), x.dtype) for _ in range(4))
-    gates = np.empty((T, B, 4 * H), x.dtype)
     w_hh_t = np.ascontiguousarray(w_hh.T)
     if compiled_recurrence_wins(B, H, 4):
-        _forward_loop(xg, w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev, gates, tanh_c)
+        _forward_loop(w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev, gates, tanh_c)
     else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
         hg = np.empty((B, 4 * H), x.dtype)
         for t in time_steps(T, reverse):
             np.dot(h, w_hh_t, out=hg)
-            _forward_step(t, xg, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c)
+            _forward_step(t, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c)
     saved = LSTMSaved(x, w_ih, w_hh, h_prev, c_prev, gates, tanh_c, lengths, reverse, b_ih is not None)
     return out, h, c, saved
 
