@@ -99,31 +99,12 @@ def gemm_peak_gflops(dtype, n: int = 1024, repeats: int = 10) -> float:
 
 def set_numpy_blas_threads(threads: int | None) -> int | None:
     """Make NumPy's OpenBLAS use ``threads`` threads (as PyTorch and numba are told; None: leave it); return
-    the count it reports, or None when NumPy's BLAS is not an OpenBLAS that can be found in this process."""
-    import ctypes
+    the count it reports, or None when NumPy's BLAS is not a bundled OpenBLAS."""
+    from .training.threads import get_blas_threads, set_blas_threads
 
-    for path in _loaded_libraries("openblas"):
-        library = ctypes.CDLL(path)
-        for prefix in ("scipy_openblas", "openblas"):
-            for suffix in ("64_", ""):
-                setter = getattr(library, f"{prefix}_set_num_threads{suffix}", None)
-                getter = getattr(library, f"{prefix}_get_num_threads{suffix}", None)
-                if setter is not None and getter is not None:
-                    if threads is not None:
-                        setter.argtypes = [ctypes.c_int]
-                        setter(int(threads))
-                    return int(getter())
-    return None
-
-
-def _loaded_libraries(name_part: str) -> list[str]:
-    """Paths of the shared libraries mapped into this process whose file name contains ``name_part``."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if ".so" in line and "/" in line}
-    except OSError:  # not Linux
-        return []
-    return sorted(p for p in paths if name_part in os.path.basename(p))
+    if threads is not None:
+        set_blas_threads(threads)
+    return get_blas_threads()
 
 
 def _timed(fn: Callable[[], object]) -> float:
