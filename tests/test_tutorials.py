@@ -30,7 +30,7 @@ def expected_figures(path: Path) -> list[str]:
 def test_tutorials_are_numbered_in_reading_order_and_each_draws_figures():
     numbers = [int(path.name[:2]) for path in TUTORIAL_FILES]
     assert numbers == list(range(1, len(numbers) + 1)), f"tutorials must be numbered 01, 02, ...: {numbers}"
-    assert len(numbers) <= TOPICS
+    assert len(numbers) == TOPICS, f"the issue names {TOPICS} tutorials, found {len(numbers)}"
     without = [path.name for path in TUTORIAL_FILES if not expected_figures(path)]
     assert not without, f"tutorials that save no figure: {without}"
 
