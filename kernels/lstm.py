@@ -120,28 +120,34 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False)
 def _backward_step(t, d_out, lengths, gates, c_prev, tanh_c, dh, dc, dgates):
     """Step t: writes dgates[t] (dL/da), turns dc into dL/dc entering step t, and sets dh of the active
     rows to 0 for the caller to add dgates[t] @ W_hh. On entry dh, dc are dL/dh', dL/dc' from later steps.
-    Short loops counting from 0, as in ``_forward_step``, so that LLVM vectorises them."""
+    One short loop per gate over views of its rows, counting from 0, as in ``_forward_step``, so that LLVM
+    vectorises them (one loop writing all four gates: ~25% slower at B=64, H=512)."""
     B, H = dh.shape
     one = type(dh[0, 0])(1.0)
     for b in range(B):
         if t >= lengths[b]:  # padded step: gradients pass through unchanged
             dgates[t, b, :] = 0
             continue
-        g_h, g_c, a, da, tc, cp = dh[b], dc[b], gates[t, b], dgates[t, b], tanh_c[t, b], c_prev[t, b]
-        d_row = d_out[t, b]
+        g_h, g_c, tc, cp, d_row = dh[b], dc[b], tanh_c[t, b], c_prev[t, b], d_out[t, b]
+        a, da = gates[t, b], dgates[t, b]
+        i, f, g, o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+        d_i, d_f, d_g, d_o = da[:H], da[H:2 * H], da[2 * H:3 * H], da[3 * H:]
         for j in range(H):
             g_h[j] += d_row[j]
-        for j in range(H):  # o and g_c = dL/dc' + g_h * o * (1 - tanh(c')^2)
-            o = a[3 * H + j]
-            da[3 * H + j] = g_h[j] * tc[j] * o * (one - o)
-            g_c[j] += g_h[j] * o * (one - tc[j] * tc[j])
-        for j in range(H):  # i, f, g, and dL/dc = g_c * f
-            i, f, g = a[j], a[H + j], a[2 * H + j]
-            da[j] = g_c[j] * g * i * (one - i)
-            da[H + j] = g_c[j] * cp[j] * f * (one - f)
-            da[2 * H + j] = g_c[j] * i * (one - g * g)
-            g_c[j] *= f
-        g_h[:] = 0
+        for j in range(H):
+            d_o[j] = g_h[j] * tc[j] * o[j] * (one - o[j])
+        for j in range(H):  # g_c = dL/dc' + g_h * o * (1 - tanh(c')^2)
+            g_c[j] += g_h[j] * o[j] * (one - tc[j] * tc[j])
+        for j in range(H):
+            d_i[j] = g_c[j] * g[j] * i[j] * (one - i[j])
+        for j in range(H):
+            d_f[j] = g_c[j] * cp[j] * f[j] * (one - f[j])
+        for j in range(H):
+            d_g[j] = g_c[j] * i[j] * (one - g[j] * g[j])
+        for j in range(H):  # dL/dc = g_c * f
+            g_c[j] *= f[j]
+        for j in range(H):
+            g_h[j] = 0
 
 
 @njit(cache=True, error_model="numpy")
