@@ -10,7 +10,10 @@ So the node's output is the three stacked along time into one array, and the res
 basic-slicing views of it::
 
     packed = [out_0, ..., out_{T-1}, h_n, c_n]     # (T + 2, B, H) for the LSTM, (T + 1, B, H) otherwise
-    out, h_n, c_n = packed[:T], packed[T], packed[T + 1]
+    out, h_n, c_n = packed[:T], packed[T:T + 1], packed[T + 1:T + 2]
+
+The final states keep a leading axis of 1, the (layer * direction) axis of a layer's ``h_n``: a one-layer,
+one-direction layer hands them to the caller as they are, with no further op on the tape.
 
 Backward of those slices writes each upstream gradient into its rows of a gradient of the packed shape, the
 engine adds them up, and the fused node hands ``g[:T], g[T], g[T + 1]`` to the kernel's backward. An unused
@@ -30,7 +33,8 @@ __all__ = ["fused_rnn", "fused_lstm", "fused_gru"]
 
 
 def _fused(op: str, kernel: str, x: Tensor, states: tuple, weights: tuple, lengths, reverse: bool, **options):
-    """Run the kernel pair ``{kernel}_forward/_backward`` as one tape node; return (out, *final_states)."""
+    """Run the kernel pair ``{kernel}_forward/_backward`` as one tape node; return (out, *final_states),
+    each final state of shape (1, B, H)."""
     from .. import kernels  # lazy: numba loads on the first fused call, not at import
 
     forward = getattr(kernels, f"{kernel}_forward")
@@ -58,7 +62,7 @@ def _fused(op: str, kernel: str, x: Tensor, states: tuple, weights: tuple, lengt
         return grads if has_bias else grads[:-2]
 
     node = record(op, packed, inputs, backward_rule)
-    return (node[:steps],) + tuple(node[steps + k] for k in range(len(results) - 1))
+    return (node[:steps],) + tuple(node[steps + k:steps + k + 1] for k in range(len(results) - 1))
 
 
 def fused_rnn(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False, nonlinearity="tanh"):
@@ -76,7 +80,7 @@ def fused_rnn(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=Fal
 
     Returns
     -------
-    out : Tensor (T, B, H), zero at padded steps;  h_n : Tensor (B, H)
+    out : Tensor (T, B, H), zero at padded steps;  h_n : Tensor (1, B, H)
     """
     return _fused("rnn (fused)", "rnn", x, (h0,), (w_ih, w_hh, b_ih, b_hh), lengths, reverse, nonlinearity=nonlinearity)
 
@@ -88,7 +92,7 @@ def fused_lstm(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, revers
 
     Returns
     -------
-    out : Tensor (T, B, H);  h_n, c_n : Tensor (B, H)
+    out : Tensor (T, B, H);  h_n, c_n : Tensor (1, B, H)
     """
     return _fused("lstm (fused)", "lstm", x, (h0, c0), (w_ih, w_hh, b_ih, b_hh), lengths, reverse)
 
@@ -100,6 +104,6 @@ def fused_gru(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=Fal
 
     Returns
     -------
-    out : Tensor (T, B, H);  h_n : Tensor (B, H)
+    out : Tensor (T, B, H);  h_n : Tensor (1, B, H)
     """
     return _fused("gru (fused)", "gru", x, (h0,), (w_ih, w_hh, b_ih, b_hh), lengths, reverse)

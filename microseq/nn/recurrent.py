@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-from ..ops import concatenate, dropout, stack, swapaxes, unsqueeze
+from ..ops import concatenate, dropout, swapaxes, unsqueeze
 from ..tensor import Tensor, as_tensor
 from .cells import check_nonlinearity, gru_cell, lstm_cell, reset_uniform, rnn_cell
 from .fused import fused_gru, fused_lstm, fused_rnn
@@ -184,16 +184,20 @@ class RNNBase(Module):
 
     # -- running -----------------------------------------------------------------------------------------
     def _run(self, x: Tensor, state, layer: int, direction: int, lengths):
-        """One direction of one layer: (output (T, B, H), final state)."""
+        """One direction of one layer: (output (T, B, H), final state as a tuple of (1, B, H) tensors,
+        h first, then c for the LSTM)."""
         weights = self.weights(layer, direction)
         reverse = direction == 1
         if self.fused:
-            return self._run_fused(x, state, weights, lengths, reverse)
+            output, *finals = self._run_fused(x, state, weights, lengths, reverse)
+            return output, tuple(finals)
         step = self._step(weights)
         if reverse:
             output, final = unroll(step, reverse_sequences(x, lengths), state, lengths)
-            return reverse_sequences(output, lengths), final
-        return unroll(step, x, state, lengths)
+            output = reverse_sequences(output, lengths)
+        else:
+            output, final = unroll(step, x, state, lengths)
+        return output, tuple(unsqueeze(f, 0) for f in (final if isinstance(final, tuple) else (final,)))
 
     def forward(self, input, hx=None, lengths=None):
         """Run the layer over a batch of sequences.
@@ -227,8 +231,7 @@ class RNNBase(Module):
                 outputs.append(output)
                 finals.append(final)
             x = outputs[0] if len(outputs) == 1 else concatenate(outputs, axis=-1)
-        finals = [f if isinstance(f, tuple) else (f,) for f in finals]
-        h_c = tuple(stack([final[k] for final in finals]) for k in range(len(self.state_names)))
+        h_c = tuple(_join_layers([final[k] for final in finals]) for k in range(len(self.state_names)))
         if not batched:
             output, h_c = x[:, 0], tuple(s[:, 0] for s in h_c)
         else:
@@ -242,6 +245,11 @@ class RNNBase(Module):
             if getattr(self, key) != default:
                 text += f", {key}={getattr(self, key)}"
         return text + ("" if self.fused else ", fused=False")
+
+
+def _join_layers(parts: list) -> Tensor:
+    """h_n (or c_n) from the (1, B, H) final states of every layer and direction, without an op for one."""
+    return parts[0] if len(parts) == 1 else concatenate(parts, axis=0)
 
 
 class RNN(RNNBase):
@@ -349,8 +357,7 @@ class LSTM(RNNBase):
         return tuple(parts)
 
     def _run_fused(self, x, state, weights, lengths, reverse):
-        output, h_n, c_n = fused_lstm(x, *state, *weights, lengths=lengths, reverse=reverse)
-        return output, (h_n, c_n)
+        return fused_lstm(x, *state, *weights, lengths=lengths, reverse=reverse)
 
     def _step(self, weights):
         return lambda x_t, state: lstm_cell(x_t, *state, *weights)
