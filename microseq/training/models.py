@@ -129,7 +129,21 @@ class CharLM(RecurrentModel):
         return self.head(output), state
 
 
-class SequenceClassifier(RecurrentModel):
+class _LabelledTokens(RecurrentModel):
+    """Token ids in (an embedding with ``padding_idx``), class logits out of a linear head on the recurrent
+    features: what the classifier and the tagger share."""
+
+    def __init__(self, vocab_size: int, num_classes: int, embedding_size: int = 32, hidden_size: int = 64,
+                 padding_idx: int | None = 0, **options) -> None:
+        super().__init__(embedding_size, hidden_size, **options)
+        self._config.update(vocab_size=vocab_size, num_classes=num_classes, embedding_size=embedding_size,
+                            padding_idx=padding_idx)
+        dtype = DTYPES[self._config["dtype"]]
+        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=padding_idx, dtype=dtype)
+        self.head = nn.Linear(self.features, num_classes, dtype=dtype)
+
+
+class SequenceClassifier(_LabelledTokens):
     """Many-to-one: one label per sequence from the final state(s) of the recurrent stack.
 
     ``model(ids, lengths) -> logits`` with ids (B, T) int padded with ``padding_idx``, lengths (B,), logits
@@ -137,35 +151,17 @@ class SequenceClassifier(RecurrentModel):
     state at step 0 are concatenated.
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, embedding_size: int = 32, hidden_size: int = 64,
-                 padding_idx: int | None = 0, **options) -> None:
-        super().__init__(embedding_size, hidden_size, **options)
-        self._config.update(vocab_size=vocab_size, num_classes=num_classes, embedding_size=embedding_size,
-                            padding_idx=padding_idx)
-        dtype = DTYPES[self._config["dtype"]]
-        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=padding_idx, dtype=dtype)
-        self.head = nn.Linear(self.features, num_classes, dtype=dtype)
-
     def forward(self, ids, lengths=None):
         _, h_n, _ = self._run(self.embedding(ids), lengths)
         return self.head(self._drop(self.final_features(h_n)))
 
 
-class SequenceTagger(RecurrentModel):
+class SequenceTagger(_LabelledTokens):
     """Many-to-many: one label per time step.
 
     ``model(ids, lengths=None) -> logits`` with ids (B, T) int, logits (B, T, num_classes) (outputs at padded
     steps are meaningless; the loss ignores them).
     """
-
-    def __init__(self, vocab_size: int, num_classes: int, embedding_size: int = 32, hidden_size: int = 64,
-                 padding_idx: int | None = 0, **options) -> None:
-        super().__init__(embedding_size, hidden_size, **options)
-        self._config.update(vocab_size=vocab_size, num_classes=num_classes, embedding_size=embedding_size,
-                            padding_idx=padding_idx)
-        dtype = DTYPES[self._config["dtype"]]
-        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=padding_idx, dtype=dtype)
-        self.head = nn.Linear(self.features, num_classes, dtype=dtype)
 
     def forward(self, ids, lengths=None):
         output, _, _ = self._run(self.embedding(ids), lengths)
