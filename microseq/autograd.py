@@ -273,7 +273,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             )
         grad = np.ones(root.shape, dtype=root.dtype)
     else:
-        grad = getattr(grad, "data", grad)
+        if type(grad) is not np.ndarray:
+            grad = getattr(grad, "data", grad)  # a Tensor's array (an ndarray's .data would be its raw buffer)
         if not (type(grad) is np.ndarray and grad.dtype == root.dtype):
             grad = np.asarray(grad, dtype=root.dtype)
         if grad.shape != root.shape:
