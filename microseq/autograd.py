@@ -103,6 +103,26 @@ class VersionCounter:
 
 
 _next_seq = itertools.count().__next__
+_reads_of_code: dict = {}
+
+
+def _reads(rule):
+    """Which of the values after ``g`` ``rule`` reads: a tuple of flags, one per named parameter (False for a
+    name starting with ``_``) and a last one for the rest (True if the rule takes ``*args``). None for a rule of
+    ``g`` alone. Worked out once per rule's code object."""
+    code = getattr(rule, "__code__", None)
+    if code is None:
+        return None
+    reads = _reads_of_code.get(code)
+    if reads is None:
+        varargs = bool(code.co_flags & 0x04)  # CO_VARARGS
+        if code.co_argcount <= 1 and not varargs:
+            reads = ()
+        else:
+            names = code.co_varnames[1 : code.co_argcount]
+            reads = tuple(not name.startswith("_") for name in names) + (varargs,)
+        _reads_of_code[code] = reads
+    return reads or None
 
 
 class Node:
@@ -115,8 +135,13 @@ class Node:
     inputs : tuple of Tensor
         The tensors the op read.
     backward : callable
-        ``backward(grad_out) -> tuple`` with one gradient (or None) per input. The arrays it closes over are
-        what the op saved for backward.
+        The op's vector-Jacobian product, ``backward(g, *inputs, out) -> tuple`` with one gradient (or None)
+        per input: ``g`` is the gradient of the output, ``inputs`` and ``out`` are the op's input and output
+        values. A parameter whose name starts with ``_`` is one the rule does not read (it is not saved).
+        Anything else the rule needs (masks, indices, axes) it closes over. (Transitional: a rule taking
+        ``g`` alone reads only its closure.)
+    saved : tuple
+        The values passed after ``g``: the inputs' arrays and the output's array.
     seq : int
         Position on the tape; later ops have larger numbers.
     out_shape, out_dtype
@@ -136,16 +161,20 @@ class Node:
         "reduces_broadcast",
         "retained_output",
         "mutated_after_save",
+        "saved",
+        "reads",
     )
 
-    def __init__(self, op, inputs, backward, out_shape, out_dtype, reduces_broadcast) -> None:
+    def __init__(self, op, inputs, backward, out, reduces_broadcast) -> None:
         self.op = op
         self.inputs = inputs
         self.backward = backward
+        self.reads = _reads(backward)
+        self.saved = None if self.reads is None else (*[t.data for t in inputs], out)
         self.seq = _next_seq()
         self.versions = [t._version.value for t in inputs]
-        self.out_shape = out_shape
-        self.out_dtype = out_dtype
+        self.out_shape = out.shape
+        self.out_dtype = out.dtype
         self.reduces_broadcast = reduces_broadcast
         self.retained_output = None
         self.mutated_after_save = None
@@ -155,6 +184,12 @@ class Node:
         """The arrays held by this node's backward closure (what the op saved for backward)."""
         closure = getattr(self.backward, "__closure__", None) or ()
         seen, arrays = set(), []
+        if self.saved is not None:
+            flags, rest = self.reads[:-1], self.reads[-1]
+            for i, value in enumerate(self.saved):
+                if (flags[i] if i < len(flags) else rest) and id(value) not in seen:
+                    seen.add(id(value))
+                    arrays.append(value)
         for cell in closure:
             try:
                 value = cell.cell_contents
@@ -297,7 +332,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         node._check_not_modified()
         if node.retained_output is not None:
             _accumulate_into_grad(node.retained_output, grad_out)
-        input_grads = node.backward(grad_out)
+        saved = node.saved
+        input_grads = node.backward(grad_out) if saved is None else node.backward(grad_out, *saved)
         for position, (tensor, input_grad) in enumerate(zip(node.inputs, input_grads)):
             if input_grad is None or not tensor.requires_grad:
                 continue
@@ -313,6 +349,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if not retain_graph:
             node.backward = None
             node.inputs = None
+            node.saved = None
             node.retained_output = None
 
 

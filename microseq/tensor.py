@@ -394,7 +394,8 @@ def record(op: str, data: np.ndarray, inputs: tuple, backward, reduces_broadcast
     inputs : tuple of Tensor
         The op's tensor inputs, in the order ``backward`` returns their gradients.
     backward : callable
-        ``backward(grad_out) -> tuple`` of gradients (None where an input gets none).
+        ``backward(g, *input_values, out) -> tuple`` of gradients (None where an input gets none); see
+        :class:`microseq.autograd.Node`.
     reduces_broadcast : bool
         The op broadcasts its inputs: sum their gradients back to their shapes.
     view_of : Tensor, optional
@@ -409,7 +410,7 @@ def record(op: str, data: np.ndarray, inputs: tuple, backward, reduces_broadcast
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
-                out._node = Node(op, inputs, backward, data.shape, data.dtype, reduces_broadcast)
+                out._node = Node(op, inputs, backward, data, reduces_broadcast)
                 return out
     out.requires_grad = False
     out._node = None
