@@ -14,7 +14,7 @@ import math
 import typing
 from dataclasses import dataclass, field
 
-__all__ = ["TrainConfig", "ConfigError", "TASKS", "TASK_DEFAULTS", "SEQ2SEQ_TASKS", "RESUMABLE_OVERRIDES",
+__all__ = ["TrainConfig", "ConfigError", "TASKS", "TASK_DEFAULTS", "TASK_OPTIONS", "SEQ2SEQ_TASKS", "CUSTOM_TASK", "RESUMABLE_OVERRIDES",
            "make_config", "load_toml"]
 
 TASKS = {
@@ -28,6 +28,8 @@ TASKS = {
     "dates": "seq2seq with attention: normalise dates written in many formats to ISO 8601",
 }
 SEQ2SEQ_TASKS = ("reverse", "sort", "dates")
+#: The task of a run of your own model (:func:`microseq.training.fit`); not a ``microseq train`` task.
+CUSTOM_TASK = "custom"
 
 
 class ConfigError(ValueError):
@@ -42,7 +44,7 @@ def _option(default, help: str, choices=None, metavar=None):
 class TrainConfig:
     """Every setting of a training run (see ``microseq train --help`` for each one's meaning)."""
 
-    task: str = _option("charlm", "what to train", choices=tuple(TASKS))
+    task: str = _option("charlm", "what to train", choices=(*TASKS, CUSTOM_TASK))
     text: str | None = _option(None, "charlm: train on this UTF-8 text file instead of the default corpus",
                                metavar="FILE")
     corpus_chars: int = _option(1_000_000, "charlm: characters of the default corpus (stdlib sources) to use")
@@ -102,7 +104,7 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
-        for name in ("eval_size", "warmup_steps", "sample_length", "momentum", "weight_decay", "clip"):
+        for name in ("eval_size", "warmup_steps", "sample_length", "momentum", "weight_decay", "clip", "seed"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative; got {getattr(self, name)}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -119,6 +121,8 @@ class TrainConfig:
             raise ConfigError(f"time_budget must be positive; got {self.time_budget}")
         if self.task == "charlm" and self.bidirectional:
             raise ConfigError("charlm cannot be bidirectional: the model would see the characters it must predict")
+        if self.task == "adding" and self.seq_len < 2:
+            raise ConfigError(f"seq_len of the adding task must be at least 2 (two values are marked); got {self.seq_len}")
         if self.text is not None and self.task != "charlm":
             raise ConfigError(f"--text is for the charlm task, not {self.task}")
         return self
@@ -143,6 +147,13 @@ TASK_DEFAULTS: dict[str, dict] = {
                       eval_size=1000),
     "postag": dict(hidden_size=64, embedding_size=32, batch_size=32, lr=3e-3, max_steps=600, eval_interval=100,
                    eval_size=1000, bidirectional=True),
+}
+
+#: Options that only some tasks read; given to another task they are refused (not silently ignored).
+TASK_OPTIONS = {
+    "text": ("charlm",), "corpus_chars": ("charlm",), "bptt": ("charlm",), "sample_length": ("charlm",),
+    "temperature": ("charlm",), "seq_len": ("charlm", "adding", "copy"), "train_size": ("sentiment", "postag"),
+    "embedding_size": ("charlm", "copy", "sentiment", "postag", *SEQ2SEQ_TASKS),
 }
 
 RESUMABLE_OVERRIDES = frozenset({
@@ -209,5 +220,9 @@ def make_config(task: str = "charlm", **settings) -> TrainConfig:
     for name, value in settings.items():
         if name not in FIELDS:
             raise unknown_key_error(name, "make_config")
+        if task not in TASK_OPTIONS.get(name, (task,)):
+            tasks = TASK_OPTIONS[name]
+            raise ConfigError(f"--{name.replace('_', '-')} is for the {', '.join(tasks)} task"
+                              f"{'s' if len(tasks) > 1 else ''}, not {task}")
         values[name] = coerce(name, value, "make_config")
     return TrainConfig(task=task, **values).validate()

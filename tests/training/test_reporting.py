@@ -110,7 +110,7 @@ def test_progress_lines_when_not_a_terminal():
         progress.update(step, loss=2.0, tokens_per_s=1500)
     progress.close()
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("step 5/10: loss 2.0000, 1.5k tok/s, ETA ")
+    assert len(lines) == 2 and lines[0].startswith("step 5/10: smoothed loss 2.0000, 1.5k tok/s, ETA ")
 
 
 def test_progress_bar_shows_loss_speed_and_eta():
@@ -120,7 +120,7 @@ def test_progress_bar_shows_loss_speed_and_eta():
     progress._bar.refresh()
     progress.close()
     text = stream.getvalue()
-    assert "2/4" in text and "loss 1.5000" in text and "2.0k tok/s" in text and "ETA" in text
+    assert "2/4" in text and "smoothed loss 1.5000" in text and "2.0k tok/s" in text and "ETA" in text
 
 
 def test_eta_respects_the_time_budget():
