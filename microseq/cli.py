@@ -365,11 +365,11 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from .training.plot import plot_run
+    from .training.plot import PlotError, plot_run
 
     try:
         print(plot_run(args.run_dir, args.output))
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, PlotError) as error:
         raise CLIError(str(error)) from None
     return 0
 
@@ -388,9 +388,10 @@ def _user_errors() -> tuple:
     from .data import DataError
     from .checkpoint import CheckpointError
     from .training.config import ConfigError
+    from .training.metrics import MetricsError
     from .training.trainer import TrainingError
 
-    return DataError, ConfigError, CheckpointError, TrainingError
+    return DataError, ConfigError, CheckpointError, TrainingError, MetricsError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -199,6 +199,39 @@ def _seq2seq_run(capsys, in_tmp):
                "--batch-size", "2", "--eval-size", "4", *QUIET, "--out", "s2s")[0] == 0
 
 
+def _a_file(capsys, in_tmp):
+    _adding_run(capsys, in_tmp)
+    (in_tmp / "afile").write_text("not a directory\n", encoding="utf-8")
+
+
+def _latin1_metrics(capsys, in_tmp):
+    (in_tmp / "latin1").mkdir()
+    (in_tmp / "latin1" / "metrics.jsonl").write_bytes('{"kind": "start", "task": "caf\xe9"}\n'.encode("latin-1"))
+
+
+HELD = []  # run directories locked for the length of one test, as a live run in another process would
+
+
+@pytest.fixture(autouse=True)
+def release_held():
+    yield
+    while HELD:
+        HELD.pop().release()
+
+
+def _held_adding_run(capsys, in_tmp):
+    from microseq.training.rundir import RunDirectory
+
+    _adding_run(capsys, in_tmp)
+    HELD.append(RunDirectory.existing("adding"))
+
+
+def _held_empty_out(capsys, in_tmp):
+    from microseq.training.rundir import RunDirectory
+
+    HELD.append(RunDirectory.new("held", "adding"))
+
+
 BAD_INPUT = {
     "missing text file": (None, ["train", "--text", "missing.txt"], "text file not found: missing.txt"),
     "non-UTF-8 text": (_non_utf8, ["train", "--text", "latin1.txt"], "latin1.txt is not UTF-8 text (invalid byte 0xe9"),
@@ -219,6 +252,34 @@ BAD_INPUT = {
     "resuming a seq2seq run": (_seq2seq_run, ["train", "--resume", "s2s"], "s2s is a seq2seq run: those train in one go"),
     "not a run directory": (None, ["train", "--resume", "."], ". is not a run directory (no config.json)"),
     "plot without metrics": (None, ["plot", "."], "no metrics file in ."),
+    "negative seed (train)": (None, ["train", "adding", "--seed", "-1"], "seed must not be negative; got -1"),
+    "negative seed (sample)": (_charlm_run, ["sample", "run", "--seed", "-1"], "--seed must not be negative; got -1"),
+    "adding with one step": (None, ["train", "adding", "--seq-len", "1"],
+                             "seq_len of the adding task must be at least 2 (two values are marked); got 1"),
+    "--out under a file": (_a_file, ["train", "adding", "--out", "afile/sub"], "--out afile/sub: afile is a file"),
+    "--out under /proc": (None, ["train", "adding", "--out", "/proc/microseq-run"],
+                          "--out /proc/microseq-run: cannot create the directory"),
+    "a model too big for the machine": (None, ["train", "adding", "--hidden-size", "1000000"],
+                                        "--hidden-size 1000000 (with --layers 1, --batch-size 50) needs about"),
+    "a seq2seq model too big for the machine": (None, ["train", "dates", "--hidden-size", "1000000"], "GiB) but this machine has"),
+    "plot into a path under a file": (_a_file, ["plot", "adding", "--output", "afile/x.png"],
+                                      "cannot write afile/x.png: Not a directory"),
+    "plot a metrics file that is not UTF-8": (_latin1_metrics, ["plot", "latin1"],
+                                              "latin1/metrics.jsonl is not a metrics file: not UTF-8 text (invalid byte 0xe9"),
+    "--bptt on adding": (None, ["train", "adding", "--bptt", "5"], "--bptt is for the charlm task, not adding"),
+    "--train-size on copy": (None, ["train", "copy", "--train-size", "5"], "--train-size is for the sentiment, postag tasks, not copy"),
+    "--beam-width on a charlm checkpoint": (_charlm_run, ["sample", "run", "--beam-width", "3"],
+                                            "--beam-width is for seq2seq checkpoints;"),
+    "--temperature on a seq2seq checkpoint": (_seq2seq_run, ["sample", "s2s", "--prime", "abc", "--temperature", "0.5"],
+                                              "--temperature is for charlm checkpoints;"),
+    "--resume with another --out": (_adding_run, ["train", "--resume", "adding", "--max-steps", "4", "--out", "x"],
+                                    "--out cannot be combined with --resume: a resumed run goes on in its own directory"),
+    "resuming a run that a live run holds": (_held_adding_run, ["train", "--resume", "adding", "--max-steps", "4"],
+                                             "adding is in use by another run that is still going"),
+    "a second run on a held --out": (_held_empty_out, ["train", "adding", *TINY["adding"], "--out", "held"],
+                                     "held is in use by another run that is still going"),
+    "eval on a text too short to hold anything out": (_charlm_run, ["eval", "run", "--text", "tiny.txt"],
+                                                      "tiny.txt: text too short to hold out validation text"),
 }
 
 
@@ -227,6 +288,7 @@ def test_bad_input_is_one_line_a_non_zero_status_and_nothing_overwritten(case, c
     prepare, argv, message = BAD_INPUT[case]
     (in_tmp / "text.txt").write_text(TEXT, encoding="utf-8")
     (in_tmp / "bad.toml").write_text("hiden_size = 12\n", encoding="utf-8")
+    (in_tmp / "tiny.txt").write_text("ab", encoding="utf-8")
     if prepare:
         prepare(capsys, in_tmp)
         capsys.readouterr()
@@ -234,6 +296,7 @@ def test_bad_input_is_one_line_a_non_zero_status_and_nothing_overwritten(case, c
     status, out, err = run(capsys, *argv)
     assert status != 0
     assert err.count("\n") == 1 and err.startswith(f"microseq {argv[0]}: error: ") and message in err, err
+    assert "Traceback" not in out + err
     assert snapshot(in_tmp) == before
 
 
