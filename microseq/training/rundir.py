@@ -22,6 +22,7 @@ import contextlib
 import errno
 import os
 import re
+import shutil
 
 from .config import ConfigError
 
@@ -146,8 +147,11 @@ class RunDirectory:
                     removed.append(name)
         return removed
 
-    def release(self) -> None:
-        """Give the lock back; a directory this process created and the run left empty is removed."""
+    def release(self, discard: bool = False) -> None:
+        """Give the lock back; a directory this process created is removed if the run left it empty, or
+        with everything in it if ``discard`` (a run that failed before its first step)."""
+        if discard and self.created and self._lock is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
         self._remove_if_empty()  # while still holding the lock: no other run can be starting in it
         self._close_lock()
 

@@ -210,7 +210,7 @@ class Trainer:
                                       resume_step=self.step if checkpoint else None)
             _write_json(os.path.join(self.run_dir, "config.json"), config.to_dict())
         except BaseException:
-            self.directory.release()
+            self.directory.release(discard=True)
             raise
         self._stop_signal = None
 
