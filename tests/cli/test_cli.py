@@ -335,3 +335,57 @@ def test_ctrl_c_saves_a_checkpoint_and_the_resumed_run_matches_an_uninterrupted_
     resumed = load_checkpoint(RunCheckpoints("run").latest()[1], restore_rng=False)["model_state"]
     whole = load_checkpoint(RunCheckpoints("whole").latest()[1], restore_rng=False)["model_state"]
     assert all(np.array_equal(resumed[name], whole[name]) for name in whole)
+
+
+# -- what a run reports --------------------------------------------------------------------------------------------
+def test_a_finished_run_says_where_everything_went_and_what_to_try_next(capsys, in_tmp):
+    (in_tmp / "text.txt").write_text(TEXT, encoding="utf-8")
+    status, out, err = run(capsys, "train", "--text", "text.txt", *TINY_CHARLM[:-2], "--progress", "lines",
+                           "--log-interval", "3", "--out", "run")
+    assert status == 0
+    checkpoint = RunCheckpoints("run").latest()[1]
+    files = out[out.index("files in run:"):]
+    for path in (checkpoint, os.path.join("run", "metrics.jsonl"), os.path.join("run", "sample.txt")):
+        assert path in files and os.path.isfile(path)
+    for command in ("microseq train --resume run --max-steps 12", "microseq plot run", "microseq eval run",
+                    "microseq sample run"):
+        assert command in files
+    assert os.path.join("run", "curves.png") in files
+    assert "step 3/6: smoothed loss " in err  # the progress line says which loss it shows
+
+
+def test_sample_names_only_the_wrong_option(capsys, in_tmp):
+    _charlm_run(capsys, in_tmp)
+    capsys.readouterr()
+    status, _, err = run(capsys, "sample", "run", "--top-k", "-2", "--length", "5")
+    assert status == 2 and err == "microseq sample: error: --top-k must not be negative; got -2\n"
+    status, _, err = run(capsys, "sample", "run", "--temperature", "0")
+    assert status == 2 and err == "microseq sample: error: --temperature must be a positive number; got 0.0\n"
+
+
+def test_eval_on_a_text_too_short_to_train_on_still_scores_it(capsys, in_tmp):
+    """eval has no size options: a text shorter than a training batch (3 x 16 here) is scored all the same."""
+    _charlm_run(capsys, in_tmp)
+    (in_tmp / "short.txt").write_text("the lazy dog jumps over the quick fox.\n", encoding="utf-8")
+    capsys.readouterr()
+    status, out, err = run(capsys, "eval", "run", "--text", "short.txt")
+    assert status == 0 and err == "" and "charlm on short.txt" in out and "valid        bpc:" in out
+
+
+def test_plot_reports_the_file_it_really_wrote(capsys, in_tmp):
+    _adding_run(capsys, in_tmp)
+    capsys.readouterr()
+    status, out, _ = run(capsys, "plot", "adding", "--output", "noext")
+    assert status == 0 and out == "noext.png\n" and (in_tmp / "noext.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (in_tmp / "noext").exists()
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(capsys, in_tmp, monkeypatch):
+    _adding_run(capsys, in_tmp)
+    capsys.readouterr()
+    before = snapshot(in_tmp)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails as if it were missing
+    status, out, err = run(capsys, "plot", "adding")
+    assert status == 1 and out == ""
+    assert err == 'microseq plot: error: matplotlib is not installed; install it with: pip install "microseq[plot]"\n'
+    assert snapshot(in_tmp) == before
