@@ -40,6 +40,7 @@ class Task:
     model_name = ""
     metric = "loss"
     has_test_set = True  # a held-out set apart from the validation set (evaluated at the end of a run)
+    has_validation = True  # evaluated every eval_interval steps and at the end
 
     def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
         self.config, self.training = config, training
@@ -59,6 +60,10 @@ class Task:
 
     def build_model(self):
         return build_model(self.model_name, self.model_config(), fused=not self.config.composed)
+
+    def describe_model(self) -> str:
+        c = self.config
+        return f"{self.model_name} {c.model} x{c.layers}, hidden {c.hidden_size}"
 
     def sequence_length(self) -> int:
         """Time steps of a training batch (for the memory estimate of :mod:`~microseq.training.memory`)."""

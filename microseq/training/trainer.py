@@ -274,9 +274,8 @@ class Trainer:
         self.metrics.log("start", step=self.step, task=config.task, metric=self.task.metric, baselines=baselines,
                          clip=config.clip, parameters=self.model.num_parameters())
         print(f"{self.task.describe()}", file=self.out)
-        print(f"model: {self.task.model_name} {config.model} x{config.layers}, hidden {config.hidden_size}, "
-              f"{self.model.num_parameters():,} parameters; {config.optimizer} lr {config.lr:g}; run directory "
-              f"{self.run_dir}", file=self.out)
+        print(f"model: {self.task.describe_model()}, {self.model.num_parameters():,} parameters; {config.optimizer} "
+              f"lr {config.lr:g}; run directory {self.run_dir}", file=self.out)
         if baselines:
             print(f"baseline: {self._format_scores(baselines)}", file=self.out)
         if self.step:
@@ -303,7 +302,7 @@ class Trainer:
                 self.metrics.log("train", step=self.step, loss=loss, grad_norm=grad_norm, lr=lr, tokens=tokens,
                                  tokens_per_s=round(speed, 1), time=round(time.perf_counter() - started, 3))
                 progress.update(self.step, loss, speed)
-                if self.step % config.eval_interval == 0:
+                if self.step % config.eval_interval == 0 and self.task.has_validation:
                     scores, last_eval_step = self.evaluate(progress), self.step
                 if self._stop_signal:
                     stopped = "interrupted"
@@ -313,10 +312,8 @@ class Trainer:
                     break
                 if self.step % config.checkpoint_interval == 0 and self.step < config.max_steps:
                     self.save()
-            if last_eval_step != self.step and stopped != "interrupted":
-                scores = self.evaluate(progress)
-            if last_eval_step != self.step and stopped != "interrupted":
-                last_eval_step = self.step
+            if last_eval_step != self.step and stopped != "interrupted" and self.task.has_validation:
+                scores, last_eval_step = self.evaluate(progress), self.step
             if stopped != "interrupted" and self.task.has_test_set:
                 with _expected_overflow():
                     test = self.task.evaluate(self.model, "test")
@@ -347,11 +344,12 @@ class Trainer:
                 "interrupted": f"interrupted by {self._stop_signal}"}[stopped]
         print(f"{note} at step {self.step} after {format_duration(seconds)}; checkpoint {path}", file=self.out)
         sample = None
-        if scores is not None and baselines:
+        if scores is not None:
             when = f"step {eval_step}" + (f", the last evaluation before the interrupt at step {self.step}"
                                           if eval_step != self.step else "")
-            lines = [f"{key:>12}: {format_score(key, scores[key])}   (baseline {format_score(key, baselines[key])})"
-                     for key in scores if key in baselines]
+            lines = [f"{key:>12}: {format_score(key, value)}"
+                     + (f"   (baseline {format_score(key, baselines[key])})" if key in baselines else "")
+                     for key, value in scores.items()]
             print(f"final validation ({when}):\n" + "\n".join(lines), file=self.out)
             self._warn_if_diverged(scores, baselines)
         if test is not None:
@@ -383,13 +381,18 @@ class Trainer:
         print(f"files in {run}:", file=self.out)
         for name, where in files.items():
             print(f"  {name:<11}{where}", file=self.out)
-        if self.config.task == CUSTOM_TASK:
-            return
         steps = self.config.max_steps if stopped == "interrupted" else 2 * self.config.max_steps
-        commands = [(f"microseq train --resume {run}" + ("" if stopped == "interrupted" else f" --max-steps {steps}"),
-                     "continue training" if stopped == "interrupted" else "train further"),
-                    (f"microseq plot {run}", f"draw the loss curves to {os.path.join(run, 'curves.png')}"),
-                    (f"microseq eval {run}", "score the latest checkpoint again")]
+        more = "" if stopped == "interrupted" else f" --max-steps {steps}"
+        what = "continue training" if stopped == "interrupted" else "train further"
+        plot = (f"microseq plot {run}", f"draw the loss curves to {os.path.join(run, 'curves.png')}")
+        if self.config.task == CUSTOM_TASK:
+            more = "" if stopped == "interrupted" else f", max_steps={steps}"
+            commands = [(f"fit(model, loss_fn, data, resume={run!r}{more})", f"{what} (Python)"), plot]
+        else:
+            commands = [(f"microseq train --resume {run}{more}", what), plot,
+                        (f"microseq eval {run}", "score the latest checkpoint again")]
+        if stopped != "interrupted" and self.config.schedule == "cosine":
+            commands = commands[1:]  # its learning rate has decayed to 0: no training further
         if self.config.task == "charlm":
             commands.append((f"microseq sample {run}", "generate more text"))
         print("next:", file=self.out)
@@ -433,6 +436,9 @@ def resume(run_dir: str, out=None, task_factory: Callable[[TrainConfig, dict | N
     if unknown:
         raise ConfigError(f"resume: unknown setting {unknown[0]!r}")
     config = read_run_config(run_dir)
+    if config.task == CUSTOM_TASK and task_factory is make_task:
+        raise ConfigError(f"{run_dir} trained a model of your own: resume it from Python with "
+                          f"microseq.training.fit(model, loss_fn, data, resume={run_dir!r})")
     if config.schedule == "cosine" and overrides.get("max_steps", config.max_steps) != config.max_steps:
         raise ConfigError(f"cannot change max_steps when resuming a run with --schedule cosine (its learning rate "
                           f"decays to 0 at step {config.max_steps})")
