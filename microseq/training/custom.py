@@ -87,8 +87,11 @@ class CustomTask(Task):
         return self.model_name
 
     def describe(self) -> str:
-        kind = "a batch function" if callable(self.data) else f"{len(self.data)} batches"
-        return f"your model {self.model_name} on {kind}" + (f", {len(self.valid)} validation batches" if self.valid else "")
+        def batches(n: int) -> str:
+            return f"{n} batch{'' if n == 1 else 'es'}"
+
+        kind = "a batch function" if callable(self.data) else batches(len(self.data))
+        return f"your model {self.model_name} on {kind}" + (f"; validation: {batches(len(self.valid))}" if self.valid else "")
 
     # -- training -------------------------------------------------------------------------------------------------
     def _next_batch(self):
