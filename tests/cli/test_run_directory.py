@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -19,6 +20,10 @@ from microseq.training.rundir import LOCK_NAME, RunDirectory
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY_ADDING = ["adding", "--seq-len", "4", "--hidden-size", "3", "--batch-size", "2", "--eval-size", "4",
                "--max-steps", "3", "--eval-interval", "3", "--progress", "off"]
+# a task whose data takes a moment to generate: a run that checks for a free directory and creates it only
+# after building its task (the race of issue 12) would be caught in the act
+SLOW_START = ["postag", "--train-size", "3000", "--hidden-size", "3", "--embedding-size", "2", "--batch-size", "2",
+              "--eval-size", "4", "--max-steps", "3", "--eval-interval", "3", "--progress", "off"]
 
 
 @pytest.fixture(autouse=True)
@@ -65,16 +70,41 @@ def test_runs_claiming_the_same_out_at_the_same_moment_one_wins_the_others_are_r
                for kind, message in outcomes if kind == "refused")
 
 
-def test_several_microseq_train_started_at_once_each_write_their_own_run(in_tmp):
+# ``microseq ARGS`` in a process that has imported everything and waits for the file "go": the runs then
+# start within a millisecond of each other, not staggered by their imports
+GATED = """
+import os, sys, time
+from microseq.cli import main
+open("ready-%d" % os.getpid(), "w").close()
+while not os.path.exists("go"):
+    time.sleep(0.001)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def start_together(in_tmp, argvs):
     env = dict(os.environ, PYTHONPATH=ROOT)
-    processes = [subprocess.Popen([sys.executable, "-m", "microseq", "train", *TINY_ADDING, "--seed", str(seed)],
-                                  cwd=in_tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-                 for seed in range(3)]
+    processes = [subprocess.Popen([sys.executable, "-c", GATED, *argv], cwd=in_tmp, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=env) for argv in argvs]
+    deadline = time.monotonic() + 300
+    while sum(name.startswith("ready-") for name in os.listdir(in_tmp)) < len(processes):
+        assert time.monotonic() < deadline and all(p.poll() is None for p in processes)
+        time.sleep(0.01)
+    for name in os.listdir(in_tmp):
+        if name.startswith("ready-"):
+            os.remove(in_tmp / name)
+    (in_tmp / "go").touch()
     results = [process.communicate(timeout=300) for process in processes]
+    os.remove(in_tmp / "go")
+    return processes, results
+
+
+def test_several_microseq_train_started_at_once_each_write_their_own_run(in_tmp):
+    processes, results = start_together(in_tmp, [["train", *SLOW_START, "--seed", str(seed)] for seed in range(3)])
     assert [process.returncode for process in processes] == [0, 0, 0], results
     seeds = []
     for n in range(1, 4):
-        run = os.path.join("runs", f"adding-{n}")
+        run = os.path.join("runs", f"postag-{n}")
         seeds.append(json.load(open(os.path.join(run, "config.json"), encoding="utf-8"))["seed"])
         steps = [r["step"] for r in read_metrics(os.path.join(run, "metrics.jsonl")) if r["kind"] == "train"]
         assert steps == [1, 2, 3]  # one run's records, not two interleaved
@@ -83,11 +113,8 @@ def test_several_microseq_train_started_at_once_each_write_their_own_run(in_tmp)
 
 
 def test_several_microseq_train_on_the_same_out_one_runs_the_others_refuse_in_one_line(in_tmp):
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    processes = [subprocess.Popen([sys.executable, "-m", "microseq", "train", *TINY_ADDING, "--out", "same"],
-                                  cwd=in_tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-                 for _ in range(3)]
-    results = [(process.communicate(timeout=300), process.returncode) for process in processes]
+    processes, outputs = start_together(in_tmp, [["train", *SLOW_START, "--out", "same"]] * 3)
+    results = [(output, process.returncode) for output, process in zip(outputs, processes)]
     assert [code for _, code in results].count(0) == 1, results
     for (out, err), code in results:
         if code:
