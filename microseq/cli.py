@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import math
 import os
+import shlex
 import sys
 import typing
 
@@ -198,6 +199,8 @@ def _train_seq2seq(task: str, settings: dict) -> int:
             result = train_task(task, model=model, out_dir=directory.path, progress=report, **kwargs)
         except ValueError as error:  # train_task's and Seq2SeqConfig's checks of their arguments
             raise CLIError(str(error), USAGE_ERROR) from None
+        except FloatingPointError as error:  # the loss became NaN or Inf
+            raise CLIError(f"{error}; try a lower --lr or --clip") from None
         finally:
             if previous_threads is not None:
                 set_blas_threads(previous_threads)
@@ -208,6 +211,10 @@ def _train_seq2seq(task: str, settings: dict) -> int:
           + (f", {m['test_beam_accuracy']:.4f} (beam {m['beam_width']})" if "test_beam_accuracy" in m else "")
           + f", symbol accuracy {m['test_symbol_accuracy']:.4f}")
     print(f"files: {', '.join(result.files.values())}")
+    run = directory.path
+    print(f"next:\n  microseq sample {run} --prime {shlex.quote(result.task.test[0][0])}   decode an input of your own\n"
+          f"  microseq eval {run}   score it again\n  microseq plot {run}   draw its curves to "
+          f"{os.path.join(run, 'curves.png')}")
     return 0
 
 

@@ -125,6 +125,7 @@ def test_seq2seq_tasks_train_evaluate_translate_and_plot(capsys, task):
                          "--batch-size", "4", "--eval-size", "8", "--eval-interval", "2", "--model", "lstm", *QUIET)
     assert status == 0 and "test exact-match accuracy" in out
     run_dir = os.path.join("runs", f"{task}-1")
+    assert f"microseq eval {run_dir}" in out and f"microseq sample {run_dir} --prime " in out
     saved = load_checkpoint(os.path.join(run_dir, "model.safetensors"), restore_rng=False)["config"]["model"]
     assert (saved["cell"], saved["encoder_hidden"], saved["decoder_hidden"], saved["embedding_dim"]) == ("lstm", 8, 16, 4)
     status, out, _ = run(capsys, "eval", run_dir)
@@ -389,3 +390,16 @@ def test_plot_without_matplotlib_says_how_to_install_it(capsys, in_tmp, monkeypa
     assert status == 1 and out == ""
     assert err == 'microseq plot: error: matplotlib is not installed; install it with: pip install "microseq[plot]"\n'
     assert snapshot(in_tmp) == before
+
+
+def test_a_seq2seq_run_whose_loss_became_nan_is_one_line_and_leaves_nothing(capsys, in_tmp, monkeypatch):
+    from microseq.seq2seq import train as seq2seq_train
+
+    def diverging(task, **kwargs):
+        raise FloatingPointError("train_task: the loss became nan at step 3")
+
+    monkeypatch.setattr(seq2seq_train, "train_task", diverging)
+    status, _, err = run(capsys, "train", "reverse", "--max-steps", "5", *QUIET)
+    assert status == 1
+    assert err == "microseq train: error: train_task: the loss became nan at step 3; try a lower --lr or --clip\n"
+    assert os.listdir(in_tmp / "runs") == []  # the claimed directory is given back
