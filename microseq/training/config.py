@@ -36,8 +36,9 @@ class ConfigError(ValueError):
     """A configuration value or key that cannot be used; the message is one line meant for the user."""
 
 
-def _option(default, help: str, choices=None, metavar=None):
-    return field(default=default, metadata={"help": help, "choices": choices, "metavar": metavar})
+def _option(default, help: str, choices=None, metavar=None, tasks=None):
+    """A TrainConfig field: its default, help text, allowed values, and the tasks that read it (None: all)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "metavar": metavar, "tasks": tasks})
 
 
 @dataclass
@@ -46,24 +47,28 @@ class TrainConfig:
 
     task: str = _option("charlm", "what to train", choices=(*TASKS, CUSTOM_TASK))
     text: str | None = _option(None, "charlm: train on this UTF-8 text file instead of the default corpus",
-                               metavar="FILE")
-    corpus_chars: int = _option(1_000_000, "charlm: characters of the default corpus (stdlib sources) to use")
+                               metavar="FILE", tasks=("charlm",))
+    corpus_chars: int = _option(1_000_000, "charlm: characters of the default corpus (stdlib sources) to use",
+                                tasks=("charlm",))
     # model
     model: str = _option("lstm", "recurrent layer", choices=("rnn", "lstm", "gru"))
     nonlinearity: str = _option("tanh", "activation of --model rnn", choices=("tanh", "relu"))
     layers: int = _option(1, "stacked recurrent layers")
     hidden_size: int = _option(256, "hidden units per layer and direction")
-    embedding_size: int = _option(64, "size of the token embeddings (tasks with token inputs)")
+    embedding_size: int = _option(64, "size of the token embeddings (tasks with token inputs)",
+                                  tasks=("charlm", "copy", "sentiment", "postag", *SEQ2SEQ_TASKS))
     bidirectional: bool = _option(False, "read sequences both ways (not for charlm)")
     dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers")
     composed: bool = _option(False, "run the recurrent layers as cells composed of primitive ops (readable path, slower)")
     dtype: str = _option("float32", "floating-point type of parameters and activations", choices=("float32", "float64"))
     # data
     batch_size: int = _option(32, "sequences per batch")
-    seq_len: int = _option(100, "charlm: characters per batch row; adding and copy: the task's T")
+    seq_len: int = _option(100, "charlm: characters per batch row; adding and copy: the task's T",
+                           tasks=("charlm", "adding", "copy"))
     bptt: int | None = _option(None, "charlm: truncated-BPTT window, detach the carried state every K steps "
-                                     "(default: --seq-len)", metavar="K")
-    train_size: int = _option(5000, "sentiment, postag: examples in the fixed training set")
+                                     "(default: --seq-len)", metavar="K", tasks=("charlm",))
+    train_size: int = _option(5000, "sentiment, postag: examples in the fixed training set",
+                              tasks=("sentiment", "postag"))
     eval_size: int = _option(1000, "examples in the validation set (charlm: characters of validation text, 0 = all)")
     # optimisation
     optimizer: str = _option("adam", "optimizer", choices=("sgd", "adam", "adamw", "adagrad", "rmsprop"))
@@ -89,8 +94,9 @@ class TrainConfig:
     threads: int = _option(1, "threads of NumPy's BLAS (OpenBLAS): the small per-step products of a recurrence "
                               "are fastest on one, much more so on a busy machine")
     out: str | None = _option(None, "run directory (default: runs/TASK-N, the first free N)", metavar="DIR")
-    sample_length: int = _option(300, "charlm: characters of the sample printed at the end (0 = none)")
-    temperature: float = _option(0.8, "charlm: sampling temperature of that sample")
+    sample_length: int = _option(300, "charlm: characters of the sample printed at the end (0 = none)",
+                                 tasks=("charlm",))
+    temperature: float = _option(0.8, "charlm: sampling temperature of that sample", tasks=("charlm",))
 
     def validate(self) -> "TrainConfig":
         """Check every value; raise :class:`ConfigError` naming the first bad one."""
@@ -149,12 +155,8 @@ TASK_DEFAULTS: dict[str, dict] = {
                    eval_size=1000, bidirectional=True),
 }
 
-#: Options that only some tasks read; given to another task they are refused (not silently ignored).
-TASK_OPTIONS = {
-    "text": ("charlm",), "corpus_chars": ("charlm",), "bptt": ("charlm",), "sample_length": ("charlm",),
-    "temperature": ("charlm",), "seq_len": ("charlm", "adding", "copy"), "train_size": ("sentiment", "postag"),
-    "embedding_size": ("charlm", "copy", "sentiment", "postag", *SEQ2SEQ_TASKS),
-}
+#: Options that only some tasks read (from the fields' ``tasks``); given to another task they are refused.
+TASK_OPTIONS = {name: f.metadata["tasks"] for name, f in FIELDS.items() if f.metadata["tasks"]}
 
 RESUMABLE_OVERRIDES = frozenset({
     "max_steps", "time_budget", "eval_interval", "checkpoint_interval", "keep_checkpoints", "log_interval",

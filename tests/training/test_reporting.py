@@ -39,6 +39,8 @@ def test_settings_override_task_defaults():
     ({"bptt": 500}, "bptt must be between 1 and seq_len (100)"),
     ({"bidirectional": True}, "charlm cannot be bidirectional"),
     ({"lr": float("nan")}, "lr must be a positive number"),
+    ({"seed": -1}, "seed must not be negative; got -1"),
+    ({"train_size": 10}, "--train-size is for the sentiment, postag tasks, not charlm"),
 ])
 def test_bad_settings_are_named(settings, message):
     with pytest.raises(ConfigError) as error:
