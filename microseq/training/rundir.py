@@ -95,7 +95,7 @@ class RunDirectory:
         """
         if out:
             return cls._claim(out, explicit=True)
-        _make_parents(os.path.join(root, "x"), "runs directory")
+        _make_folder(root, "cannot make a run directory")
         n = 1
         while True:
             path = os.path.join(root, f"{task}-{n}")
@@ -110,7 +110,7 @@ class RunDirectory:
 
     @classmethod
     def _claim(cls, out: str, explicit: bool) -> "RunDirectory":
-        _make_parents(out, "--out")
+        _make_folder(os.path.dirname(os.path.normpath(out)), f"--out {out}")
         try:
             os.mkdir(out)
             created = True
@@ -176,12 +176,11 @@ class RunDirectory:
         self.release()
 
 
-def _make_parents(path: str, what: str) -> None:
-    """Create the folders above ``path``; a ConfigError naming ``what`` if they cannot be."""
-    parent = os.path.dirname(os.path.abspath(path))
+def _make_folder(folder: str, what: str) -> None:
+    """Create ``folder`` and those above it if missing; a ConfigError starting with ``what`` if they cannot be."""
     try:
-        os.makedirs(parent, exist_ok=True)
+        os.makedirs(folder or ".", exist_ok=True)
     except FileExistsError:
-        raise ConfigError(f"{what} {path}: {os.path.dirname(path) or parent} is a file, not a directory") from None
+        raise ConfigError(f"{what}: {folder} is a file, not a directory") from None
     except OSError as error:
-        raise ConfigError(f"{what} {path}: cannot create {os.path.dirname(path) or parent}: {_why(error)}") from None
+        raise ConfigError(f"{what}: cannot create {folder}: {_why(error)}") from None
