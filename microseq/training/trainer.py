@@ -14,6 +14,12 @@ on: parameters, optimizer and schedule state, the global random state (dropout),
 and random state, and the language model's carried hidden state. So ``resume`` continues bit for bit: an
 interrupted and resumed run ends with the same parameters as an uninterrupted one.
 
+Before anything is created the whole run is checked and built (options, data, the checkpoint to resume, a
+memory estimate of the model); only then is the run directory claimed and locked for the run's life
+(:mod:`~microseq.training.rundir`). Overflow inside a step is expected when a run diverges and shows as the
+non-finite loss the guard reports, so NumPy's overflow warnings are silenced for the step and the
+evaluation only. At the end the run prints where its files went and the commands to try next.
+
 While it trains, NumPy's BLAS runs on ``config.threads`` threads (default 1, see
 :mod:`~microseq.training.threads`); the number is restored afterwards.
 """
@@ -168,12 +174,26 @@ class Trainer:
     Parameters
     ----------
     config : TrainConfig
-    run_dir : str
-        Created if missing; ``config.json``, ``metrics.jsonl`` and ``checkpoints/`` go there.
+    run_dir : str, optional
+        Where ``config.json``, ``metrics.jsonl`` and ``checkpoints/`` go: a new directory, or one that holds
+        no run (default ``config.out``, else the first free ``runs/TASK-N``); with ``resume_from``, the run's
+        own directory. It is claimed and locked (:mod:`~microseq.training.rundir`) only after everything
+        else is checked and built, and given back when :meth:`run` ends.
     resume_from : str, optional
         A checkpoint of this run to continue from.
     out : file
         Where results are printed (progress goes to stderr).
+    task_factory : callable, optional
+        ``(config, checkpoint metadata or None) -> Task``; default :func:`~microseq.training.tasks.make_task`
+        (:func:`~microseq.training.custom.fit` passes a user's model in through it).
+
+    Raises
+    ------
+    ConfigError
+        The run directory holds another run, is in use by a live run, or cannot be made; the model would
+        not fit in memory.
+    CheckpointError
+        ``resume_from`` is damaged or belongs to another run.
     """
 
     def __init__(self, config: TrainConfig, run_dir: str | None = None, resume_from: str | None = None, out=None,
@@ -194,7 +214,7 @@ class Trainer:
             self._restore(checkpoint)
         # everything is checked: only now is the run directory claimed (and locked) and written to
         if checkpoint is not None:
-            self.directory = RunDirectory.existing(run_dir)
+            self.directory = RunDirectory.existing(run_dir or os.path.dirname(os.path.dirname(resume_from)))
         else:
             self.directory = RunDirectory.new(run_dir or config.out, config.task)
         self.run_dir = self.directory.path
