@@ -1,5 +1,7 @@
 """The up-front memory estimate: exact parameter counts, and a one-line refusal with the figure in GiB."""
 
+import sys
+
 import pytest
 
 from microseq.training.config import ConfigError, make_config
@@ -38,5 +40,8 @@ def test_a_run_larger_than_the_machine_is_refused_with_the_figure():
     check_memory(make_config("adding"), training_bytes(make_config("adding"), {"input_size": 2}), available=GIB)
 
 
-def test_the_machine_memory_is_known_here():
-    assert total_memory() is None or total_memory() > 2**20
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sysconf and /proc are Linux's")
+def test_the_machine_memory_is_known_on_linux():
+    with open("/proc/meminfo", encoding="ascii") as f:
+        physical = int(f.readline().split()[1]) * 1024  # MemTotal: N kB
+    assert 0 < total_memory() <= physical * 1.01
