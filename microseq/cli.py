@@ -258,10 +258,13 @@ def _load_model(path: str):
     """(checkpoint, config, model) of a checkpoint written by a training run, the model in eval mode."""
     from .checkpoint import load_checkpoint
     from .training.checkpoints import read_training_checkpoint
-    from .training.config import TrainConfig
+    from .training.config import CUSTOM_TASK, TrainConfig
     from .training.models import build_model
 
     checkpoint = read_training_checkpoint(path)
+    if checkpoint.config.get("task") == CUSTOM_TASK:
+        raise CLIError(f"{path} holds a model of your own ({checkpoint.model_name}, trained with microseq.training.fit); "
+                       "load it in Python: microseq.checkpoint.load_checkpoint(path, model)")
     try:
         config = TrainConfig(**checkpoint.config).validate()
         model = build_model(checkpoint.model_name, checkpoint.model_config)

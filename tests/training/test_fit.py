@@ -120,3 +120,7 @@ def test_the_command_line_points_a_fit_run_back_to_python(tmp_path, capsys, monk
     err = capsys.readouterr().err
     assert err == ("microseq train: error: r trained a model of your own: resume it from Python with "
                    "microseq.training.fit(model, loss_fn, data, resume='r')\n")
+    for command in ("eval", "sample"):
+        assert main([command, "r"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "holds a model of your own (TwoLayer, trained with microseq.training.fit)" in err
