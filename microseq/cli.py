@@ -131,7 +131,8 @@ def _train(args: argparse.Namespace, explicit: dict) -> int:
         if args.config:
             raise CLIError("--config cannot be combined with --resume (the run keeps its own config)", USAGE_ERROR)
         out = explicit.pop("out", None)
-        if out is not None and not (os.path.isdir(out) and os.path.samefile(out, args.resume)):
+        if out is not None and not (os.path.isdir(out) and os.path.isdir(args.resume)
+                                    and os.path.samefile(out, args.resume)):
             raise CLIError(f"--out cannot be combined with --resume: a resumed run goes on in its own directory "
                            f"({args.resume}); leave out --out, or --resume to start a new run in {out}", USAGE_ERROR)
         if args.task:

@@ -275,6 +275,8 @@ BAD_INPUT = {
                                               "--temperature is for charlm checkpoints;"),
     "--resume with another --out": (_adding_run, ["train", "--resume", "adding", "--max-steps", "4", "--out", "x"],
                                     "--out cannot be combined with --resume: a resumed run goes on in its own directory"),
+    "--resume of nothing with an existing --out": (_adding_run, ["train", "--resume", "nothing", "--out", "adding"],
+                                                   "--out cannot be combined with --resume"),
     "resuming a run that a live run holds": (_held_adding_run, ["train", "--resume", "adding", "--max-steps", "4"],
                                              "adding is in use by another run that is still going"),
     "a second run on a held --out": (_held_empty_out, ["train", "adding", *TINY["adding"], "--out", "held"],
