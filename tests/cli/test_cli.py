@@ -210,6 +210,12 @@ def _latin1_metrics(capsys, in_tmp):
     (in_tmp / "latin1" / "metrics.jsonl").write_bytes('{"kind": "start", "task": "caf\xe9"}\n'.encode("latin-1"))
 
 
+def _latin1_metrics_in_a_run(capsys, in_tmp):
+    _adding_run(capsys, in_tmp)
+    with open(in_tmp / "adding" / "metrics.jsonl", "ab") as f:
+        f.write('{"kind": "note", "text": "caf\xe9"}\n'.encode("latin-1"))
+
+
 HELD = []  # run directories locked for the length of one test, as a live run in another process would
 
 
@@ -277,6 +283,9 @@ BAD_INPUT = {
                                     "--out cannot be combined with --resume: a resumed run goes on in its own directory"),
     "--resume of nothing with an existing --out": (_adding_run, ["train", "--resume", "nothing", "--out", "adding"],
                                                    "--out cannot be combined with --resume"),
+    "resuming a run whose metrics file is not UTF-8": (_latin1_metrics_in_a_run,
+                                                        ["train", "--resume", "adding", "--max-steps", "4"],
+                                                        "adding/metrics.jsonl is not a metrics file: not UTF-8 text"),
     "resuming a run that a live run holds": (_held_adding_run, ["train", "--resume", "adding", "--max-steps", "4"],
                                              "adding is in use by another run that is still going"),
     "a second run on a held --out": (_held_empty_out, ["train", "adding", *TINY["adding"], "--out", "held"],
