@@ -94,7 +94,7 @@ class RunDirectory:
             ``out`` holds a run, is in use, is a file, or cannot be created (read-only, under a file...).
         """
         if out:
-            return cls._claim(out, explicit=True)
+            return cls._claim(out)
         _make_folder(root, "cannot make a run directory")
         n = 1
         while True:
@@ -109,7 +109,7 @@ class RunDirectory:
             return cls(path, created=True)
 
     @classmethod
-    def _claim(cls, out: str, explicit: bool) -> "RunDirectory":
+    def _claim(cls, out: str) -> "RunDirectory":
         _make_folder(os.path.dirname(os.path.normpath(out)), f"--out {out}")
         try:
             os.mkdir(out)
