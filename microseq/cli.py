@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import math
 import os
+import shlex
 import sys
 import typing
 
@@ -96,19 +97,21 @@ def _build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="generate text from a charlm checkpoint (or decode --prime with a "
                                                 "seq2seq one)")
     sample.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint file, or a run directory (its latest)")
-    sample.add_argument("--length", type=int, default=500, help="characters to generate (default: 500)")
-    sample.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default: 0.8)")
-    sample.add_argument("--top-k", type=int, default=0, help="sample among the K most likely characters (0: all)")
-    sample.add_argument("--greedy", action="store_true", help="always take the most likely character")
-    sample.add_argument("--prime", default="", help="text the model reads before generating")
-    sample.add_argument("--seed", type=int, default=None, help="seed of the sampler (default: random)")
-    sample.add_argument("--beam-width", type=int, default=1,
+    # defaults are filled in by _sample_options, so that an option given to the wrong kind of model is refused
+    sample.add_argument("--length", type=int, help="charlm: characters to generate (default: 500)")
+    sample.add_argument("--temperature", type=float, help="charlm: sampling temperature (default: 0.8)")
+    sample.add_argument("--top-k", type=int, help="charlm: sample among the K most likely characters (default: 0, all)")
+    sample.add_argument("--greedy", action="store_true", default=None,
+                        help="charlm: always take the most likely character")
+    sample.add_argument("--prime", default="", help="text the model reads before generating (seq2seq: the input)")
+    sample.add_argument("--seed", type=int, help="charlm: seed of the sampler (default: random)")
+    sample.add_argument("--beam-width", type=int,
                         help="seq2seq checkpoints: beam search of this width (default: 1, greedy)")
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on its task's validation or test set")
     evaluate.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint file, or a run directory (its latest)")
     evaluate.add_argument("--split", choices=("valid", "test"), default="test",
-                          help="which held-out set (charlm: the held-out text either way; default: test)")
+                          help="which held-out set (default: test; charlm has one, its held-out validation text)")
     evaluate.add_argument("--text", metavar="FILE", help="charlm: evaluate on the held-out last 5%% of this UTF-8 text instead")
 
     plot = commands.add_parser("plot", help="draw a run's loss and metric curves to a PNG")
@@ -122,11 +125,16 @@ def _build_parser() -> argparse.ArgumentParser:
 # -- commands ---------------------------------------------------------------------------------------------------
 def _train(args: argparse.Namespace, explicit: dict) -> int:
     from .training import config as cfg
-    from .training.trainer import Trainer, new_run_dir, resume
+    from .training.trainer import Trainer, resume
 
     if args.resume:
         if args.config:
             raise CLIError("--config cannot be combined with --resume (the run keeps its own config)", USAGE_ERROR)
+        out = explicit.pop("out", None)
+        if out is not None and not (os.path.isdir(out) and os.path.isdir(args.resume)
+                                    and os.path.samefile(out, args.resume)):
+            raise CLIError(f"--out cannot be combined with --resume: a resumed run goes on in its own directory "
+                           f"({args.resume}); leave out --out, or --resume to start a new run in {out}", USAGE_ERROR)
         if args.task:
             explicit["task"] = args.task  # must match the run's task
         result = resume(args.resume, **explicit)
@@ -138,7 +146,7 @@ def _train(args: argparse.Namespace, explicit: dict) -> int:
     if task in cfg.SEQ2SEQ_TASKS:
         return _train_seq2seq(task, settings)
     config = cfg.make_config(task, **settings)
-    result = Trainer(config, new_run_dir(config)).run()
+    result = Trainer(config).run()
     return INTERRUPTED if result.stopped == "interrupted" else 0
 
 
@@ -149,8 +157,9 @@ def _train_seq2seq(task: str, settings: dict) -> int:
     """
     from .seq2seq.train import train_task
     from .training.config import make_config
+    from .training.memory import check_memory, training_bytes
+    from .training.rundir import RunDirectory
     from .training.threads import get_blas_threads, set_blas_threads
-    from .training.trainer import new_run_dir
 
     takes = {**SEQ2SEQ_ARGS, **SEQ2SEQ_MODEL_ARGS, **dict.fromkeys(SEQ2SEQ_OTHER)}
     unsupported = sorted(set(settings) - set(takes))
@@ -171,7 +180,10 @@ def _train_seq2seq(task: str, settings: dict) -> int:
         model["decoder_hidden"] = config.hidden_size * (2 if model.get("bidirectional", True) else 1)
     if "eval_size" in settings:
         kwargs["task_options"] = {"n_valid": config.eval_size, "n_test": config.eval_size}
-    run_dir = new_run_dir(config)
+    # the encoder, and a decoder twice as wide (it starts from both encoder directions), on ~50 symbols
+    parts = [training_bytes(c, {"vocab_size": 64}, steps=50)
+             for c in (config, dataclasses.replace(config, hidden_size=2 * config.hidden_size, bidirectional=False))]
+    check_memory(config, {name: sum(p[name] for p in parts) for name in parts[0]})
     steps_between_lines = 0 if config.progress == "off" else config.log_interval
 
     def report(record: dict) -> None:
@@ -180,16 +192,19 @@ def _train_seq2seq(task: str, settings: dict) -> int:
         elif steps_between_lines and record["step"] % steps_between_lines == 0:
             print(f"step {record['step']}: loss {record['loss']:.4f}", file=sys.stderr, flush=True)
 
-    print(f"{task}: seq2seq with attention; run directory {run_dir}")
     previous_threads = get_blas_threads()
-    set_blas_threads(config.threads)
-    try:
-        result = train_task(task, model=model, out_dir=run_dir, progress=report, **kwargs)
-    except ValueError as error:  # train_task's and Seq2SeqConfig's checks of their arguments
-        raise CLIError(str(error), USAGE_ERROR) from None
-    finally:
-        if previous_threads is not None:
-            set_blas_threads(previous_threads)
+    with RunDirectory.new(config.out, task) as directory:  # locked until the run ends; removed if left empty
+        print(f"{task}: seq2seq with attention; run directory {directory.path}")
+        set_blas_threads(config.threads)
+        try:
+            result = train_task(task, model=model, out_dir=directory.path, progress=report, **kwargs)
+        except ValueError as error:  # train_task's and Seq2SeqConfig's checks of their arguments
+            raise CLIError(str(error), USAGE_ERROR) from None
+        except FloatingPointError as error:  # the loss became NaN or Inf
+            raise CLIError(f"{error}; try a lower --lr or --clip") from None
+        finally:
+            if previous_threads is not None:
+                set_blas_threads(previous_threads)
     m = result.metrics
     print(f"stopped by {m['stopped_by']} at step {m['steps']} after {m['seconds']:.1f} s; best validation accuracy "
           f"{m['best_valid_accuracy']:.4f} at step {m['best_step']}")
@@ -197,6 +212,10 @@ def _train_seq2seq(task: str, settings: dict) -> int:
           + (f", {m['test_beam_accuracy']:.4f} (beam {m['beam_width']})" if "test_beam_accuracy" in m else "")
           + f", symbol accuracy {m['test_symbol_accuracy']:.4f}")
     print(f"files: {', '.join(result.files.values())}")
+    run = directory.path
+    print(f"next:\n  microseq sample {run} --prime {shlex.quote(result.task.test[0][0])}   decode an input of your own\n"
+          f"  microseq eval {run}   score it again\n  microseq plot {run}   draw its curves to "
+          f"{os.path.join(run, 'curves.png')}")
     return 0
 
 
@@ -240,10 +259,13 @@ def _load_model(path: str):
     """(checkpoint, config, model) of a checkpoint written by a training run, the model in eval mode."""
     from .checkpoint import load_checkpoint
     from .training.checkpoints import read_training_checkpoint
-    from .training.config import TrainConfig
+    from .training.config import CUSTOM_TASK, TrainConfig
     from .training.models import build_model
 
     checkpoint = read_training_checkpoint(path)
+    if checkpoint.config.get("task") == CUSTOM_TASK:
+        raise CLIError(f"{path} holds a model of your own ({checkpoint.model_name}, trained with microseq.training.fit); "
+                       "load it in Python: microseq.checkpoint.load_checkpoint(path, model)")
     try:
         config = TrainConfig(**checkpoint.config).validate()
         model = build_model(checkpoint.model_name, checkpoint.model_config)
@@ -254,18 +276,43 @@ def _load_model(path: str):
     return checkpoint, config, model
 
 
+#: ``sample`` options: (kind of checkpoint they are for, default, check, what the check requires)
+SAMPLE_OPTIONS = {
+    "length": ("charlm", 500, lambda v: v >= 0, "must not be negative"),
+    "temperature": ("charlm", 0.8, lambda v: v > 0 and math.isfinite(v), "must be a positive number"),
+    "top_k": ("charlm", 0, lambda v: v >= 0, "must not be negative"),
+    "greedy": ("charlm", False, lambda v: True, ""),
+    "seed": ("charlm", None, lambda v: v >= 0, "must not be negative"),
+    "beam_width": ("seq2seq", 1, lambda v: v >= 1, "must be at least 1"),
+}
+
+
+def _sample_options(args: argparse.Namespace, kind: str | None, path: str = "") -> None:
+    """Check each ``sample`` option given (``kind`` None) or that it fits a ``kind`` checkpoint, then fill in
+    the defaults of those not given."""
+    for name, (for_kind, default, ok, requirement) in SAMPLE_OPTIONS.items():
+        value, flag = getattr(args, name), "--" + name.replace("_", "-")
+        if value is None:
+            if kind is not None:
+                setattr(args, name, default)
+        elif kind is None and not ok(value):
+            raise CLIError(f"{flag} {requirement}; got {value}", USAGE_ERROR)
+        elif kind is not None and kind != for_kind:
+            raise CLIError(f"{flag} is for {for_kind} checkpoints; {path} holds a {kind} model", USAGE_ERROR)
+
+
 def _sample(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .data import vocab_from_dict
     from .training.sampling import sample_text
 
-    if args.length < 0 or args.temperature <= 0 or args.top_k < 0 or args.beam_width < 1:
-        raise CLIError("--length and --top-k must not be negative, --temperature must be positive and --beam-width "
-                       "at least 1", USAGE_ERROR)
+    _sample_options(args, None)
     path = _resolve_checkpoint(args.checkpoint)
     if _is_seq2seq(path):
+        _sample_options(args, "seq2seq", path)
         return _translate(path, args)
+    _sample_options(args, "charlm", path)
     checkpoint, config, model = _load_model(path)
     if config.task != "charlm":
         raise CLIError(f"{path} holds a model of the {config.task} task; sampling needs a charlm checkpoint")
@@ -305,6 +352,7 @@ def _eval_seq2seq(path: str, args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from .training.tasks import make_task
+    from .training.trainer import format_score
 
     path = _resolve_checkpoint(args.checkpoint)
     if _is_seq2seq(path):
@@ -314,22 +362,25 @@ def _eval(args: argparse.Namespace) -> int:
         if config.task != "charlm":
             raise CLIError(f"--text is for charlm checkpoints; {path} holds a {config.task} model", USAGE_ERROR)
         config.text = args.text
-    task = make_task(config, checkpoint.task_metadata)
+    task = make_task(config, checkpoint.task_metadata, training=False)
     scores = task.evaluate(model, args.split)
     baselines = task.baselines()
     print(f"{path} (step {checkpoint.step}): {task.describe()}")
+    split = args.split if task.has_test_set else "valid"  # charlm: one held-out text, its validation text
+    if split != args.split:
+        print(f"{config.task} has no test set: these are the scores on its held-out validation text")
     for key, value in scores.items():
-        base = f"   (baseline {baselines[key]:.4f})" if key in baselines else ""
-        print(f"{args.split} {key:>10}: {value:.4f}{base}")
+        base = f"   (baseline {format_score(key, baselines[key])})" if key in baselines else ""
+        print(f"{split} {key:>10}: {format_score(key, value)}{base}")
     return 0
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from .training.plot import plot_run
+    from .training.plot import PlotError, plot_run
 
     try:
         print(plot_run(args.run_dir, args.output))
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, PlotError) as error:
         raise CLIError(str(error)) from None
     return 0
 
@@ -348,9 +399,10 @@ def _user_errors() -> tuple:
     from .data import DataError
     from .checkpoint import CheckpointError
     from .training.config import ConfigError
+    from .training.metrics import MetricsError
     from .training.trainer import TrainingError
 
-    return DataError, ConfigError, CheckpointError, TrainingError
+    return DataError, ConfigError, CheckpointError, TrainingError, MetricsError
 
 
 def main(argv: list[str] | None = None) -> int:

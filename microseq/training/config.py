@@ -14,7 +14,7 @@ import math
 import typing
 from dataclasses import dataclass, field
 
-__all__ = ["TrainConfig", "ConfigError", "TASKS", "TASK_DEFAULTS", "SEQ2SEQ_TASKS", "RESUMABLE_OVERRIDES",
+__all__ = ["TrainConfig", "ConfigError", "TASKS", "TASK_DEFAULTS", "TASK_OPTIONS", "SEQ2SEQ_TASKS", "CUSTOM_TASK", "RESUMABLE_OVERRIDES",
            "make_config", "load_toml"]
 
 TASKS = {
@@ -28,40 +28,47 @@ TASKS = {
     "dates": "seq2seq with attention: normalise dates written in many formats to ISO 8601",
 }
 SEQ2SEQ_TASKS = ("reverse", "sort", "dates")
+#: The task of a run of your own model (:func:`microseq.training.fit`); not a ``microseq train`` task.
+CUSTOM_TASK = "custom"
 
 
 class ConfigError(ValueError):
     """A configuration value or key that cannot be used; the message is one line meant for the user."""
 
 
-def _option(default, help: str, choices=None, metavar=None):
-    return field(default=default, metadata={"help": help, "choices": choices, "metavar": metavar})
+def _option(default, help: str, choices=None, metavar=None, tasks=None):
+    """A TrainConfig field: its default, help text, allowed values, and the tasks that read it (None: all)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "metavar": metavar, "tasks": tasks})
 
 
 @dataclass
 class TrainConfig:
     """Every setting of a training run (see ``microseq train --help`` for each one's meaning)."""
 
-    task: str = _option("charlm", "what to train", choices=tuple(TASKS))
+    task: str = _option("charlm", "what to train", choices=(*TASKS, CUSTOM_TASK))
     text: str | None = _option(None, "charlm: train on this UTF-8 text file instead of the default corpus",
-                               metavar="FILE")
-    corpus_chars: int = _option(1_000_000, "charlm: characters of the default corpus (stdlib sources) to use")
+                               metavar="FILE", tasks=("charlm",))
+    corpus_chars: int = _option(1_000_000, "charlm: characters of the default corpus (stdlib sources) to use",
+                                tasks=("charlm",))
     # model
     model: str = _option("lstm", "recurrent layer", choices=("rnn", "lstm", "gru"))
     nonlinearity: str = _option("tanh", "activation of --model rnn", choices=("tanh", "relu"))
     layers: int = _option(1, "stacked recurrent layers")
     hidden_size: int = _option(256, "hidden units per layer and direction")
-    embedding_size: int = _option(64, "size of the token embeddings (tasks with token inputs)")
+    embedding_size: int = _option(64, "size of the token embeddings (tasks with token inputs)",
+                                  tasks=("charlm", "copy", "sentiment", "postag", *SEQ2SEQ_TASKS))
     bidirectional: bool = _option(False, "read sequences both ways (not for charlm)")
     dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers")
     composed: bool = _option(False, "run the recurrent layers as cells composed of primitive ops (readable path, slower)")
     dtype: str = _option("float32", "floating-point type of parameters and activations", choices=("float32", "float64"))
     # data
     batch_size: int = _option(32, "sequences per batch")
-    seq_len: int = _option(100, "charlm: characters per batch row; adding and copy: the task's T")
+    seq_len: int = _option(100, "charlm: characters per batch row; adding and copy: the task's T",
+                           tasks=("charlm", "adding", "copy"))
     bptt: int | None = _option(None, "charlm: truncated-BPTT window, detach the carried state every K steps "
-                                     "(default: --seq-len)", metavar="K")
-    train_size: int = _option(5000, "sentiment, postag: examples in the fixed training set")
+                                     "(default: --seq-len)", metavar="K", tasks=("charlm",))
+    train_size: int = _option(5000, "sentiment, postag: examples in the fixed training set",
+                              tasks=("sentiment", "postag"))
     eval_size: int = _option(1000, "examples in the validation set (charlm: characters of validation text, 0 = all)")
     # optimisation
     optimizer: str = _option("adam", "optimizer", choices=("sgd", "adam", "adamw", "adagrad", "rmsprop"))
@@ -87,8 +94,9 @@ class TrainConfig:
     threads: int = _option(1, "threads of NumPy's BLAS (OpenBLAS): the small per-step products of a recurrence "
                               "are fastest on one, much more so on a busy machine")
     out: str | None = _option(None, "run directory (default: runs/TASK-N, the first free N)", metavar="DIR")
-    sample_length: int = _option(300, "charlm: characters of the sample printed at the end (0 = none)")
-    temperature: float = _option(0.8, "charlm: sampling temperature of that sample")
+    sample_length: int = _option(300, "charlm: characters of the sample printed at the end (0 = none)",
+                                 tasks=("charlm",))
+    temperature: float = _option(0.8, "charlm: sampling temperature of that sample", tasks=("charlm",))
 
     def validate(self) -> "TrainConfig":
         """Check every value; raise :class:`ConfigError` naming the first bad one."""
@@ -102,7 +110,7 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
-        for name in ("eval_size", "warmup_steps", "sample_length", "momentum", "weight_decay", "clip"):
+        for name in ("eval_size", "warmup_steps", "sample_length", "momentum", "weight_decay", "clip", "seed"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative; got {getattr(self, name)}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -119,6 +127,8 @@ class TrainConfig:
             raise ConfigError(f"time_budget must be positive; got {self.time_budget}")
         if self.task == "charlm" and self.bidirectional:
             raise ConfigError("charlm cannot be bidirectional: the model would see the characters it must predict")
+        if self.task == "adding" and self.seq_len < 2:
+            raise ConfigError(f"seq_len of the adding task must be at least 2 (two values are marked); got {self.seq_len}")
         if self.text is not None and self.task != "charlm":
             raise ConfigError(f"--text is for the charlm task, not {self.task}")
         return self
@@ -144,6 +154,9 @@ TASK_DEFAULTS: dict[str, dict] = {
     "postag": dict(hidden_size=64, embedding_size=32, batch_size=32, lr=3e-3, max_steps=600, eval_interval=100,
                    eval_size=1000, bidirectional=True),
 }
+
+#: Options that only some tasks read (from the fields' ``tasks``); given to another task they are refused.
+TASK_OPTIONS = {name: f.metadata["tasks"] for name, f in FIELDS.items() if f.metadata["tasks"]}
 
 RESUMABLE_OVERRIDES = frozenset({
     "max_steps", "time_budget", "eval_interval", "checkpoint_interval", "keep_checkpoints", "log_interval",
@@ -209,5 +222,9 @@ def make_config(task: str = "charlm", **settings) -> TrainConfig:
     for name, value in settings.items():
         if name not in FIELDS:
             raise unknown_key_error(name, "make_config")
+        if task not in TASK_OPTIONS.get(name, (task,)):
+            tasks = TASK_OPTIONS[name]
+            raise ConfigError(f"--{name.replace('_', '-')} is for the {', '.join(tasks)} task"
+                              f"{'s' if len(tasks) > 1 else ''}, not {task}")
         values[name] = coerce(name, value, "make_config")
     return TrainConfig(task=task, **values).validate()

@@ -19,7 +19,11 @@ import json
 import math
 import os
 
-__all__ = ["MetricsLog", "read_metrics"]
+__all__ = ["MetricsLog", "MetricsError", "read_metrics"]
+
+
+class MetricsError(ValueError):
+    """A metrics file that cannot be read; the message names it."""
 
 
 def _clean(value):
@@ -68,12 +72,24 @@ class MetricsLog:
 
 
 def read_metrics(path: str) -> list[dict]:
-    """All records of a metrics file (a final line cut short by a crash is skipped)."""
+    """All records of a metrics file (a final line cut short by a crash is skipped).
+
+    Raises
+    ------
+    MetricsError
+        The file is not UTF-8 text (so not one this module wrote), or cannot be read.
+    """
     records = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    except UnicodeDecodeError as error:
+        raise MetricsError(f"{path} is not a metrics file: not UTF-8 text (invalid byte "
+                           f"0x{error.object[error.start]:02x} at position {error.start})") from None
+    except IsADirectoryError:
+        raise MetricsError(f"{path} is a directory, not a metrics file") from None
     return records

@@ -12,7 +12,31 @@ import os
 
 from .metrics import read_metrics
 
-__all__ = ["plot_run", "smooth"]
+__all__ = ["plot_run", "smooth", "PlotError"]
+
+INSTALL_HINT = 'matplotlib is not installed; install it with: pip install "microseq[plot]"'
+
+
+class PlotError(RuntimeError):
+    """The curves cannot be drawn or written (no matplotlib, an output path that cannot be written)."""
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ModuleNotFoundError:
+        raise PlotError(INSTALL_HINT) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, output: str) -> None:
+    try:
+        fig.savefig(output, dpi=100)
+    except OSError as error:
+        raise PlotError(f"cannot write {output}: {error.strerror or error}") from None
 
 
 def smooth(values: list[float], weight: float = 0.9) -> list[float]:
@@ -25,20 +49,27 @@ def smooth(values: list[float], weight: float = 0.9) -> list[float]:
 
 
 def plot_run(run_dir: str, output: str | None = None) -> str:
-    """Draw the curves of the run in ``run_dir``; return the PNG's path (default ``run_dir/curves.png``).
+    """Draw the curves of the run in ``run_dir``; return the path written (default ``run_dir/curves.png``).
+
+    An ``output`` without an extension gets ``.png`` (as matplotlib would add it), so the path returned is
+    the file written; another extension (``.svg``, ``.pdf``) chooses the format.
 
     Raises
     ------
     FileNotFoundError
         No metrics file in ``run_dir``.
     ValueError
-        The metrics file holds no training record yet.
+        The metrics file holds no training record yet, or is not a metrics file (MetricsError).
+    PlotError
+        matplotlib is missing, or ``output`` cannot be written.
     """
     path = os.path.join(run_dir, "metrics.jsonl")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no metrics file in {run_dir} (expected {path}); is it a run directory?")
     records = read_metrics(path)
     output = output or os.path.join(run_dir, "curves.png")
+    if not os.path.splitext(output)[1]:
+        output += ".png"
     if records and "kind" not in records[0] and "valid_accuracy" in records[0]:
         return _plot_seq2seq_run(run_dir, records, output)
     train = [r for r in records if r.get("kind") == "train" and isinstance(r.get("loss"), (int, float))]
@@ -50,11 +81,7 @@ def plot_run(run_dir: str, output: str | None = None) -> str:
     metric = info.get("metric", "loss")
     baselines = info.get("baselines", {})
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     steps = [r["step"] for r in train]
     losses = [r["loss"] for r in train]
@@ -100,13 +127,16 @@ def plot_run(run_dir: str, output: str | None = None) -> str:
 
     fig.suptitle(f"{info.get('task', 'run')}: {os.path.abspath(run_dir)}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(output, dpi=100)
-    plt.close(fig)
+    try:
+        _save(fig, output)
+    finally:
+        plt.close(fig)
     return output
 
 
 def _plot_seq2seq_run(run_dir: str, records: list[dict], output: str) -> str:
     """The curves of a seq2seq run (:func:`microseq.seq2seq.train.train_task`: one record per evaluation)."""
+    _pyplot()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -125,5 +155,5 @@ def _plot_seq2seq_run(run_dir: str, records: list[dict], output: str) -> str:
         ax.set_xlabel("step")
     fig.suptitle(f"seq2seq: {os.path.abspath(run_dir)}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(output, dpi=100)
+    _save(fig, output)
     return output

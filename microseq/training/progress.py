@@ -1,6 +1,6 @@
 """Showing training progress: a tqdm bar on a terminal, plain lines otherwise.
 
-The bar shows the step, the smoothed loss, the speed in tokens per second and the time left (from the
+The bar shows the step, the smoothed training loss (an exponential moving average, weight 0.9), the speed in tokens per second and the time left (from the
 step budget or the time budget, whichever ends first). When the output is not a terminal (a log file, CI),
 the same facts are printed as one line every ``log_interval`` steps. tqdm is imported only when a bar is
 actually drawn.
@@ -79,7 +79,7 @@ class Progress:
         """Report that ``step`` finished with training loss ``loss``."""
         self.smoothed_loss = loss if self.smoothed_loss is None else 0.9 * self.smoothed_loss + 0.1 * loss
         eta = self.eta(step)
-        summary = (f"loss {self.smoothed_loss:.4f}, {format_count(tokens_per_s)} tok/s, "
+        summary = (f"smoothed loss {self.smoothed_loss:.4f}, {format_count(tokens_per_s)} tok/s, "
                    f"ETA {format_duration(eta) if eta != float('inf') else '?'}")
         if self._bar is not None:
             self._bar.update(step - self._bar.n)

@@ -40,9 +40,10 @@ class Task:
     model_name = ""
     metric = "loss"
     has_test_set = True  # a held-out set apart from the validation set (evaluated at the end of a run)
+    has_validation = True  # evaluated every eval_interval steps and at the end
 
-    def __init__(self, config: TrainConfig, metadata: dict | None = None) -> None:
-        self.config = config
+    def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
+        self.config, self.training = config, training
         self.seed = config.seed
 
     def rng(self, stream: int) -> np.random.Generator:
@@ -59,6 +60,14 @@ class Task:
 
     def build_model(self):
         return build_model(self.model_name, self.model_config(), fused=not self.config.composed)
+
+    def describe_model(self) -> str:
+        c = self.config
+        return f"{self.model_name} {c.model} x{c.layers}, hidden {c.hidden_size}"
+
+    def sequence_length(self) -> int:
+        """Time steps of a training batch (for the memory estimate of :mod:`~microseq.training.memory`)."""
+        return self.config.seq_len
 
     def metadata(self) -> dict:
         """What besides the config is needed to rebuild the model and its data (JSON-friendly)."""
@@ -109,8 +118,8 @@ class CharLMTask(Task):
     metric = "bpc"
     has_test_set = False
 
-    def __init__(self, config: TrainConfig, metadata: dict | None = None) -> None:
-        super().__init__(config, metadata)
+    def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
+        super().__init__(config, metadata, training)
         if config.text:
             text = data.read_text(config.text)
             self.source = config.text
@@ -124,10 +133,12 @@ class CharLMTask(Task):
         self.train_ids, self.valid_ids = self.vocab.encode(train_text), self.vocab.encode(valid_text)
         if len(self.valid_ids) < 2:
             raise data.DataError(f"{self.source}: text too short to hold out validation text ({len(text)} characters)")
-        try:
-            self.stream = LMStream(self.train_ids, config.batch_size, config.seq_len, seed=[self.seed, 1])
-        except ValueError as error:
-            raise data.DataError(f"{self.source}: {str(error).removeprefix('LMStream: ')}") from None
+        self.stream = None  # an evaluation (``training=False``) reads only the validation text
+        if training:
+            try:
+                self.stream = LMStream(self.train_ids, config.batch_size, config.seq_len, seed=[self.seed, 1])
+            except ValueError as error:
+                raise data.DataError(f"{self.source}: {str(error).removeprefix('LMStream: ')}") from None
         self.window = config.bptt or config.seq_len
         self.state = None
 
@@ -167,7 +178,7 @@ class CharLMTask(Task):
 
     @staticmethod
     def _scores(nats: float) -> dict:
-        return {"loss": nats, "bpc": nats / LN2, "perplexity": math.exp(min(nats, 700.0))}
+        return {"loss": nats, "bpc": nats / LN2, "perplexity": math.exp(nats) if nats < 700.0 else math.inf}
 
     def baselines(self) -> dict:
         counts = np.bincount(self.train_ids, minlength=len(self.vocab)) + 1.0  # add-one: every symbol possible
@@ -201,8 +212,8 @@ class AddingTask(Task):
     model_name = "SequenceRegressor"
     metric = "mse"
 
-    def __init__(self, config: TrainConfig, metadata: dict | None = None) -> None:
-        super().__init__(config, metadata)
+    def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
+        super().__init__(config, metadata, training)
         self.T = config.seq_len
         self._train_rng = self.rng(1)
         self.dtype = np.float64 if config.dtype == "float64" else np.float32
@@ -253,11 +264,14 @@ class CopyTask(Task):
     model_name = "SequenceTagger"
     metric = "accuracy"
 
-    def __init__(self, config: TrainConfig, metadata: dict | None = None) -> None:
-        super().__init__(config, metadata)
+    def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
+        super().__init__(config, metadata, training)
         self.T = config.seq_len
         self._train_rng = self.rng(1)
         self._sets = {}
+
+    def sequence_length(self) -> int:
+        return self.T + 20
 
     def describe(self) -> str:
         return f"copy task, T = {self.T}: recall 10 symbols after {self.T} steps (sequences of {self.T + 20})"
@@ -298,8 +312,8 @@ class CopyTask(Task):
 class _WordTask(Task):
     """A fixed training set of generated sentences over a word vocabulary, served in shuffled padded batches."""
 
-    def __init__(self, config: TrainConfig, metadata: dict | None = None) -> None:
-        super().__init__(config, metadata)
+    def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
+        super().__init__(config, metadata, training)
         sentences, labels = self.generate(self.rng(1), config.train_size)
         self.vocab = vocab_from_dict(metadata["vocab"]) if metadata else WordVocab.build(sentences)
         self.labels = self.label_vocab()
@@ -433,8 +447,9 @@ class PosTagTask(_WordTask):
 TASK_CLASSES = {cls.name: cls for cls in (CharLMTask, AddingTask, CopyTask, SentimentTask, PosTagTask)}
 
 
-def make_task(config: TrainConfig, metadata: dict | None = None) -> Task:
-    """The task named by ``config.task`` (``metadata`` from a checkpoint restores its vocabularies)."""
+def make_task(config: TrainConfig, metadata: dict | None = None, training: bool = True) -> Task:
+    """The task named by ``config.task`` (``metadata`` from a checkpoint restores its vocabularies); with
+    ``training=False`` only what evaluation needs (e.g. a text too short to train on can still be scored)."""
     if config.task not in TASK_CLASSES:
         raise ValueError(f"task {config.task!r} is not trained by microseq.training (seq2seq tasks: microseq.seq2seq)")
-    return TASK_CLASSES[config.task](config, metadata)
+    return TASK_CLASSES[config.task](config, metadata, training)

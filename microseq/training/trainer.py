@@ -14,6 +14,12 @@ on: parameters, optimizer and schedule state, the global random state (dropout),
 and random state, and the language model's carried hidden state. So ``resume`` continues bit for bit: an
 interrupted and resumed run ends with the same parameters as an uninterrupted one.
 
+Before anything is created the whole run is checked and built (options, data, the checkpoint to resume, a
+memory estimate of the model); only then is the run directory claimed and locked for the run's life
+(:mod:`~microseq.training.rundir`). Overflow inside a step is expected when a run diverges and shows as the
+non-finite loss the guard reports, so NumPy's overflow warnings are silenced for the step and the
+evaluation only. At the end the run prints where its files went and the commands to try next.
+
 While it trains, NumPy's BLAS runs on ``config.threads`` threads (default 1, see
 :mod:`~microseq.training.threads`); the number is restored afterwards.
 """
@@ -26,6 +32,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,14 +41,24 @@ from .. import optim
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..random import manual_seed
 from .checkpoints import RunCheckpoints, read_training_checkpoint, training_metadata
-from .config import RESUMABLE_OVERRIDES, ConfigError, TrainConfig
+from .config import CUSTOM_TASK, FIELDS, RESUMABLE_OVERRIDES, ConfigError, TrainConfig
+from .memory import check_memory, training_bytes
 from .metrics import MetricsLog
 from .progress import Progress, format_duration
+from .rundir import RunDirectory
 from .threads import get_blas_threads, set_blas_threads
 from .tasks import Task, make_task
 
-__all__ = ["Trainer", "TrainResult", "TrainingError", "train", "resume", "make_optimizer", "make_scheduler",
-           "new_run_dir", "read_run_config"]
+__all__ = ["Trainer", "TrainResult", "TrainingError", "train", "resume", "make_optimizer", "make_scheduler", "format_score",
+           "read_run_config"]
+
+
+#: A validation loss above this many times the baseline's means the run diverged (a warning says so).
+DIVERGED_FACTOR = 10
+#: Where the run checks the result itself (a non-finite loss or gradient norm stops it, a huge validation loss
+#: is warned about), NumPy's overflow warnings would only repeat that, from deep inside, on the terminal.
+def _expected_overflow() -> np.errstate:
+    return np.errstate(over="ignore", invalid="ignore")
 
 
 class TrainingError(RuntimeError):
@@ -112,21 +129,6 @@ def make_scheduler(config: TrainConfig, optimizer: optim.Optimizer):
 
 
 # -- run directories ---------------------------------------------------------------------------------------------
-def new_run_dir(config: TrainConfig, root: str = "runs") -> str:
-    """``config.out`` if it is free (missing or empty), else a ConfigError; by default ``runs/TASK-N``."""
-    if config.out:
-        if os.path.exists(os.path.join(config.out, "config.json")):
-            raise ConfigError(f"{config.out} already holds a run; continue it with --resume {config.out} "
-                              "or choose another --out")
-        if os.path.isfile(config.out):
-            raise ConfigError(f"--out {config.out} is a file, not a directory")
-        return config.out
-    n = 1
-    while os.path.exists(os.path.join(root, f"{config.task}-{n}")):
-        n += 1
-    return os.path.join(root, f"{config.task}-{n}")
-
-
 def _write_json(path: str, value) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -172,31 +174,64 @@ class Trainer:
     Parameters
     ----------
     config : TrainConfig
-    run_dir : str
-        Created if missing; ``config.json``, ``metrics.jsonl`` and ``checkpoints/`` go there.
+    run_dir : str, optional
+        Where ``config.json``, ``metrics.jsonl`` and ``checkpoints/`` go: a new directory, or one that holds
+        no run (default ``config.out``, else the first free ``runs/TASK-N``); with ``resume_from``, the run's
+        own directory. It is claimed and locked (:mod:`~microseq.training.rundir`) only after everything
+        else is checked and built, and given back when :meth:`run` ends.
     resume_from : str, optional
         A checkpoint of this run to continue from.
     out : file
         Where results are printed (progress goes to stderr).
+    task_factory : callable, optional
+        ``(config, checkpoint metadata or None) -> Task``; default :func:`~microseq.training.tasks.make_task`
+        (:func:`~microseq.training.custom.fit` passes a user's model in through it).
+
+    Raises
+    ------
+    ConfigError
+        The run directory holds another run, is in use by a live run, or cannot be made; the model would
+        not fit in memory.
+    CheckpointError
+        ``resume_from`` is damaged or belongs to another run.
     """
 
-    def __init__(self, config: TrainConfig, run_dir: str, resume_from: str | None = None, out=None) -> None:
-        self.config, self.run_dir, self.out = config, run_dir, out or sys.stdout
+    def __init__(self, config: TrainConfig, run_dir: str | None = None, resume_from: str | None = None, out=None,
+                 task_factory: Callable[[TrainConfig, dict | None], Task] = make_task) -> None:
+        self.config, self.out = config, out or sys.stdout
         checkpoint = read_training_checkpoint(resume_from) if resume_from else None
         if checkpoint is not None:
             _check_same_run(config, checkpoint)
         manual_seed(config.seed)
-        self.task: Task = make_task(config, checkpoint.task_metadata if checkpoint else None)
+        self.task: Task = task_factory(config, checkpoint.task_metadata if checkpoint else None)
+        if self.task.model_config():  # a model the task builds from the config (not a user's own)
+            check_memory(config, training_bytes(config, self.task.model_config(), self.task.sequence_length()))
         self.model = self.task.build_model()
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.scheduler = make_scheduler(config, self.optimizer)
         self.step = 0
         if checkpoint is not None:
             self._restore(checkpoint)
-        os.makedirs(run_dir, exist_ok=True)
-        _write_json(os.path.join(run_dir, "config.json"), config.to_dict())
-        self.checkpoints = RunCheckpoints(run_dir, config.keep_checkpoints)
-        self.metrics = MetricsLog(os.path.join(run_dir, "metrics.jsonl"), resume_step=self.step if checkpoint else None)
+        # everything is checked: only now is the run directory claimed (and locked) and written to
+        if checkpoint is not None:
+            self.directory = RunDirectory.existing(run_dir or os.path.dirname(os.path.dirname(resume_from)))
+        else:
+            self.directory = RunDirectory.new(run_dir or config.out, config.task)
+        self.run_dir = self.directory.path
+        try:
+            self.checkpoints = RunCheckpoints(self.run_dir, config.keep_checkpoints)
+            latest = self.checkpoints.latest()
+            if checkpoint is not None and (latest is None or latest[0] != checkpoint.step):
+                raise ConfigError(f"{self.run_dir} changed while this run was starting (its latest checkpoint is "
+                                  f"now {latest and latest[1]}); resume it again")
+            self.directory.clean_temporaries(self.checkpoints.directory)
+            # reads (and refuses a damaged file) before anything is written
+            self.metrics = MetricsLog(os.path.join(self.run_dir, "metrics.jsonl"),
+                                      resume_step=self.step if checkpoint else None)
+            _write_json(os.path.join(self.run_dir, "config.json"), config.to_dict())
+        except BaseException:
+            self.directory.release(discard=True)
+            raise
         self._stop_signal = None
 
     # -- checkpoints ---------------------------------------------------------------------------------------
@@ -236,24 +271,31 @@ class Trainer:
 
     # -- evaluation and reporting -------------------------------------------------------------------------------
     def _format_scores(self, scores: dict) -> str:
-        return ", ".join(f"{k} {v:.4f}" if k != "perplexity" else f"{k} {v:.2f}" for k, v in scores.items())
+        return ", ".join(f"{k} {format_score(k, v)}" for k, v in scores.items())
 
     def evaluate(self, progress: Progress) -> dict:
-        scores = self.task.evaluate(self.model, "valid")
+        with _expected_overflow():  # a diverging model's scores come out as inf (reported, and warned about)
+            scores = self.task.evaluate(self.model, "valid")
         self.metrics.log("eval", step=self.step, split="valid", **scores)
         progress.write(f"step {self.step}: validation {self._format_scores(scores)}", file=self.out)
         return scores
 
     # -- running -------------------------------------------------------------------------------------------------
     def run(self) -> TrainResult:
+        """Train to ``max_steps`` (or the time budget, or a signal); the run directory's lock is then given back."""
+        try:
+            return self._run()
+        finally:
+            self.directory.release()
+
+    def _run(self) -> TrainResult:
         config = self.config
         baselines = self.task.baselines()
         self.metrics.log("start", step=self.step, task=config.task, metric=self.task.metric, baselines=baselines,
                          clip=config.clip, parameters=self.model.num_parameters())
         print(f"{self.task.describe()}", file=self.out)
-        print(f"model: {self.task.model_name} {config.model} x{config.layers}, hidden {config.hidden_size}, "
-              f"{self.model.num_parameters():,} parameters; {config.optimizer} lr {config.lr:g}; run directory "
-              f"{self.run_dir}", file=self.out)
+        print(f"model: {self.task.describe_model()}, {self.model.num_parameters():,} parameters; {config.optimizer} "
+              f"lr {config.lr:g}; run directory {self.run_dir}", file=self.out)
         if baselines:
             print(f"baseline: {self._format_scores(baselines)}", file=self.out)
         if self.step:
@@ -268,8 +310,9 @@ class Trainer:
             while self.step < config.max_steps:
                 step_started = time.perf_counter()
                 self.optimizer.zero_grad()
-                loss, tokens = self.task.train_step(self.model)
-                grad_norm = float(optim.clip_grad_norm_(self.model.parameters(), config.clip or math.inf))
+                with _expected_overflow():  # overflow shows as a non-finite loss or norm: refused just below
+                    loss, tokens = self.task.train_step(self.model)
+                    grad_norm = float(optim.clip_grad_norm_(self.model.parameters(), config.clip or math.inf))
                 self._check_finite(loss, grad_norm)
                 lr = self.optimizer.param_groups[0]["lr"]
                 self.optimizer.step()
@@ -279,7 +322,7 @@ class Trainer:
                 self.metrics.log("train", step=self.step, loss=loss, grad_norm=grad_norm, lr=lr, tokens=tokens,
                                  tokens_per_s=round(speed, 1), time=round(time.perf_counter() - started, 3))
                 progress.update(self.step, loss, speed)
-                if self.step % config.eval_interval == 0:
+                if self.step % config.eval_interval == 0 and self.task.has_validation:
                     scores, last_eval_step = self.evaluate(progress), self.step
                 if self._stop_signal:
                     stopped = "interrupted"
@@ -289,10 +332,11 @@ class Trainer:
                     break
                 if self.step % config.checkpoint_interval == 0 and self.step < config.max_steps:
                     self.save()
-            if last_eval_step != self.step and stopped != "interrupted":
-                scores = self.evaluate(progress)
+            if last_eval_step != self.step and stopped != "interrupted" and self.task.has_validation:
+                scores, last_eval_step = self.evaluate(progress), self.step
             if stopped != "interrupted" and self.task.has_test_set:
-                test = self.task.evaluate(self.model, "test")
+                with _expected_overflow():
+                    test = self.task.evaluate(self.model, "test")
                 self.metrics.log("eval", step=self.step, split="test", **test)
             path = self.save()
         finally:
@@ -303,7 +347,7 @@ class Trainer:
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
         seconds = time.perf_counter() - started
-        return self._finish(stopped, scores, test, baselines, path, seconds)
+        return self._finish(stopped, scores, last_eval_step, test, baselines, path, seconds)
 
     def _check_finite(self, loss: float, grad_norm: float) -> None:
         if math.isfinite(loss) and math.isfinite(grad_norm):
@@ -314,28 +358,74 @@ class Trainer:
         raise TrainingError(f"{what} at step {self.step + 1}; training stopped before the update, {where}; "
                             "try a lower --lr or --clip")
 
-    def _finish(self, stopped: str, scores, test, baselines: dict, path: str, seconds: float) -> TrainResult:
+    def _finish(self, stopped: str, scores, eval_step, test, baselines: dict, path: str,
+                seconds: float) -> TrainResult:
         note = {"max_steps": "finished", "time_budget": "time budget reached",
                 "interrupted": f"interrupted by {self._stop_signal}"}[stopped]
         print(f"{note} at step {self.step} after {format_duration(seconds)}; checkpoint {path}", file=self.out)
-        if stopped == "interrupted":
-            print(f"continue with: microseq train --resume {self.run_dir}", file=self.out)
         sample = None
-        if scores is not None and baselines:
-            lines = [f"{key:>12}: {scores[key]:.4f}   (baseline {baselines[key]:.4f})"
-                     for key in scores if key in baselines]
-            print("final validation:\n" + "\n".join(lines), file=self.out)
+        if scores is not None:
+            when = f"step {eval_step}" + (f", the last evaluation before the interrupt at step {self.step}"
+                                          if eval_step != self.step else "")
+            lines = [f"{key:>12}: {format_score(key, value)}"
+                     + (f"   (baseline {format_score(key, baselines[key])})" if key in baselines else "")
+                     for key, value in scores.items()]
+            print(f"final validation ({when}):\n" + "\n".join(lines), file=self.out)
+            self._warn_if_diverged(scores, baselines)
         if test is not None:
             print("test: " + self._format_scores(test), file=self.out)
+        files = {"checkpoint": path, "metrics": os.path.join(self.run_dir, "metrics.jsonl"),
+                 "config": os.path.join(self.run_dir, "config.json")}
         if self.config.task == "charlm" and self.config.sample_length and stopped != "interrupted":
             from .sampling import sample_text
 
             sample = sample_text(self.model, self.task.vocab, self.config.sample_length,
                                  temperature=self.config.temperature, rng=np.random.default_rng(self.config.seed))
-            with open(os.path.join(self.run_dir, "sample.txt"), "w", encoding="utf-8") as f:
+            files["sample"] = os.path.join(self.run_dir, "sample.txt")
+            with open(files["sample"], "w", encoding="utf-8") as f:
                 f.write(sample)
             print(f"sample (temperature {self.config.temperature:g}):\n{'-' * 60}\n{sample}\n{'-' * 60}", file=self.out)
+        self._print_where_everything_went(files, stopped)
         return TrainResult(self.run_dir, self.step, stopped, scores or {}, baselines, path, seconds, sample, test or {})
+
+    def _warn_if_diverged(self, scores: dict, baselines: dict) -> None:
+        loss, baseline = scores.get("loss"), baselines.get("loss")
+        if loss is not None and baseline is not None and not loss <= DIVERGED_FACTOR * baseline:
+            print(f"warning: the validation loss {format_score('loss', loss)} is more than {DIVERGED_FACTOR} times "
+                  f"the baseline's ({format_score('loss', baseline)}): the run diverged; try a lower --lr or a "
+                  "smaller --clip", file=sys.stderr)
+
+    def _print_where_everything_went(self, files: dict, stopped: str) -> None:
+        """The files of the run, and the commands to try next (the CLI's tasks; a fit() run has its own model)."""
+        run = self.run_dir
+        print(f"files in {run}:", file=self.out)
+        for name, where in files.items():
+            print(f"  {name:<11}{where}", file=self.out)
+        steps = self.config.max_steps if stopped == "interrupted" else 2 * self.config.max_steps
+        more = "" if stopped == "interrupted" else f" --max-steps {steps}"
+        what = "continue training" if stopped == "interrupted" else "train further"
+        plot = (f"microseq plot {run}", f"draw the loss curves to {os.path.join(run, 'curves.png')}")
+        if self.config.task == CUSTOM_TASK:
+            more = "" if stopped == "interrupted" else f", max_steps={steps}"
+            commands = [(f"fit(model, loss_fn, data, resume={run!r}{more})", f"{what} (Python)"), plot]
+        else:
+            commands = [(f"microseq train --resume {run}{more}", what), plot,
+                        (f"microseq eval {run}", "score the latest checkpoint again")]
+        if stopped != "interrupted" and self.config.schedule == "cosine":
+            commands = commands[1:]  # its learning rate has decayed to 0: no training further
+        if self.config.task == "charlm":
+            commands.append((f"microseq sample {run}", "generate more text"))
+        print("next:", file=self.out)
+        width = max(len(command) for command, _ in commands)
+        for command, what in commands:
+            print(f"  {command:<{width}}   {what}", file=self.out)
+
+
+def format_score(name: str, value: float) -> str:
+    """A score for people: 4 decimals (perplexity 2), or 3 significant digits (``inf``) beyond a million."""
+    if not abs(value) < 1e6:
+        return f"{value:.3g}"
+    return f"{value:.{2 if name == 'perplexity' else 4}f}"
 
 
 # -- entry points --------------------------------------------------------------------------------------------------
@@ -350,17 +440,25 @@ def train(config: TrainConfig | None = None, run_dir: str | None = None, out=Non
         config = make_config(**settings)
     elif settings:
         raise TypeError("train: pass either a config or keyword settings, not both")
-    run_dir = run_dir or new_run_dir(config)
     return Trainer(config, run_dir, out=out).run()
 
 
-def resume(run_dir: str, out=None, **overrides) -> TrainResult:
-    """Continue the run in ``run_dir`` from its latest checkpoint.
+def resume(run_dir: str, out=None, task_factory: Callable[[TrainConfig, dict | None], Task] = make_task,
+           **overrides) -> TrainResult:
+    """Continue the run in ``run_dir`` from its latest checkpoint, in ``run_dir``.
 
     Only the options in :data:`~microseq.training.config.RESUMABLE_OVERRIDES` (how long to train, how often
-    to evaluate and save, display) may change; anything else would make it a different run.
+    to evaluate and save, display) may change; anything else would make it a different run. Everything
+    (settings, checkpoint, data) is checked before the run directory is locked and written to; a run
+    directory that a live run holds is refused.
     """
+    unknown = sorted(set(overrides) - set(FIELDS))
+    if unknown:
+        raise ConfigError(f"resume: unknown setting {unknown[0]!r}")
     config = read_run_config(run_dir)
+    if config.task == CUSTOM_TASK and task_factory is make_task:
+        raise ConfigError(f"{run_dir} trained a model of your own: resume it from Python with "
+                          f"microseq.training.fit(model, loss_fn, data, resume={run_dir!r})")
     if config.schedule == "cosine" and overrides.get("max_steps", config.max_steps) != config.max_steps:
         raise ConfigError(f"cannot change max_steps when resuming a run with --schedule cosine (its learning rate "
                           f"decays to 0 at step {config.max_steps})")
@@ -379,4 +477,4 @@ def resume(run_dir: str, out=None, **overrides) -> TrainResult:
     if step >= config.max_steps:
         raise ConfigError(f"{run_dir} already reached step {step} of max_steps {config.max_steps}; "
                           "resume with a larger --max-steps")
-    return Trainer(config, run_dir, resume_from=path, out=out).run()
+    return Trainer(config, run_dir, resume_from=path, out=out, task_factory=task_factory).run()

@@ -59,7 +59,7 @@ def test_train_with_no_arguments_is_the_default_charlm(capsys, monkeypatch):
     seen = {}
 
     class Recorder:
-        def __init__(self, config, run_dir, **kwargs):
+        def __init__(self, config, run_dir=None, **kwargs):
             seen.update(config=config, run_dir=run_dir)
 
         def run(self):
@@ -69,7 +69,7 @@ def test_train_with_no_arguments_is_the_default_charlm(capsys, monkeypatch):
     assert main(["train"]) == 0
     assert seen["config"] == config_module.make_config("charlm")
     assert (seen["config"].model, seen["config"].text) == ("lstm", None)
-    assert seen["run_dir"] == os.path.join("runs", "charlm-1")
+    assert seen["run_dir"] is None and seen["config"].out is None  # the Trainer claims runs/charlm-N itself
 
 
 def test_charlm_on_a_text_file_then_sample_eval_and_plot(capsys, in_tmp):
@@ -91,7 +91,9 @@ def test_charlm_on_a_text_file_then_sample_eval_and_plot(capsys, in_tmp):
 
     status, out, _ = run(capsys, "eval", "run")
     assert status == 0 and "(step 6)" in out
-    assert all(f"test {key:>10}:" in out for key in ("loss", "bpc", "perplexity")) and "baseline" in out
+    # charlm has one held-out text: its numbers are called validation numbers, whatever --split says
+    assert all(f"valid {key:>10}:" in out for key in ("loss", "bpc", "perplexity")) and "baseline" in out
+    assert "test" not in out.replace("has no test set", "")
 
     (in_tmp / "other.txt").write_text("jumps over the lazy quartz sphinx\n" * 40, encoding="utf-8")
     status, other, _ = run(capsys, "eval", "run", "--text", "other.txt")
@@ -104,7 +106,7 @@ def test_charlm_on_a_text_file_then_sample_eval_and_plot(capsys, in_tmp):
 
 def test_charlm_on_the_default_corpus(capsys):
     status, out, _ = run(capsys, "train", "charlm", "--corpus-chars", "20000", *TINY_CHARLM, "--sample-length", "0")
-    assert status == 0 and "stdlib sources" in out and "sample" not in out
+    assert status == 0 and "stdlib sources" in out and "sample (temperature" not in out
     assert RunCheckpoints(os.path.join("runs", "charlm-1")).latest()[0] == 6
 
 
@@ -123,6 +125,7 @@ def test_seq2seq_tasks_train_evaluate_translate_and_plot(capsys, task):
                          "--batch-size", "4", "--eval-size", "8", "--eval-interval", "2", "--model", "lstm", *QUIET)
     assert status == 0 and "test exact-match accuracy" in out
     run_dir = os.path.join("runs", f"{task}-1")
+    assert f"microseq eval {run_dir}" in out and f"microseq sample {run_dir} --prime " in out
     saved = load_checkpoint(os.path.join(run_dir, "model.safetensors"), restore_rng=False)["config"]["model"]
     assert (saved["cell"], saved["encoder_hidden"], saved["decoder_hidden"], saved["embedding_dim"]) == ("lstm", 8, 16, 4)
     status, out, _ = run(capsys, "eval", run_dir)
@@ -197,6 +200,45 @@ def _seq2seq_run(capsys, in_tmp):
                "--batch-size", "2", "--eval-size", "4", *QUIET, "--out", "s2s")[0] == 0
 
 
+def _a_file(capsys, in_tmp):
+    _adding_run(capsys, in_tmp)
+    (in_tmp / "afile").write_text("not a directory\n", encoding="utf-8")
+
+
+def _latin1_metrics(capsys, in_tmp):
+    (in_tmp / "latin1").mkdir()
+    (in_tmp / "latin1" / "metrics.jsonl").write_bytes('{"kind": "start", "task": "caf\xe9"}\n'.encode("latin-1"))
+
+
+def _latin1_metrics_in_a_run(capsys, in_tmp):
+    _adding_run(capsys, in_tmp)
+    with open(in_tmp / "adding" / "metrics.jsonl", "ab") as f:
+        f.write('{"kind": "note", "text": "caf\xe9"}\n'.encode("latin-1"))
+
+
+HELD = []  # run directories locked for the length of one test, as a live run in another process would
+
+
+@pytest.fixture(autouse=True)
+def release_held():
+    yield
+    while HELD:
+        HELD.pop().release()
+
+
+def _held_adding_run(capsys, in_tmp):
+    from microseq.training.rundir import RunDirectory
+
+    _adding_run(capsys, in_tmp)
+    HELD.append(RunDirectory.existing("adding"))
+
+
+def _held_empty_out(capsys, in_tmp):
+    from microseq.training.rundir import RunDirectory
+
+    HELD.append(RunDirectory.new("held", "adding"))
+
+
 BAD_INPUT = {
     "missing text file": (None, ["train", "--text", "missing.txt"], "text file not found: missing.txt"),
     "non-UTF-8 text": (_non_utf8, ["train", "--text", "latin1.txt"], "latin1.txt is not UTF-8 text (invalid byte 0xe9"),
@@ -217,6 +259,39 @@ BAD_INPUT = {
     "resuming a seq2seq run": (_seq2seq_run, ["train", "--resume", "s2s"], "s2s is a seq2seq run: those train in one go"),
     "not a run directory": (None, ["train", "--resume", "."], ". is not a run directory (no config.json)"),
     "plot without metrics": (None, ["plot", "."], "no metrics file in ."),
+    "negative seed (train)": (None, ["train", "adding", "--seed", "-1"], "seed must not be negative; got -1"),
+    "negative seed (sample)": (_charlm_run, ["sample", "run", "--seed", "-1"], "--seed must not be negative; got -1"),
+    "adding with one step": (None, ["train", "adding", "--seq-len", "1"],
+                             "seq_len of the adding task must be at least 2 (two values are marked); got 1"),
+    "--out under a file": (_a_file, ["train", "adding", "--out", "afile/sub"], "--out afile/sub: afile is a file"),
+    "--out under /proc": (None, ["train", "adding", "--out", "/proc/microseq-run"],
+                          "--out /proc/microseq-run: cannot create the directory"),
+    "a model too big for the machine": (None, ["train", "adding", "--hidden-size", "1000000"],
+                                        "--hidden-size 1000000 (with --layers 1, --batch-size 50) needs about"),
+    "a seq2seq model too big for the machine": (None, ["train", "dates", "--hidden-size", "1000000"], "GiB) but this machine has"),
+    "plot into a path under a file": (_a_file, ["plot", "adding", "--output", "afile/x.png"],
+                                      "cannot write afile/x.png: Not a directory"),
+    "plot a metrics file that is not UTF-8": (_latin1_metrics, ["plot", "latin1"],
+                                              "latin1/metrics.jsonl is not a metrics file: not UTF-8 text (invalid byte 0xe9"),
+    "--bptt on adding": (None, ["train", "adding", "--bptt", "5"], "--bptt is for the charlm task, not adding"),
+    "--train-size on copy": (None, ["train", "copy", "--train-size", "5"], "--train-size is for the sentiment, postag tasks, not copy"),
+    "--beam-width on a charlm checkpoint": (_charlm_run, ["sample", "run", "--beam-width", "3"],
+                                            "--beam-width is for seq2seq checkpoints;"),
+    "--temperature on a seq2seq checkpoint": (_seq2seq_run, ["sample", "s2s", "--prime", "abc", "--temperature", "0.5"],
+                                              "--temperature is for charlm checkpoints;"),
+    "--resume with another --out": (_adding_run, ["train", "--resume", "adding", "--max-steps", "4", "--out", "x"],
+                                    "--out cannot be combined with --resume: a resumed run goes on in its own directory"),
+    "--resume of nothing with an existing --out": (_adding_run, ["train", "--resume", "nothing", "--out", "adding"],
+                                                   "--out cannot be combined with --resume"),
+    "resuming a run whose metrics file is not UTF-8": (_latin1_metrics_in_a_run,
+                                                        ["train", "--resume", "adding", "--max-steps", "4"],
+                                                        "adding/metrics.jsonl is not a metrics file: not UTF-8 text"),
+    "resuming a run that a live run holds": (_held_adding_run, ["train", "--resume", "adding", "--max-steps", "4"],
+                                             "adding is in use by another run that is still going"),
+    "a second run on a held --out": (_held_empty_out, ["train", "adding", *TINY["adding"], "--out", "held"],
+                                     "held is in use by another run that is still going"),
+    "eval on a text too short to hold anything out": (_charlm_run, ["eval", "run", "--text", "tiny.txt"],
+                                                      "tiny.txt: text too short to hold out validation text"),
 }
 
 
@@ -225,6 +300,7 @@ def test_bad_input_is_one_line_a_non_zero_status_and_nothing_overwritten(case, c
     prepare, argv, message = BAD_INPUT[case]
     (in_tmp / "text.txt").write_text(TEXT, encoding="utf-8")
     (in_tmp / "bad.toml").write_text("hiden_size = 12\n", encoding="utf-8")
+    (in_tmp / "tiny.txt").write_text("ab", encoding="utf-8")
     if prepare:
         prepare(capsys, in_tmp)
         capsys.readouterr()
@@ -232,6 +308,7 @@ def test_bad_input_is_one_line_a_non_zero_status_and_nothing_overwritten(case, c
     status, out, err = run(capsys, *argv)
     assert status != 0
     assert err.count("\n") == 1 and err.startswith(f"microseq {argv[0]}: error: ") and message in err, err
+    assert "Traceback" not in out + err
     assert snapshot(in_tmp) == before
 
 
@@ -270,3 +347,70 @@ def test_ctrl_c_saves_a_checkpoint_and_the_resumed_run_matches_an_uninterrupted_
     resumed = load_checkpoint(RunCheckpoints("run").latest()[1], restore_rng=False)["model_state"]
     whole = load_checkpoint(RunCheckpoints("whole").latest()[1], restore_rng=False)["model_state"]
     assert all(np.array_equal(resumed[name], whole[name]) for name in whole)
+
+
+# -- what a run reports --------------------------------------------------------------------------------------------
+def test_a_finished_run_says_where_everything_went_and_what_to_try_next(capsys, in_tmp):
+    (in_tmp / "text.txt").write_text(TEXT, encoding="utf-8")
+    status, out, err = run(capsys, "train", "--text", "text.txt", *TINY_CHARLM[:-2], "--progress", "lines",
+                           "--log-interval", "3", "--out", "run")
+    assert status == 0
+    checkpoint = RunCheckpoints("run").latest()[1]
+    files = out[out.index("files in run:"):]
+    for path in (checkpoint, os.path.join("run", "metrics.jsonl"), os.path.join("run", "sample.txt")):
+        assert path in files and os.path.isfile(path)
+    for command in ("microseq train --resume run --max-steps 12", "microseq plot run", "microseq eval run",
+                    "microseq sample run"):
+        assert command in files
+    assert os.path.join("run", "curves.png") in files
+    assert "step 3/6: smoothed loss " in err  # the progress line says which loss it shows
+
+
+def test_sample_names_only_the_wrong_option(capsys, in_tmp):
+    _charlm_run(capsys, in_tmp)
+    capsys.readouterr()
+    status, _, err = run(capsys, "sample", "run", "--top-k", "-2", "--length", "5")
+    assert status == 2 and err == "microseq sample: error: --top-k must not be negative; got -2\n"
+    status, _, err = run(capsys, "sample", "run", "--temperature", "0")
+    assert status == 2 and err == "microseq sample: error: --temperature must be a positive number; got 0.0\n"
+
+
+def test_eval_on_a_text_too_short_to_train_on_still_scores_it(capsys, in_tmp):
+    """eval has no size options: a text shorter than a training batch (3 x 16 here) is scored all the same."""
+    _charlm_run(capsys, in_tmp)
+    (in_tmp / "short.txt").write_text("the lazy dog jumps over the quick fox.\n", encoding="utf-8")
+    capsys.readouterr()
+    status, out, err = run(capsys, "eval", "run", "--text", "short.txt")
+    assert status == 0 and err == "" and "charlm on short.txt" in out and "valid        bpc:" in out
+
+
+def test_plot_reports_the_file_it_really_wrote(capsys, in_tmp):
+    _adding_run(capsys, in_tmp)
+    capsys.readouterr()
+    status, out, _ = run(capsys, "plot", "adding", "--output", "noext")
+    assert status == 0 and out == "noext.png\n" and (in_tmp / "noext.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (in_tmp / "noext").exists()
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(capsys, in_tmp, monkeypatch):
+    _adding_run(capsys, in_tmp)
+    capsys.readouterr()
+    before = snapshot(in_tmp)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails as if it were missing
+    status, out, err = run(capsys, "plot", "adding")
+    assert status == 1 and out == ""
+    assert err == 'microseq plot: error: matplotlib is not installed; install it with: pip install "microseq[plot]"\n'
+    assert snapshot(in_tmp) == before
+
+
+def test_a_seq2seq_run_whose_loss_became_nan_is_one_line_and_leaves_nothing(capsys, in_tmp, monkeypatch):
+    from microseq.seq2seq import train as seq2seq_train
+
+    def diverging(task, **kwargs):
+        raise FloatingPointError("train_task: the loss became nan at step 3")
+
+    monkeypatch.setattr(seq2seq_train, "train_task", diverging)
+    status, _, err = run(capsys, "train", "reverse", "--max-steps", "5", *QUIET)
+    assert status == 1
+    assert err == "microseq train: error: train_task: the loss became nan at step 3; try a lower --lr or --clip\n"
+    assert os.listdir(in_tmp / "runs") == []  # the claimed directory is given back

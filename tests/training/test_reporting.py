@@ -39,6 +39,8 @@ def test_settings_override_task_defaults():
     ({"bptt": 500}, "bptt must be between 1 and seq_len (100)"),
     ({"bidirectional": True}, "charlm cannot be bidirectional"),
     ({"lr": float("nan")}, "lr must be a positive number"),
+    ({"seed": -1}, "seed must not be negative; got -1"),
+    ({"train_size": 10}, "--train-size is for the sentiment, postag tasks, not charlm"),
 ])
 def test_bad_settings_are_named(settings, message):
     with pytest.raises(ConfigError) as error:
@@ -110,7 +112,7 @@ def test_progress_lines_when_not_a_terminal():
         progress.update(step, loss=2.0, tokens_per_s=1500)
     progress.close()
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("step 5/10: loss 2.0000, 1.5k tok/s, ETA ")
+    assert len(lines) == 2 and lines[0].startswith("step 5/10: smoothed loss 2.0000, 1.5k tok/s, ETA ")
 
 
 def test_progress_bar_shows_loss_speed_and_eta():
@@ -120,7 +122,7 @@ def test_progress_bar_shows_loss_speed_and_eta():
     progress._bar.refresh()
     progress.close()
     text = stream.getvalue()
-    assert "2/4" in text and "loss 1.5000" in text and "2.0k tok/s" in text and "ETA" in text
+    assert "2/4" in text and "smoothed loss 1.5000" in text and "2.0k tok/s" in text and "ETA" in text
 
 
 def test_eta_respects_the_time_budget():

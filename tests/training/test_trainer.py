@@ -5,7 +5,9 @@ import json
 import math
 import os
 import shutil
+import re
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -52,10 +54,12 @@ def test_interrupted_then_resumed_run_equals_uninterrupted(task, tmp_path):
     config = make_config(task, **TINY[task], **COMMON)
     whole = train(config, run_dir=str(tmp_path / "whole"), out=quiet())
 
-    trainer = Trainer(make_config(task, **TINY[task], **COMMON), str(tmp_path / "split"), out=quiet())
+    printed = quiet()
+    trainer = Trainer(make_config(task, **TINY[task], **COMMON), str(tmp_path / "split"), out=printed)
     interrupt_at(trainer, 7)
     stopped = trainer.run()
     assert (stopped.stopped, stopped.step) == ("interrupted", 7)
+    assert "final validation (step 5, the last evaluation before the interrupt at step 7):" in printed.getvalue()
     assert stopped.checkpoint.endswith("step-00000007.safetensors") and os.path.isfile(stopped.checkpoint)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler given back
 
@@ -123,13 +127,31 @@ def test_a_nan_loss_stops_before_the_update_and_names_step_and_last_checkpoint(t
     assert any(not np.array_equal(before[n], state[n]) for n in before)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow on the way to inf
-def test_an_exploding_run_stops_with_the_message(tmp_path):
-    """A real divergence (no clipping, a huge learning rate), not a simulated one."""
+def test_an_exploding_run_stops_with_the_message_and_no_numpy_warnings(tmp_path):
+    """A real divergence (no clipping, a huge learning rate), not a simulated one. The overflow on the way
+    to inf is what the NaN guard reports: NumPy's RuntimeWarnings must not repeat it on the terminal."""
     config = make_config("adding", model="rnn", nonlinearity="relu", seq_len=30, hidden_size=16, batch_size=8,
                          optimizer="sgd", lr=1e6, clip=0, max_steps=50, progress="off")
-    with pytest.raises(TrainingError, match=r"became (nan|inf) at step \d+; .*no checkpoint was saved yet"):
-        train(config, run_dir=str(tmp_path / "r"), out=quiet())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(TrainingError, match=r"became (nan|inf) at step \d+; .*no checkpoint was saved yet"):
+            train(config, run_dir=str(tmp_path / "r"), out=quiet())
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
+    assert np.geterr()["over"] == "warn"  # only the training step was silenced, not NumPy for good
+
+
+@pytest.mark.parametrize("nats, shown", [(650.0, "perplexity: 1.96e+282"), (800.0, "perplexity: inf")])
+def test_a_diverged_run_prints_a_short_perplexity_and_says_it_diverged(tmp_path, capsys, nats, shown):
+    from microseq.training.tasks import CharLMTask
+
+    out = quiet()
+    trainer = Trainer(make_config("charlm", **TINY["charlm"], **dict(COMMON, max_steps=2)), str(tmp_path / "r"), out=out)
+    trainer.task.evaluate = lambda model, split="valid": CharLMTask._scores(nats)
+    trainer.run()
+    text = out.getvalue()
+    assert shown in text and max(len(digits) for digits in re.findall(r"\d+", text)) < 20  # not 283 digits
+    err = capsys.readouterr().err
+    assert "warning: the validation loss" in err and "the run diverged" in err and err.count("\n") == 1
 
 
 def test_time_budget_stops_and_checkpoints(tmp_path):
