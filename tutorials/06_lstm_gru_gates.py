@@ -458,7 +458,10 @@ print(probe[:300])
 
 # %% [markdown]
 # The model is `training.models.CharLM`: an embedding of each character, one `nn.LSTM` layer, and a linear
-# read-out of the next character's logits at every step. The training loop is the plain one (tutorial 7
+# read-out of the next character's logits at every step. An **embedding** is a learned table $E$ of shape
+# `(V, D)`, one row of D numbers per character of a V-character vocabulary: the model reads character $k$
+# as row $E_k$. That is exactly the one-hot row $e_k$ times $E$, without doing the multiplication, and it lets
+# similar characters end up with similar rows (tutorial 7 derives its gradient). The training loop is the plain one (tutorial 7
 # takes it apart): the text is cut into parallel streams, read 64 characters per step, the state carried
 # from one window to the next, Adam, gradient clipping.
 
