@@ -13,7 +13,7 @@ QUICK = os.environ.get("MICROSEQ_TUTORIAL_QUICK") == "1"
 FIGURES = Path(os.environ.get("MICROSEQ_TUTORIAL_OUT", Path(__file__).resolve().parent / "figures"))
 FIGURES.mkdir(parents=True, exist_ok=True)
 
-__all__ = ["FIGURES", "QUICK", "show"]
+__all__ = ["FIGURES", "QUICK", "show", "show_png"]
 
 
 def show(fig, name: str, dpi: int = 120) -> Path:
@@ -24,6 +24,11 @@ def show(fig, name: str, dpi: int = 120) -> Path:
     """
     path = FIGURES / name
     fig.savefig(path, dpi=dpi)
+    return show_png(path)
+
+
+def show_png(path) -> Path:
+    """Inside a notebook (IPython), display the PNG at ``path`` below the cell; elsewhere do nothing."""
     try:
         from IPython import get_ipython
         from IPython.display import Image, display
