@@ -77,3 +77,12 @@ def test_tutorial_runs_in_quick_mode(name, tmp_path):
     assert not missing, f"{name} did not write {missing}"
     for png in figures:
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{png} is not a PNG"
+
+
+def test_readme_table_lists_every_tutorial():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Tutorials"):].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if re.match(r"\| \d+ \|", line)]
+    linked = [re.search(r"\(tutorials/(\d\d_\w+\.py)\)", row).group(1) for row in rows]
+    assert linked == [path.name for path in TUTORIAL_FILES], "the README's tutorial table is out of date"
+    assert all(row.count("|") == 6 and "| |" not in row for row in rows), "every row fills its five columns"
