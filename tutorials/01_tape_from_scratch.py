@@ -205,7 +205,7 @@ def edge_gradients(output):
     return sent
 
 
-def draw_graph(output, intermediates, leaves, layout, name):
+def draw_graph(output, intermediates, leaves, layout, filename):
     """Leaves (blue) and ops (orange) with their values; each edge labelled with its backward gradient."""
     sent = edge_gradients(output)
     fig = Figure(figsize=(10, 4.2))
@@ -231,7 +231,7 @@ def draw_graph(output, intermediates, leaves, layout, name):
     ax.axis("off")
     ax.set_title("f = x tanh(wx) + w: values computed forward (black), gradients sent backward (red)")
     fig.tight_layout()
-    show(fig, name)
+    show(fig, filename)
 
 
 a = w * x
@@ -409,13 +409,18 @@ check(line_is_fitted, fit_line)
 # **vector-Jacobian product**: if $y = \text{op}(u)$ and $g = \partial L / \partial y$ is the incoming
 # gradient, then
 #
-# $$ \frac{\partial L}{\partial u_j} = \sum_i g_i \frac{\partial y_i}{\partial u_j} = (g^\top J)_j .$$
+# $$ \frac{\partial L}{\partial u_j} = \sum_i g_i \frac{\partial y_i}{\partial u_j} = (g J)_j ,$$
+#
+# with $J_{ij} = \partial y_i / \partial u_j$. **Notation, kept in every tutorial:** vectors are *rows*
+# (a gradient has the shape of its tensor, and a batch is a matrix with one example per row), so the
+# upstream gradient multiplies the Jacobian from the left, $g J$; with column vectors, as in many lecture
+# notes, the same product is written $J^\top g$ or $g^\top J$.
 #
 # The Jacobian $J$ is never built. For an element-wise op like `tanh` it is diagonal, with
 # $1 - y_i^2$ on the diagonal, so the product is just `g * (1 - y**2)`: as cheap as the forward pass.
 #
 # We can still *see* $J$: a backward pass with the upstream gradient $e_i$ (a one-hot vector) returns
-# $e_i^\top J$, the $i$-th row. One pass per row rebuilds the whole Jacobian of $y = x \tanh(w x)$ for
+# $e_i J$, the $i$-th row. One pass per row rebuilds the whole Jacobian of $y = x \tanh(w x)$ for
 # vectors (`retain_graph=True` keeps the tape for the next pass):
 
 # %%
@@ -437,7 +442,7 @@ assert np.allclose(jacobian, np.diag(t + xs.data * ws.data * (1 - t**2)), rtol=1
 
 # %% [markdown]
 # Diagonal, as promised: each $y_i$ depends only on $x_i$. `backward()` with any upstream vector $g$
-# computes $g^\top J$ without ever forming $J$:
+# computes $g J$ without ever forming $J$:
 
 # %%
 g = np.random.default_rng(0).standard_normal(n)

@@ -100,7 +100,8 @@ h_example = np.tanh(rng.standard_normal(16))
 assert np.linalg.norm(step_jacobian(h_example, w_example), 2) <= np.linalg.norm(w_example, 2) + 1e-12
 
 # %% [markdown]
-# We measure $\| v^\top \partial h_t / \partial h_0 \|$ for a random unit vector $v$: one backward pass
+# We measure $\| v\, \partial h_t / \partial h_0 \|$ for a random unit row vector $v$ (a vector-Jacobian
+# product, tutorial 1): one backward pass
 # from step $t$ (with `retain_graph=True` so the same forward pass serves every $t$), averaged over a
 # batch of random input sequences.
 
@@ -110,7 +111,7 @@ B, I, H = 8, 4, 32
 
 
 def gradient_norms(layer, steps=T):
-    """||v^T dh_t/dh_0|| for t = 1..steps, as the RMS over a batch of random inputs (float64)."""
+    """||v dh_t/dh_0|| for t = 1..steps, as the RMS over a batch of random inputs (float64)."""
     xs = ms.tensor(rng.standard_normal((steps, B, I)))
     h0 = ms.zeros(1, B, H, dtype=np.float64, requires_grad=True)
     state = (h0, ms.zeros(1, B, H, dtype=np.float64)) if isinstance(layer, nn.LSTM) else h0
@@ -131,7 +132,7 @@ start = time.perf_counter()
 default_init = {name: gradient_norms(layer) for name, layer in layers.items()}
 print(f"({time.perf_counter() - start:.1f} s)")
 for name, norms in default_init.items():
-    print(f"{name:5} ||v^T dh_t/dh_0||: t=1 {norms[0]:.1e}, t=10 {norms[9]:.1e}, t={T} {norms[-1]:.1e}")
+    print(f"{name:5} ||v dh_t/dh_0||: t=1 {norms[0]:.1e}, t=10 {norms[9]:.1e}, t={T} {norms[-1]:.1e}")
 
 # %% [markdown]
 # With PyTorch's default initialisation (every weight uniform in $\pm 1/\sqrt{H}$), **all three** vanish,
@@ -205,7 +206,7 @@ for ax in (left, right):
     ax.set_xlabel("steps t")
     ax.grid(alpha=0.3, which="both")
     ax.legend()
-left.set_ylabel(r"$\|v^\top\, \partial h_t / \partial h_0\|$")
+left.set_ylabel(r"$\|v\, \partial h_t / \partial h_0\|$")
 fig.tight_layout()
 show(fig, "05_gradient_norms.png")
 
