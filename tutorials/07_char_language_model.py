@@ -495,6 +495,11 @@ assert variety[temperatures[0]] < variety[1.0]
 # * A language model is trained with the cross entropy of the next character; bits per character
 #   ($L / \ln 2$) and perplexity ($e^L$) are the same number on other scales, read against the uniform
 #   ($\log_2 V$ bits) and unigram baselines.
+# * The gradient of softmax + cross entropy at the logits is $p - e_y$ (the softmax VJP
+#   $p \odot (g - \langle g, p\rangle)$ with $g = -e_y / p_y$); an embedding's gradient is a scatter-add of the
+#   upstream rows into the rows that were read (`np.add.at`, never `grad[ids] += g`).
+# * A min-char-rnn of a few primitive ops already learns spelling-level statistics and writes samples that
+#   improve as the loss falls.
 # * A long text is read as parallel streams; the state is carried across windows (context) and detached at
 #   their edges (bounded memory and time); carrying it measurably lowers the loss.
 # * Sampling divides the logits by a temperature: low is repetitive and safe, high is varied and broken.

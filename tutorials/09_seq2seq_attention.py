@@ -495,7 +495,11 @@ if not QUICK:
 # * An encoder-decoder maps a sequence to a sequence of another length; the decoder writes one symbol at a
 #   time, reading its previous symbol and an attention-weighted average of the encoder's vectors.
 # * Attention weights are a softmax over the real source positions: they sum to 1 and are exactly 0 on
-#   padding.
+#   padding. Luong's step scores with the *new* state ($h_t^\top W_a h_j$) and builds the attentional state
+#   $\tilde h_t = \tanh(W_c [c_t; h_t])$, fed to the next step (input feeding); Bahdanau's scores with the
+#   *previous* state, additively ($v^\top \tanh(W s + U h_j)$), and feeds the context to the cell.
+# * Without attention the decoder sees the source through one final vector, and its accuracy falls as
+#   sources get longer; attention removes that bottleneck.
 # * Teacher forcing feeds the truth while training; at test time the decoder reads itself. Scheduled
 #   sampling feeds the model's own predictions with a growing probability; with ratio 0 training runs
 #   exactly what greedy decoding runs.
