@@ -86,3 +86,44 @@ def test_readme_table_lists_every_tutorial():
     linked = [re.search(r"\(tutorials/(\d\d_\w+\.py)\)", row).group(1) for row in rows]
     assert linked == [path.name for path in TUTORIAL_FILES], "the README's tutorial table is out of date"
     assert all(row.count("|") == 6 and "| |" not in row for row in rows), "every row fills its five columns"
+
+
+def test_check_fails_the_build_when_an_exercise_is_broken(monkeypatch):
+    """``exercises.check`` (solutions on) rejects a check that the solution fails, that passes without calling
+    the learner's code, or that misses a listed mistake; it accepts a check that does all three right."""
+    monkeypatch.syspath_prepend(str(TUTORIALS))
+    monkeypatch.delenv("MICROSEQ_TUTORIAL_OUT", raising=False)
+    import exercises
+
+    monkeypatch.setattr(exercises, "SOLUTIONS", True)
+
+    def stub(x):
+        raise NotImplementedError
+
+    def plus_one(x):
+        return x + 1
+
+    def plus_two(x):
+        return x + 2
+
+    plus_one.stub, plus_one.mistakes = stub, (plus_two,)
+
+    def never_calls(fn):
+        pass
+
+    def too_weak(fn):
+        assert fn(0) > 0
+
+    def wrong_answer(fn):
+        assert fn(0) == 5
+
+    def right(fn):
+        assert fn(0) == 1 and fn(-1) == 0
+
+    with pytest.raises(AssertionError, match="does not call the learner's code"):
+        exercises.check(never_calls, plus_one)
+    with pytest.raises(AssertionError, match="does not catch the mistake plus_two"):
+        exercises.check(too_weak, plus_one)
+    with pytest.raises(AssertionError):
+        exercises.check(wrong_answer, plus_one)
+    exercises.check(right, plus_one)
