@@ -37,7 +37,10 @@
 # your code. The cell right after it *checks* your answer with a property test (random inputs, gradients
 # against finite differences) and says what is wrong if it is. Stuck? The answers are in
 # `tutorials/solutions/tutorialNN.py`, and `MICROSEQ_TUTORIAL_SOLUTIONS=1` makes the tutorial use them
-# (that is how CI runs every tutorial; it also checks that each check *fails* on the unfilled stub).
+# (set it in the environment before starting Python, or with `%env MICROSEQ_TUTORIAL_SOLUTIONS=1` before
+# the first cell of a notebook). That is how CI runs every tutorial; it also checks that each check *fails*
+# on the unfilled stub and on a plausible wrong answer. Without it, a tutorial stops at the first exercise
+# you have not done yet: fill it in and run the cell again.
 
 # %%
 import sys

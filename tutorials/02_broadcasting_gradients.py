@@ -18,7 +18,8 @@
 # copies, and a gradient must come back with its input's shape.
 #
 # This tutorial covers the broadcasting rules, derives the gradient of a broadcast, checks the library
-# against the rule, and shows what goes wrong when a gradient keeps the wrong shape.
+# against the rule, and shows what goes wrong when a gradient keeps the wrong shape. You will write
+# `unbroadcast` and an op with its own broadcasting backward rule (exercises work as in tutorial 1).
 
 # %%
 import numpy as np
