@@ -206,6 +206,28 @@ def is_the_library_luong_step(luong_step):
 check(is_the_library_luong_step, luong_step)
 
 # %% [markdown]
+# Your step is the heart of the library's decoder. Two decoder steps of the model built above, by hand: the
+# GRU cell reads the previous symbol's embedding *and the previous* $\tilde h$ (input feeding: zeros before the
+# first step), your `luong_step` gives $\tilde h_t$, and the output layer reads $\tilde h_t$. They must match
+# `model.decoder.step`, logits, attention weights and the $\tilde h$ it carries to the next step:
+
+# %%
+decoder = model.decoder
+memory, state = model.encode(batch.src, batch.src_lengths)
+feed, h = np.zeros((len(pairs), decoder.hidden_size)), state.top.data
+for t in range(2):
+    previous = batch.tgt_in[:, t]
+    logits_lib, state, weights_lib = decoder.step(previous, state, memory)
+    x_t = np.concatenate([decoder.embedding.weight.data[previous], feed], axis=-1)  # [y_{t-1}; h~_{t-1}]
+    h = decoder.cells[0](ms.tensor(x_t.astype(np.float32)), ms.tensor(h.astype(np.float32))).data
+    feed, _, weights_ours = luong_step(h, memory.keys.data, memory.mask, decoder.attention.W_a.weight.data,
+                                       decoder.attentional.weight.data)
+    logits_ours = feed @ decoder.output.weight.data.T + decoder.output.bias.data
+    assert np.allclose(weights_ours, weights_lib.data, atol=1e-5) and np.allclose(feed, state.feed.data, atol=1e-5)
+    assert np.allclose(logits_ours, logits_lib.data, atol=1e-4)
+print("two Luong decoder steps by hand (with input feeding) equal model.decoder.step")
+
+# %% [markdown]
 # ### A Bahdanau step
 #
 # Bahdanau's attention differs in two ways: the score is **additive**, $e_j = v^\top \tanh(W s + U h_j)$ (a
