@@ -20,10 +20,10 @@
 # with $x_t$ the input at step $t$ (shape `(B, I)` for a batch of B sequences with I features), $h_t$ of
 # shape `(B, H)`, and the *same* weights at every step.
 #
-# **Notation, kept in every tutorial:** vectors are **rows**. A batch of B states is a `(B, H)` matrix with
-# one state per row, so a weight matrix of shape `(H_out, H_in)` (PyTorch's layout) acts from the right,
-# as $x W^\top$, and a gradient is a row of the same shape as its tensor. (The lecture notes and colah's post
-# write columns, $W x$; transpose everything to go from one to the other.)
+# Vectors are rows, as everywhere in these tutorials (tutorial 1): a batch of B states is a `(B, H)` matrix
+# with one state per row, so a weight matrix of shape `(H_out, H_in)` (PyTorch's layout) acts from the
+# right, as $x W^\top$. (The lecture notes and colah's post write columns, $W x$; transpose everything to go
+# from one to the other.)
 #
 # In this tutorial we
 #

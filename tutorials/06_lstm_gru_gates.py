@@ -68,7 +68,7 @@ rng = np.random.default_rng(0)
 # * the **candidate** $g \in (-1, 1)$: what to write (not a gate: it is the content);
 # * the **output gate** $o$: how much of the memory to show in $h_t$.
 #
-# The diagram (drawn below, beside the GRU's) shows the data flow: the gates (orange) read $[x_t, h_{t-1}]$;
+# The diagram shows the data flow: the gates (orange) read $[x_t, h_{t-1}]$;
 # the memory $c$ runs along the top, touched only by a multiplication and an addition: the additive path.
 
 
@@ -113,12 +113,11 @@ GRU_DIAGRAM = dict(  # PyTorch's convention: h_t = (1 - z) * n + z * h_{t-1}, r 
            *[(src, gate) for src in ("h_prev", "x") for gate in "rz"]],
 )
 
-fig = Figure(figsize=(12, 3.8))
-left, right = fig.subplots(1, 2)
-draw_cell_diagram(left, "LSTM: c runs along the top, touched by one $\\odot$ and one $+$", **LSTM_DIAGRAM)
-draw_cell_diagram(right, "GRU (PyTorch's convention): $h$ itself is the additive path", **GRU_DIAGRAM)
+fig = Figure(figsize=(6.5, 3.8))
+draw_cell_diagram(fig.add_subplot(), "LSTM: c runs along the top, touched by one $\\odot$ and one $+$",
+                  **LSTM_DIAGRAM)
 fig.tight_layout()
-show(fig, "06_cell_diagrams.png")
+show(fig, "06_lstm_diagram.png")
 
 
 # %%
@@ -169,6 +168,16 @@ print("our LSTM step and nn.LSTMCell agree")
 # * the **reset gate** $r$: how much of the old state the candidate $n$ may look at;
 # * the **candidate** $n$: the proposed new state.
 #
+# In a diagram (PyTorch's convention): the old state reaches the new one through a multiplication by $z$
+# and an addition, the GRU's additive path; the reset gate acts inside the candidate.
+
+# %%
+fig = Figure(figsize=(6.5, 3.8))
+draw_cell_diagram(fig.add_subplot(), "GRU (PyTorch's convention): $h$ itself is the additive path", **GRU_DIAGRAM)
+fig.tight_layout()
+show(fig, "06_gru_diagram.png")
+
+# %% [markdown]
 # One detail matters for matching PyTorch to the last bit: the reset gate multiplies $h W_{hn}^\top$
 # *with its bias* $b_{hn}$, so the state's part of the pre-activation must be kept apart from the
 # input's, not summed first as in the LSTM.
