@@ -328,9 +328,11 @@ show(fig, "09_attention_bottleneck.png")
 
 # %% [markdown]
 # Without attention the share of right symbols falls as the source gets longer: the final state has to
-# carry every symbol, in order, and a vector of 64 numbers trained this briefly holds a few symbols well
-# and a dozen poorly. With attention the decoder reads the symbol it needs from the source at each step,
-# and the length hardly matters. (The quick run trains for a tenth as long; the same fall shows, smaller.)
+# carry every symbol, in order, and a vector of 64 numbers holds a few symbols well and a dozen poorly.
+# With attention the decoder reads the symbol it needs from the source at each step, and the length
+# matters much less. In our full run (1500 batches) the model without attention got every symbol of the
+# 2-symbol sources right but only 77% of those of 12-symbol sources, against 93% with attention; the quick
+# run trains a tenth as long, and the fall is steeper (46% against 90% in ours).
 
 # %%
 short, long_ = min(by_length["without attention"]), max(by_length["without attention"])
