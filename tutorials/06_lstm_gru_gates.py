@@ -32,6 +32,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one BLAS t
 import io
 import time
 import tokenize
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
