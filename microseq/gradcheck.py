@@ -167,7 +167,7 @@ def _compare(name: str, analytical: np.ndarray, numerical: np.ndarray, atol: flo
         bad = np.unravel_index(np.argmax(error), error.shape)
     where = f" at index {tuple(int(i) for i in bad)}" if analytical.ndim else ""
     return (
-        f"  {name}{where}: analytical {analytical[bad]!r}, numerical {numerical[bad]!r} "
+        f"  {name}{where}: analytical {float(analytical[bad])!r}, numerical {float(numerical[bad])!r} "
         f"(|difference| {abs(analytical[bad] - numerical[bad]):.3g}, allowed {atol + rtol * abs(numerical[bad]):.3g}); "
         f"{int((error > 0).sum())} of {error.size} elements differ"
     )
