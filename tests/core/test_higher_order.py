@@ -129,6 +129,26 @@ def test_grad_with_respect_to_an_intermediate_and_with_grad_outputs():
     np.testing.assert_allclose(gh.data, [2 * np.e, 20 * np.exp(2)])
 
 
+def test_grad_of_several_outputs_adds_their_products_and_handles_repeats_and_leaves():
+    x, w = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    v = np.array([10.0, 20.0])
+    gx, gw, gx_again = ms.autograd.grad([(x * w).sum(), x * x, w], [x, w, x], grad_outputs=[None, v, v])
+    np.testing.assert_array_equal(gx.data, w.data + 2 * x.data * v)
+    np.testing.assert_array_equal(gw.data, x.data + v)  # w itself is an output: its upstream comes straight in
+    np.testing.assert_array_equal(gx_again.data, gx.data)
+    assert not np.shares_memory(gx.data, gx_again.data) and not np.shares_memory(gw.data, v)
+    with pytest.raises(ValueError, match="grad: 1 grad_outputs for 2 outputs"):
+        ms.autograd.grad([x.sum(), w.sum()], x, grad_outputs=[None])
+
+
+def test_grad_of_an_output_without_history_is_zeros_or_an_error_when_not_allowed():
+    x = leaf(1.0, 2.0)
+    constant = ms.tensor(3.0, dtype=np.float64)
+    np.testing.assert_array_equal(ms.autograd.grad(constant, x)[0].data, [0.0, 0.0])
+    with pytest.raises(RuntimeError, match="grad: output 0 does not require grad"):
+        ms.autograd.grad(constant, x, allow_unused=False)
+
+
 def test_grad_rejects_an_input_that_does_not_require_grad():
     x = leaf(1.0)
     with pytest.raises(RuntimeError, match="input 1 is not a tensor that requires grad"):
