@@ -330,6 +330,30 @@ def test_composed_ops_second_derivatives():
     assert_second_derivatives(lambda s: masked_softmax(s, mask, axis=-1), rng.standard_normal((2, 3)))
 
 
+@pytest.mark.parametrize("cell", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_recurrent_cells_second_derivatives(cell):
+    """Composed of primitives, a cell has second derivatives for free (input and state, weights fixed)."""
+    rng = np.random.default_rng(4)
+    layer = getattr(nn, cell)(3, 4, dtype=np.float64)
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    if cell == "LSTMCell":
+        c = rng.standard_normal((2, 4))
+        assert_second_derivatives(lambda x, h, c: ms.concatenate(layer(x, (h, c)), axis=1), x, h, c)
+    else:
+        assert_second_derivatives(layer, x, h)
+
+
+@pytest.mark.parametrize("kind", ["additive", "dot", "general"])
+def test_an_attention_step_has_second_derivatives(kind):
+    from microseq.seq2seq.attention import AdditiveAttention, LuongAttention
+
+    rng = np.random.default_rng(5)
+    attention = AdditiveAttention(4, 4, 3, dtype=np.float64) if kind == "additive" else LuongAttention(4, 4, kind, dtype=np.float64)
+    query, keys = rng.standard_normal((2, 4)), rng.standard_normal((2, 3, 4))
+    mask = np.array([[True, True, False], [True, True, True]])
+    assert_second_derivatives(lambda q, k: attention(q, k, mask)[0], query, keys)
+
+
 # -- special points, written out ---------------------------------------------------------------------------
 def test_second_derivatives_at_kinks_follow_the_first_derivative_convention():
     x = leaf(-1.0, 0.0, 2.0)
