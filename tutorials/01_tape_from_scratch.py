@@ -108,20 +108,14 @@ assert [node.saved_bytes() for node in tape] == [16, 8, 16, 0]  # two float64s, 
 #
 # $$ \frac{\partial f}{\partial x} \mathrel{+}= g \cdot b, \qquad \frac{\partial f}{\partial b} = g \cdot x .$$
 #
-# The rule is called as `backward(g, *input_values, output_value)`: `mul`'s rule is
-# `lambda g, x, w, _y: (g * w, g * x)`. The node keeps those values in `node.saved` (a rule that reads only
-# `g`, like `add`'s, has `saved = None`). Let's call one of them directly. The `mul` that made `c` is the
-# third entry:
-
+# A rule is called as `backward(g, *input_values, output_value)`: `mul`'s rule is
+# `lambda g, x, w, _y: (g * w, g * x)` (a parameter named `_...` is one the rule does not read, so the node need
+# not save it). Calling a node with $g$ runs its `backward` on the values it saved. The `mul` that made `c` is
+# the third entry:
 
 # %%
-def vjp(node, g):
-    """Call ``node``'s backward rule: the gradients of its inputs, given the gradient ``g`` of its output."""
-    return node.backward(g) if node.saved is None else node.backward(g, *node.saved)
-
-
 mul_node = tape[2]
-grad_x_part, grad_b = vjp(mul_node, np.float64(1.0))
+grad_x_part, grad_b = mul_node(np.float64(1.0))
 b_value = np.tanh(w.item() * x.item())
 print("d c / d x =", grad_x_part, "  (this is b =", b_value, ")")
 print("d c / d b =", grad_b, "  (this is x =", x.item(), ")")
@@ -154,7 +148,7 @@ def replay(output, order, accumulate=True):
     at_leaf = {}  # gradient collected by each leaf
     for node in order:
         grad_out = at_node.pop(id(node), np.zeros(node.out_shape))
-        for tensor, grad in zip(node.inputs, vjp(node, grad_out)):
+        for tensor, grad in zip(node.inputs, node(grad_out)):
             if grad is None or not tensor.requires_grad:
                 continue
             if node.reduces_broadcast:
@@ -201,7 +195,7 @@ def edge_gradients(output):
     sent = {}
     for node in reversed(ms.tape_of(output)):
         grad_out = at_node.pop(id(node))
-        for position, (tensor, grad) in enumerate(zip(node.inputs, vjp(node, grad_out))):
+        for position, (tensor, grad) in enumerate(zip(node.inputs, node(grad_out))):
             sent[(id(node), position)] = float(grad)
             if tensor._node is not None:
                 at_node[id(tensor._node)] = at_node.get(id(tensor._node), 0) + grad
