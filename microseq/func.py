@@ -101,7 +101,7 @@ def _as_given(value: Tensor, as_tensor: bool):
     """``value`` as a Tensor, or as a writable NumPy array that owns its memory."""
     if as_tensor:
         return value
-    array = value.data
+    array = np.asarray(value.data)  # a 0-d result of a NumPy reduction may be a scalar, not an array
     return array if array.flags.writeable and array.base is None else array.copy()
 
 
