@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Tensor, as_tensor, implements, record
 from ._util import broadcast_error, pair
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
 ]
 
 
+@implements(np.add)
 def add(a, b) -> Tensor:
     """``a + b``.  dy/da = 1, dy/db = 1."""
     a, b = pair(a, b)
@@ -29,6 +30,7 @@ def add(a, b) -> Tensor:
     return record("add", y, (a, b), lambda g: (g, g), reduces_broadcast=True)
 
 
+@implements(np.subtract)
 def sub(a, b) -> Tensor:
     """``a - b``.  dy/da = 1, dy/db = -1."""
     a, b = pair(a, b)
@@ -39,6 +41,7 @@ def sub(a, b) -> Tensor:
     return record("sub", y, (a, b), lambda g: (g, -g), reduces_broadcast=True)
 
 
+@implements(np.multiply)
 def mul(a, b) -> Tensor:
     """``a * b``.  dy/da = b, dy/db = a."""
     a, b = pair(a, b)
@@ -49,6 +52,7 @@ def mul(a, b) -> Tensor:
     return record("mul", y, (a, b), lambda g, x, w, _y: (g * w, g * x), reduces_broadcast=True)
 
 
+@implements(np.true_divide)
 def div(a, b) -> Tensor:
     """``a / b``.  dy/da = 1/b, dy/db = -a/b**2."""
     a, b = pair(a, b)
@@ -60,12 +64,14 @@ def div(a, b) -> Tensor:
     return record("div", y, (a, b), lambda g: (g / w, -g * y / w), reduces_broadcast=True)
 
 
+@implements(np.negative)
 def neg(a) -> Tensor:
     """``-a``."""
     a = as_tensor(a)
     return record("neg", -a.data, (a,), lambda g: (-g,))
 
 
+@implements(np.power)
 def pow(a, b) -> Tensor:
     """``a ** b``.  dy/da = b a**(b-1), dy/db = a**b log(a).
 
@@ -88,12 +94,14 @@ def pow(a, b) -> Tensor:
     return record("pow", y, (a, b), backward, reduces_broadcast=True)
 
 
+@implements(np.exp)
 def exp(a) -> Tensor:
     """``exp(a)``.  dy/da = y."""
     a = as_tensor(a)
     return record("exp", np.exp(a.data), (a,), lambda g, _x, y: (g * y,))
 
 
+@implements(np.log)
 def log(a) -> Tensor:
     """Natural logarithm.  dy/da = 1/a."""
     a = as_tensor(a)
@@ -101,6 +109,7 @@ def log(a) -> Tensor:
     return record("log", np.log(x), (a,), lambda g: (g / x,))
 
 
+@implements(np.sqrt)
 def sqrt(a) -> Tensor:
     """``sqrt(a)``.  dy/da = 1 / (2 y)."""
     a = as_tensor(a)
@@ -108,6 +117,7 @@ def sqrt(a) -> Tensor:
     return record("sqrt", y, (a,), lambda g: (g / (2 * y),))
 
 
+@implements(np.absolute)
 def abs(a) -> Tensor:
     """``|a|``.  dy/da = sign(a) (0 at 0, as in PyTorch)."""
     a = as_tensor(a)
@@ -115,6 +125,7 @@ def abs(a) -> Tensor:
     return record("abs", np.abs(x), (a,), lambda g: (g * np.sign(x),))
 
 
+@implements(np.tanh)
 def tanh(a) -> Tensor:
     """``tanh(a)``.  dy/da = 1 - y**2."""
     a = as_tensor(a)
@@ -168,6 +179,7 @@ def _as_mask(op: str, mask) -> np.ndarray:
     return mask
 
 
+@implements(np.where)
 def where(condition, a, b) -> Tensor:
     """``a`` where ``condition`` holds, else ``b`` (all three broadcast).  dy/da = cond, dy/db = not cond."""
     cond = _as_mask("where", condition)
@@ -212,26 +224,32 @@ def _compare(op: str, ufunc, a, b) -> Tensor:
         raise broadcast_error(op, a, b) from None
 
 
+@implements(np.less)
 def lt(a, b) -> Tensor:
     """``a < b`` as a boolean tensor (comparisons have no gradient)."""
     return _compare("lt", np.less, a, b)
 
 
+@implements(np.less_equal)
 def le(a, b) -> Tensor:
     return _compare("le", np.less_equal, a, b)
 
 
+@implements(np.greater)
 def gt(a, b) -> Tensor:
     return _compare("gt", np.greater, a, b)
 
 
+@implements(np.greater_equal)
 def ge(a, b) -> Tensor:
     return _compare("ge", np.greater_equal, a, b)
 
 
+@implements(np.equal)
 def eq(a, b) -> Tensor:
     return _compare("eq", np.equal, a, b)
 
 
+@implements(np.not_equal)
 def ne(a, b) -> Tensor:
     return _compare("ne", np.not_equal, a, b)

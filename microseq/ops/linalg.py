@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, record
+from ..tensor import Tensor, implements, record
 from ._util import pair
 
 __all__ = ["matmul"]
@@ -49,6 +49,7 @@ def _product(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.matmul(p, q)
 
 
+@implements(np.matmul)
 def matmul(a, b) -> Tensor:
     """``a @ b``.
 

@@ -10,7 +10,7 @@ import builtins
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Tensor, as_tensor, implements, record
 from ._util import check_float, normalize_axes
 
 __all__ = ["sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax"]
@@ -21,6 +21,7 @@ def _expand(g: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
     return g if keepdims else np.expand_dims(g, axes)
 
 
+@implements(np.sum)
 def sum(a, axis=None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (all axes by default).  dy/da = 1 for every summed element."""
     a = as_tensor(a)
@@ -30,6 +31,7 @@ def sum(a, axis=None, keepdims: bool = False) -> Tensor:
     return record("sum", np.asarray(y), (a,), lambda g: (np.broadcast_to(_expand(g, axes, keepdims), shape),))
 
 
+@implements(np.mean)
 def mean(a, axis=None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis``.  dy/da = 1/n for each of the n averaged elements."""
     a = as_tensor(a)
@@ -62,11 +64,13 @@ def _extremum(op: str, reducer, a, axis, keepdims: bool) -> Tensor:
     return record(op, np.asarray(y), (a,), backward)
 
 
+@implements(np.max, np.amax)
 def max(a, axis=None, keepdims: bool = False) -> Tensor:
     """Largest value over ``axis``; the gradient goes to the maximal element(s)."""
     return _extremum("max", np.max, a, axis, keepdims)
 
 
+@implements(np.min, np.amin)
 def min(a, axis=None, keepdims: bool = False) -> Tensor:
     """Smallest value over ``axis``; the gradient goes to the minimal element(s)."""
     return _extremum("min", np.min, a, axis, keepdims)

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, _unwrap_index, as_tensor, record
+from ..tensor import Tensor, _unwrap_index, as_tensor, implements, record
 from ._util import normalize_axes
 
 __all__ = [
-    "reshape", "transpose", "swapaxes", "unsqueeze", "squeeze", "getitem", "concatenate", "stack",
-    "split", "chunk",
+    "reshape", "transpose", "swapaxes", "moveaxis", "unsqueeze", "squeeze", "broadcast_to", "getitem",
+    "concatenate", "stack", "split", "chunk",
 ]
 
 
+@implements(np.reshape)
 def reshape(a, shape) -> Tensor:
     """The same values in a new shape.  The gradient is reshaped back."""
     a = as_tensor(a)
@@ -30,6 +31,7 @@ def reshape(a, shape) -> Tensor:
     return record("reshape", y, (a,), lambda g: (g.reshape(source),), view_of=a)
 
 
+@implements(np.transpose)
 def transpose(a, axes=None) -> Tensor:
     """Permute the axes (reverse them by default).  The gradient is permuted back by the inverse."""
     a = as_tensor(a)
@@ -43,6 +45,7 @@ def transpose(a, axes=None) -> Tensor:
     return record("transpose", a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),), view_of=a)
 
 
+@implements(np.swapaxes)
 def swapaxes(a, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     a = as_tensor(a)
@@ -52,14 +55,41 @@ def swapaxes(a, axis1: int, axis2: int) -> Tensor:
     return transpose(a, order)
 
 
+@implements(np.moveaxis)
+def moveaxis(a, source, destination) -> Tensor:
+    """Move the axes ``source`` to the positions ``destination``; the others keep their order (as NumPy)."""
+    a = as_tensor(a)
+    source, destination = np.atleast_1d(source).tolist(), np.atleast_1d(destination).tolist()
+    if len(source) != len(destination):
+        raise ValueError(f"moveaxis: {len(source)} source axes but {len(destination)} destinations")
+    normalize_axes("moveaxis", source, a.ndim), normalize_axes("moveaxis", destination, a.ndim)  # checked
+    source, destination = [i % a.ndim for i in source], [i % a.ndim for i in destination]
+    order = [i for i in range(a.ndim) if i not in source]
+    for to, origin in sorted(zip(destination, source)):
+        order.insert(to, origin)
+    return transpose(a, order)
+
+
+@implements(np.expand_dims)
+def expand_dims(a, axis) -> Tensor:
+    """Insert axes of size 1 at the positions ``axis`` (an int or a tuple, as NumPy's ``expand_dims``)."""
+    a = as_tensor(a)
+    try:
+        shape = np.expand_dims(np.empty(a.shape, dtype=[]), axis).shape
+    except np.exceptions.AxisError as error:
+        raise ValueError(f"expand_dims: {error} (tensor of shape {a.shape})") from None
+    return reshape(a, shape)
+
+
 def unsqueeze(a, axis: int) -> Tensor:
     """Insert an axis of size 1 at ``axis``."""
     a = as_tensor(a)
     if not -a.ndim - 1 <= axis <= a.ndim:
         raise ValueError(f"unsqueeze: axis {axis} is out of range for a tensor with {a.ndim} dimensions")
-    return reshape(a, np.expand_dims(a.data, axis).shape)
+    return expand_dims(a, axis)
 
 
+@implements(np.squeeze)
 def squeeze(a, axis=None) -> Tensor:
     """Remove axes of size 1 (all of them, or the given ones)."""
     a = as_tensor(a)
@@ -67,6 +97,19 @@ def squeeze(a, axis=None) -> Tensor:
     if axes is not None and any(a.shape[i] != 1 for i in axes):
         raise ValueError(f"squeeze: axis {axis} of shape {a.shape} does not have size 1")
     return reshape(a, np.squeeze(a.data, axis=axes).shape)
+
+
+@implements(np.broadcast_to)
+def broadcast_to(a, shape) -> Tensor:
+    """``a`` repeated along new leading axes and along its axes of size 1 until it has ``shape`` (a read-only
+    view, as NumPy's).  The gradient adds the copies up: the engine's ``unbroadcast``."""
+    a = as_tensor(a)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    try:
+        y = np.broadcast_to(a.data, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: a tensor of shape {a.shape} does not broadcast to {shape}") from None
+    return record("broadcast_to", y, (a,), lambda g: (g,), reduces_broadcast=True, view_of=a)
 
 
 def _is_advanced(index) -> bool:
@@ -100,6 +143,7 @@ def getitem(a, index) -> Tensor:
     return record("getitem", np.asarray(y), (a,), backward, view_of=None if advanced else a)
 
 
+@implements(np.concatenate)
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis.  Each input gets its slice of the gradient back."""
     tensors = tuple(as_tensor(t) for t in tensors)
@@ -114,6 +158,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     return record("concatenate", y, tensors, lambda g: tuple(np.split(g, ends, axis=axis)))
 
 
+@implements(np.stack)
 def stack(tensors, axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis.  Each input gets its slice of the gradient back."""
     tensors = tuple(as_tensor(t) for t in tensors)
