@@ -292,3 +292,10 @@ def test_errors_are_one_line(call, error, message):
 def test_the_documented_examples_run():
     failures, tried = doctest.testmod(microseq.func)
     assert tried >= 6 and failures == 0
+
+
+def test_zero_dimensional_results_keep_float64():
+    """An op on 0-d arrays returns a NumPy scalar; wrapping it must not round it to float32."""
+    assert ms.Tensor(np.float64(0.1)).dtype == np.float64
+    g = ms.grad(lambda x: x * x)(np.array(0.1))
+    assert g.dtype == np.float64 and g == 0.2
