@@ -299,6 +299,24 @@ class Tensor:
     def __getitem__(self, index):
         return _ops.getitem(self, index)
 
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __and__(self, other):
+        return _ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _ops.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return _ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _ops.bitwise_or(other, self)
+
+    def __invert__(self):
+        return _ops.bitwise_not(self)
+
     def __lt__(self, other):
         return _ops.lt(self, other)
 
