@@ -105,10 +105,6 @@ def _as_given(value: Tensor, as_tensor: bool):
     return array if array.flags.writeable and array.base is None else array.copy()
 
 
-def _tensor(value) -> Tensor:
-    return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
-
-
 def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> bool:
     """Whether ``outputs`` depend on a tensor requiring grad other than the transform's own ``variables``."""
     own = {id(v) for v in variables}
@@ -117,20 +113,6 @@ def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> 
             if any(t.requires_grad and t.is_leaf and id(t) not in own for t in node.inputs):
                 return True
     return False
-
-
-def _vjp(outputs: Sequence[Tensor], variables: Sequence[Tensor], upstream: Sequence, create_graph: bool) -> list[Tensor]:
-    """``sum_k upstream_k^T d outputs_k / d variable`` for every variable, as Tensors (zeros where unused).
-
-    The graph is kept (the caller may ask again, as ``jacobian`` and ``vjp_fn`` do)."""
-    pairs = [(out, v) for out, v in zip(outputs, upstream) if out.requires_grad]
-    if not pairs:
-        return [Tensor(np.zeros(x.shape, dtype=x.dtype)) for x in variables]
-    grads = autograd.grad(
-        [out for out, _ in pairs], list(variables), grad_outputs=[v for _, v in pairs],
-        retain_graph=True, create_graph=create_graph, allow_unused=True,
-    )
-    return [Tensor(np.zeros(x.shape, dtype=x.dtype)) if g is None else _tensor(g) for g, x in zip(grads, variables)]
 
 
 class _Call:
@@ -149,17 +131,18 @@ class _Call:
 
     def create_graph(self, outputs: Sequence[Tensor], upstream: Sequence = ()) -> bool:
         """Record the backward pass when a Tensor result may be differentiated again from outside."""
-        return (
-            self.recording
-            and any(self.given_tensors)
-            and (any(isinstance(v, Tensor) and v.requires_grad for v in upstream) or _reaches_outside(outputs, self.variables))
-        )
+        if not (self.recording and any(self.given_tensors)):
+            return False
+        upstream_has_history = any(isinstance(v, Tensor) and v.requires_grad for v in upstream)
+        return upstream_has_history or _reaches_outside(outputs, self.variables)
 
-    def derivatives(self, outputs: Sequence[Tensor], upstream: Sequence, create_graph: bool | None = None) -> list[Tensor]:
+    def derivatives(self, outputs: Sequence[Tensor], upstream: Sequence, create_graph: bool | None = None) -> list:
+        """``sum_k upstream_k^T d outputs_k / d variable`` for every variable, as Tensors (zeros where unused).
+        The graph is kept: ``jacobian`` and ``vjp_fn`` ask again."""
         if create_graph is None:
             create_graph = self.create_graph(outputs, upstream)
-        with enable_grad() if create_graph else autograd.no_grad():
-            return _vjp(outputs, self.variables, upstream, create_graph)
+        grads = autograd.grad(outputs, self.variables, upstream, retain_graph=True, create_graph=create_graph)
+        return list(grads)
 
     def results(self, derivatives: Sequence[Tensor]) -> list:
         return [_as_given(d, given) for d, given in zip(derivatives, self.given_tensors)]

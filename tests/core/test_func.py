@@ -27,7 +27,8 @@ def finite_difference_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarra
         step = np.zeros(x.shape)
         step[index] = eps
         with ms.no_grad():
-            out[index] = (f(ms.Tensor(x + step, dtype=np.float64)).item() - f(ms.Tensor(x - step, dtype=np.float64)).item()) / (2 * eps)
+            plus, minus = f(ms.Tensor(x + step, dtype=np.float64)), f(ms.Tensor(x - step, dtype=np.float64))
+        out[index] = (plus.item() - minus.item()) / (2 * eps)
     return out
 
 
