@@ -162,6 +162,31 @@ def test_hvp_of_tensors_is_a_tensor():
     np.testing.assert_array_equal(hv.data, [6.0, -12.0])
 
 
+def test_transforms_match_torch_func():
+    """grad, jacobian, hessian, hvp and vjp against torch.func on the same function, in float64."""
+    torch = pytest.importorskip("torch")
+    W = np.array([[0.3, -1.2, 0.7], [0.9, 0.4, -0.5]])
+
+    def layer(x):  # microseq or torch: the same expression
+        return (W @ x).tanh() if isinstance(x, ms.Tensor) else torch.tanh(torch.tensor(W) @ x)
+
+    def loss(x):
+        h = layer(x)
+        return (h * h).sum() + h[0] * x[2]
+
+    x, v, u = np.array([0.2, -0.7, 1.1]), np.array([1.0, -2.0, 0.5]), np.array([0.3, -1.0])
+    tx, tv, tu = (torch.tensor(a) for a in (x, v, u))
+    np.testing.assert_allclose(ms.grad(loss)(x), torch.func.grad(loss)(tx).numpy(), rtol=1e-13)
+    np.testing.assert_allclose(ms.jacobian(layer)(x), torch.func.jacrev(layer)(tx).numpy(), rtol=1e-13)
+    np.testing.assert_allclose(ms.hessian(loss)(x), torch.func.hessian(loss)(tx).numpy(), rtol=1e-12, atol=1e-15)
+    _, torch_hvp = torch.autograd.functional.hvp(loss, tx, tv)
+    np.testing.assert_allclose(ms.hvp(loss, x, v), torch_hvp.numpy(), rtol=1e-12, atol=1e-15)
+    out, vjp_fn = ms.vjp(layer, x)
+    torch_out, torch_vjp_fn = torch.func.vjp(layer, tx)
+    np.testing.assert_allclose(out, torch_out.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(vjp_fn(u)[0], torch_vjp_fn(tu)[0].numpy(), rtol=1e-13)
+
+
 # -- jacobian and vjp -------------------------------------------------------------------------------
 @given(x=arrays(SMALL))
 def test_jacobian_of_an_elementwise_op_is_diagonal(x):
