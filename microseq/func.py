@@ -147,8 +147,10 @@ class _Call:
     def results(self, derivatives: Sequence[Tensor]) -> list:
         return [_as_given(d, given) for d, given in zip(derivatives, self.given_tensors)]
 
-    def value(self, value: Tensor):
-        return _as_given(value, any(self.given_tensors))
+    def value(self, value: Tensor, create_graph: bool):
+        """``f``'s value: with its history when derivatives are recorded, else cut from the transform's own
+        variables (nothing outside could differentiate it)."""
+        return _as_given(value if create_graph else value.detach(), any(self.given_tensors))
 
 
 def _one_or_tuple(items: Sequence, argnums):
@@ -200,8 +202,9 @@ def value_and_grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
             raise RuntimeError(
                 f"grad: f must return a single value, got shape {out.shape}; use ms.jacobian for a non-scalar output"
             )
-        derivatives = call.derivatives([out], [np.ones(out.shape, dtype=out.dtype)])
-        return call.value(out), _one_or_tuple(call.results(derivatives), argnums)
+        create_graph = call.create_graph([out])
+        derivatives = call.derivatives([out], [np.ones(out.shape, dtype=out.dtype)], create_graph)
+        return call.value(out, create_graph), _one_or_tuple(call.results(derivatives), argnums)
 
     value_and_grad_f.__name__ = f"value_and_grad({_name(f)})"
     return value_and_grad_f
@@ -284,7 +287,7 @@ def vjp(f: Callable, *primals):
             upstream.append(v if isinstance(v, Tensor) else np.asarray(v, dtype=out.dtype))
         return tuple(call.results(call.derivatives(outputs, upstream)))
 
-    values = [call.value(out) for out in outputs]
+    values = [call.value(out, call.create_graph(outputs)) for out in outputs]
     return (tuple(values) if several else values[0]), vjp_fn
 
 

@@ -57,6 +57,17 @@ def test_grad_of_tensors_is_a_tensor_and_sets_no_grad():
     assert x.grad is None and w.grad is None
 
 
+def test_results_have_history_only_when_something_outside_can_use_it():
+    x = ms.tensor([1.0, -2.0], dtype=np.float64)
+    w = ms.tensor([0.5, 3.0], dtype=np.float64, requires_grad=True)
+    value, g = ms.value_and_grad(lambda x: (x**3).sum())(x)  # nothing outside requires grad
+    assert not value.requires_grad and not g.requires_grad
+    value, g = ms.value_and_grad(lambda x: (w * x**3).sum())(x)  # w does: a gradient penalty would need d/dw
+    assert value.requires_grad and g.requires_grad
+    (dg_dw,) = ms.autograd.grad(g.sum(), w)
+    np.testing.assert_array_equal(dg_dw.data, 3 * x.data**2)
+
+
 def test_value_and_grad_with_tuple_and_negative_argnums():
     a, b, c = np.array([1.0, 2.0]), ms.tensor([3.0, 4.0], dtype=np.float64), np.array(0.5)
     value, (gc, ga) = ms.value_and_grad(lambda a, b, c: (a * b).sum() * c, argnums=(-1, 0))(a, b, c)
