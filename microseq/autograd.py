@@ -117,8 +117,11 @@ _reads_of_code: dict = {}
 def _reads(rule) -> tuple:
     """Which of the values after ``g`` ``rule`` reads: a tuple of flags, one per named parameter (False for a
     name starting with ``_``) and a last one for the rest (True if the rule takes ``*args``). Empty for a rule of
-    ``g`` alone, which is called with ``g`` only. Worked out once per rule's code object."""
-    code = rule.__code__
+    ``g`` alone (or a callable that is not a function), which is called with ``g`` only. Worked out once per
+    rule's code object."""
+    code = getattr(rule, "__code__", None)
+    if code is None:
+        return ()
     reads = _reads_of_code.get(code)
     if reads is None:
         varargs = bool(code.co_flags & 0x04)  # CO_VARARGS

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import microseq as ms
 import microseq.nn as nn
 import microseq.nn.functional as F
+from microseq import optim
 from microseq.seq2seq.attention import masked_softmax
 from microseq.testing import arrays, broadcastable_shapes, shapes
 
@@ -425,3 +426,10 @@ def test_saved_values_are_freed_after_a_backward_without_retain_graph():
     gc.collect()
     assert all(node.saved is None for node in nodes)
     assert saved() is None
+
+
+def test_an_optimizer_steps_on_the_values_of_a_gradient_that_has_history():
+    w = leaf(1.0, -2.0)
+    (w * w * w).sum().backward(create_graph=True)  # .grad = 3 w^2, a Tensor
+    optim.SGD([w], lr=0.1).step()
+    np.testing.assert_allclose(w.data, [1.0 - 0.3, -2.0 - 1.2])
