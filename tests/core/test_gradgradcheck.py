@@ -246,6 +246,19 @@ def test_cell_modules_second_derivatives_in_their_parameters(cell):
     ms.gradgradcheck(lambda x, *_parameters: module(x), [x, *parameters], names=["x", *names])
 
 
+@pytest.mark.parametrize("layer", ["RNN", "LSTM", "GRU"])
+def test_unrolled_recurrent_layers_second_derivatives(layer):
+    """A whole bidirectional layer over padded sequences, on the readable path (fused=False), in the input
+    and every weight; one random direction per input (fast mode) keeps it quick."""
+    ms.manual_seed(0)
+    module = getattr(ms.nn, layer)(I, H, bidirectional=True, dtype=np.float64, fused=False)
+    names = [name for name, _ in module.named_parameters()]
+    x = ms.Tensor(np.random.default_rng(2).standard_normal((3, B, I)), requires_grad=True)  # (T, B, I)
+    lengths = np.array([3, 2])
+    run = lambda x, *_parameters: module(x, lengths=lengths)[0]  # noqa: E731  (the parameters are read in place)
+    ms.gradgradcheck(run, [x, *module.parameters()], names=["x", *names], fast=True)
+
+
 @pytest.mark.parametrize("kind", ["bahdanau", "dot", "general", "concat"])
 @given(data=st.data())
 @settings(max_examples=5)
