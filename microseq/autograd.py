@@ -188,6 +188,11 @@ class Node:
         self.retained_output = None
         self.mutated_after_save = None
 
+    def __call__(self, g) -> tuple:
+        """The input gradients for the output gradient ``g``: the rule run on the values it saved (first
+        order, arrays), as ``backward`` does for each node (like calling a PyTorch ``grad_fn``)."""
+        return self.backward(g, *self.saved)
+
     # -- what the op saved --------------------------------------------------------------------------
     def saved_arrays(self) -> list[np.ndarray]:
         """The arrays held by this node's backward closure (what the op saved for backward)."""

@@ -123,16 +123,16 @@ def sqrt(a) -> Tensor:
 
 @implements(np.absolute)
 def abs(a) -> Tensor:
-    """``|a|``.  dy/da = sign(a), and 0 at 0 and at NaN (as in PyTorch)."""
+    """``|a|``.  dy/da = sign(a) (0 at 0 and at NaN, as in PyTorch)."""
     a = as_tensor(a)
-    return record("abs", np.abs(a.data), (a,), lambda g, x, _y: (np.where(x > 0, g, np.where(x < 0, -g, 0)),))
+    return record("abs", np.abs(a.data), (a,), lambda g, x, _y: (g * (x > 0) - g * (x < 0),))
 
 
 @implements(np.sign)
 def sign(a) -> Tensor:
-    """-1, 0 or 1 as the sign of ``a`` (NaN stays NaN).  dy/da = 0 everywhere (PyTorch's convention at 0)."""
+    """-1, 0 or 1 as the sign of ``a``, and 0 for NaN (as ``torch.sign``).  dy/da = 0 everywhere, 0 included."""
     a = as_tensor(a)
-    return record("sign", np.sign(a.data), (a,), lambda g: (g * 0,))
+    return record("sign", np.nan_to_num(np.sign(a.data), nan=0), (a,), lambda g: (g * 0,))
 
 
 @implements(np.tanh)
