@@ -281,8 +281,8 @@ _by_seq = attrgetter("seq")
 
 def _nodes_to_replay(roots) -> list[Node]:
     """Every node the ``roots`` depend on (themselves included), latest first: the tape read backwards."""
-    found = set(roots)
-    stack = list(found)
+    stack = list(roots)
+    found = set(stack)
     while stack:
         node = stack.pop()
         if node.inputs is None:  # freed by an earlier backward; reported when replayed
