@@ -531,13 +531,13 @@ def check_second_derivatives(
     plain = autograd.grad(outputs, checked, grad_outputs=upstream, retain_graph=True, allow_unused=True)
     recorded = autograd.grad(outputs, checked, grad_outputs=upstream, create_graph=True, allow_unused=True)
     for i, a, b in zip(positions, plain, recorded):
-        a, b = np.asarray(_values(a)), np.asarray(_values(b))
-        if a.shape != b.shape or not np.allclose(a, b, rtol=1e-10, atol=1e-12, equal_nan=True):
-            worst = np.unravel_index(np.argmax(np.abs(a - b)), a.shape) if a.shape == b.shape and a.size else ()
+        a, b = np.asarray(a.data), np.asarray(b.data)
+        if not np.allclose(a, b, rtol=1e-10, atol=1e-12, equal_nan=True):
+            worst = np.unravel_index(np.argmax(np.abs(a - b)), a.shape)
             raise GradcheckError(
                 f"check_second_derivatives: the gradient of {names[i]} recorded with create_graph=True differs "
-                f"from the plain one (at index {tuple(int(k) for k in worst)}: {b[worst] if b.size else b} "
-                f"instead of {a[worst] if a.size else a})"
+                f"from the plain one (at index {tuple(int(k) for k in worst)}: {float(b[worst])!r} instead of "
+                f"{float(a[worst])!r})"
             )
     for i, x in zip(positions, checked):
         if x.grad is not None:

@@ -86,6 +86,19 @@ def test_check_second_derivatives_passes_constants_through():
     check_second_derivatives(lambda x, m: ms.masked_fill(x * x, m, 0.0), np.array([1.0, 2.0, 3.0]), mask)
 
 
+def test_check_second_derivatives_catches_a_rule_that_differs_on_tensors():
+    """The rule must give the same first derivative on Tensors (create_graph) as on arrays."""
+
+    def rule(g, x, _y):
+        return (g * (3.0 if isinstance(x, ms.Tensor) else 2.0) * x,)
+
+    def square(a):
+        return record("square_twice", a.data**2, (a,), rule)
+
+    with pytest.raises(GradcheckError, match="the gradient of x recorded with create_graph=True differs"):
+        check_second_derivatives(square, np.array([0.5, -1.0]), names=["x"])
+
+
 THIRD_ORDER = {  # scalar functions whose gradient (a function with history) gradgradcheck differentiates twice more
     "tanh": lambda x: ms.tanh(x).sum(),
     "softmax": lambda x: (ms.softmax(x, axis=-1) * np.array([1.0, -2.0, 0.5])).sum(),
