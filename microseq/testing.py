@@ -19,6 +19,10 @@ What is here
     The full check of an op in one call: gradcheck in float64 with a random upstream gradient, plus
     "inputs are not mutated", "no two gradients share memory" and "each gradient has its input's shape
     and dtype".
+``Arg``, ``Case``, ``case_inputs``, ``check_case``, ``check_case_against_torch``
+    A table of element-wise ops, one ``Case`` per row (the op, its NumPy reference, the domain of each
+    argument, optionally PyTorch's op), the inputs to draw for a row, and the checks of a row: forward
+    against NumPy and gradient against finite differences; values, gradients and dtypes against PyTorch.
 
 Example
 -------
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Union
 
 import numpy as np
 from hypothesis import strategies as st
@@ -49,10 +54,15 @@ from .gradcheck import GradcheckError, gradcheck
 from .tensor import Tensor
 
 __all__ = [
+    "Arg",
+    "Case",
     "DOMAINS",
     "SequenceBatch",
     "arrays",
     "broadcastable_shapes",
+    "case_inputs",
+    "check_case",
+    "check_case_against_torch",
     "check_gradients",
     "sequence_batches",
     "shapes",
@@ -466,3 +476,97 @@ def check_gradients(
         names=[name for name, _ in checked],
     )
     check_unchanged("gradcheck")
+
+
+# --------------------------------------------------------------------------------------------------
+# Tables of element-wise ops
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Arg:
+    """How to draw one argument of an op: its value domain, the kinks to keep away from and whether its values
+    come from the grid of ``distinct`` values (see :func:`arrays`). Two grid arguments either tie exactly or
+    differ by at least ``DISTINCT_GAP``: what ``maximum`` needs (a central difference at an exact tie is the
+    half-half split)."""
+
+    domain: object = "real"
+    avoid: tuple = ()
+    distinct: bool = False
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of an op's test table.
+
+    Attributes
+    ----------
+    name : str
+    op : callable
+        The microseq op, on tensors.
+    reference : callable
+        The same function in NumPy/SciPy, on arrays.
+    args : tuple of Arg
+        One per tensor argument; with several, their shapes are drawn mutually broadcastable.
+    torch : str or callable, optional
+        PyTorch's op: a dotted name under ``torch`` (``"sin"``, ``"nn.functional.gelu"``) called with the
+        tensors, or ``torch(torch_module, *tensors)``. None: no parity test.
+    """
+
+    name: str
+    op: Callable
+    reference: Callable
+    args: tuple
+    torch: Union[str, Callable, None] = None
+
+
+@st.composite
+def case_inputs(draw, case: Case, dtype=np.float64):
+    """Arrays for ``case``: any shape (size 0 and 1 included) for one argument, broadcastable ones for more."""
+    if len(case.args) == 1:
+        arg_shapes = (draw(shapes(max_dims=3, max_side=4)),)
+    else:
+        arg_shapes = draw(broadcastable_shapes(len(case.args), max_dims=3, max_side=3)).input_shapes
+    return [
+        draw(arrays(shape, dtype, arg.domain, arg.avoid, arg.distinct)) for shape, arg in zip(arg_shapes, case.args)
+    ]
+
+
+def check_case(case: Case, inputs: Sequence[np.ndarray], rtol: float = 1e-12) -> None:
+    """Forward against ``case.reference`` (float64 result of the right shape), then :func:`check_gradients`."""
+    out = case.op(*[Tensor(x) for x in inputs])
+    expected = case.reference(*inputs)
+    assert out.dtype == np.float64, f"{case.name}: float64 inputs gave {out.dtype}"
+    assert out.shape == np.shape(expected), f"{case.name}: shape {out.shape}, expected {np.shape(expected)}"
+    np.testing.assert_allclose(out.data, expected, rtol=rtol, atol=1e-300, err_msg=case.name)
+    check_gradients(case.op, *inputs)
+
+
+#: Tolerances of a parity test against PyTorch: the two libraries may round differently.
+TORCH_TOLERANCES = {np.dtype(np.float32): dict(rtol=1e-5, atol=1e-6), np.dtype(np.float64): dict(rtol=1e-10, atol=1e-13)}
+
+
+def check_case_against_torch(case: Case, inputs: Sequence[np.ndarray], seed: int = 0) -> None:
+    """``case.op`` against PyTorch's op on the same inputs: result values and dtype, and every input's
+    gradient (values and dtype) for one random upstream gradient. Needs ``torch`` (imported here only)."""
+    import torch
+
+    tensors = [Tensor(x.copy(), requires_grad=True) for x in inputs]
+    theirs = [torch.tensor(x.copy(), requires_grad=True) for x in inputs]
+    ours_out = case.op(*tensors)
+    if isinstance(case.torch, str):
+        function = torch
+        for part in case.torch.split("."):
+            function = getattr(function, part)
+        their_out = function(*theirs)
+    else:
+        their_out = case.torch(torch, *theirs)
+    tolerance = TORCH_TOLERANCES[ours_out.dtype]
+    assert str(their_out.dtype) == f"torch.{ours_out.dtype}", f"{case.name}: dtype {ours_out.dtype} vs {their_out.dtype}"
+    np.testing.assert_allclose(ours_out.data, their_out.detach().numpy(), **tolerance, err_msg=f"{case.name} value")
+    upstream = np.random.default_rng(seed).standard_normal(ours_out.shape).astype(ours_out.dtype)
+    ours_out.backward(upstream)
+    their_out.backward(torch.tensor(upstream))
+    for i, (mine, other) in enumerate(zip(tensors, theirs)):
+        expected = np.zeros_like(mine.data) if other.grad is None else other.grad.numpy()
+        got = np.zeros_like(mine.data) if mine.grad is None else mine.grad
+        assert got.dtype == expected.dtype, f"{case.name}: gradient {i} dtype {got.dtype} vs {expected.dtype}"
+        np.testing.assert_allclose(got, expected, **tolerance, err_msg=f"{case.name} gradient of input {i}")

@@ -31,6 +31,7 @@ __all__ = [
     "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh",
     "log2", "log10", "log1p", "expm1", "exp2", "rsqrt", "square", "reciprocal", "logaddexp", "xlogy",
     "lerp", "erf", "isnan", "isinf", "isfinite", "isclose",
+    "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh",
 ]
 
 _LN2, _LN10 = np.log(2.0), np.log(10.0)
@@ -281,14 +282,14 @@ def logaddexp(a, b) -> Tensor:
 def xlogy(a, b) -> Tensor:
     """``a * log(b)``, and 0 wherever ``a == 0`` (also at b = 0), as PyTorch's ``xlogy``.
 
-    dy/da = log(b) (0 where a == 0), dy/db = a / b.
+    dy/da = log(b), but 0 where a == 0 and b <= 0 (PyTorch's choice); dy/db = a / b (NaN at a = b = 0).
     """
     a, b = pair(_floating(a), _floating(b))
     a, b, y = _binary("xlogy", special.xlogy, a, b)
-    a_is_zero = a.data == 0
+    no_log = (a.data == 0) & (b.data <= 0)
 
     def rule(g, x, w, _y):
-        return np.where(a_is_zero, 0, g * np.log(w)), g * x / w
+        return np.where(no_log, 0, g * np.log(w)), g * x / w
 
     return record("xlogy", y, (a, b), rule, reduces_broadcast=True)
 
@@ -315,6 +316,10 @@ def lerp(start, end, weight) -> Tensor:
 def erf(a) -> Tensor:
     """The error function ``2/sqrt(pi) int_0^a exp(-t**2) dt`` (SciPy's).  dy/da = 2/sqrt(pi) exp(-a**2)."""
     return _unary("erf", special.erf, a, lambda g, x, _y: (g * _TWO_OVER_SQRT_PI * np.exp(-x * x),))
+
+
+# NumPy's names for the inverse functions (PyTorch has both).
+arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh = asin, acos, atan, atan2, asinh, acosh, atanh
 
 
 def erf_of(x):
