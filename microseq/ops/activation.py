@@ -1,11 +1,12 @@
 """Activation functions, with PyTorch's arguments, values and gradients at the kinks.
 
-An activation that is exactly a composition of existing ops is written as one (``softsign``, ``hardswish``,
-``mish``, ``relu6``); the others are primitives whose rule ``rule(g, x, y)`` uses only arithmetic, NumPy ufuncs
+An activation that is exactly a composition of existing ops, special points included, is written as one
+(``softsign``, ``mish``, ``relu6``); the others are primitives whose rule ``rule(g, x, y)`` uses only arithmetic, NumPy ufuncs
 and ``np.where`` on its arguments, so that it differentiates again (see :mod:`microseq.autograd`).
 
 At a kink the derivative is PyTorch's one-sided choice, stated in each docstring: ``leaky_relu'(0)`` is the
-negative slope, ``hardtanh'`` is 0 at both bounds, ``hardsigmoid'`` 0 at +-3, ``elu'(0)`` is alpha.
+negative slope, ``hardtanh'`` is 0 at both bounds, ``hardsigmoid'`` 0 at +-3, ``elu'(0)`` is alpha. The same
+conditions decide at NaN and +-inf, so those match PyTorch too (``elu'(NaN) = 1``, ``hardswish'(-inf) = 0``).
 """
 
 from __future__ import annotations
@@ -46,23 +47,23 @@ def leaky_relu(a, negative_slope: float = 0.01) -> Tensor:
 
 
 def elu(a, alpha: float = 1.0) -> Tensor:
-    """``a`` where a > 0, else ``alpha (exp(a) - 1)``.  dy/da = 1 where a > 0, else ``y + alpha`` (alpha at 0)."""
+    """``a`` where a > 0, else ``alpha (exp(a) - 1)``.  dy/da = ``y + alpha`` where a <= 0 (alpha at 0), else 1."""
     a = _float_input("elu", a)
     x = a.data
     y = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
-    return record("elu", y, (a,), lambda g, x, y: (np.where(x > 0, g, g * (y + alpha)),))
+    return record("elu", y, (a,), lambda g, x, y: (np.where(x <= 0, g * (y + alpha), g),))
 
 
 def selu(a) -> Tensor:
     """``scale * elu(a, alpha)`` with Klambauer et al.'s constants (self-normalising).
 
-    dy/da = scale where a > 0, else ``y + scale * alpha``.
+    dy/da = ``y + scale * alpha`` where a <= 0, else scale.
     """
     a = _float_input("selu", a)
     x = a.data
     y = SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
     scaled_alpha = SELU_SCALE * SELU_ALPHA
-    return record("selu", y.astype(x.dtype), (a,), lambda g, x, y: (np.where(x > 0, g * SELU_SCALE, g * (y + scaled_alpha)),))
+    return record("selu", y.astype(x.dtype), (a,), lambda g, x, y: (np.where(x <= 0, g * (y + scaled_alpha), g * SELU_SCALE),))
 
 
 def _normal_cdf(x):
@@ -132,7 +133,7 @@ def logsigmoid(a) -> Tensor:
 
 
 def hardtanh(a, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    """``a`` clipped to [min_val, max_val].  dy/da = 1 strictly inside, 0 at and beyond the bounds (PyTorch).
+    """``a`` clipped to [min_val, max_val].  dy/da = 0 at and beyond the bounds, else 1 (PyTorch's).
 
     (``clamp`` differs at the bounds: it passes the gradient there.)
     """
@@ -140,8 +141,8 @@ def hardtanh(a, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) is larger than max_val ({max_val})")
     x = a.data
-    inside = (x > min_val) & (x < max_val)
-    return record("hardtanh", np.clip(x, min_val, max_val), (a,), lambda g, _x, _y: (g * inside,))
+    passes = ~((x <= min_val) | (x >= max_val))
+    return record("hardtanh", np.clip(x, min_val, max_val), (a,), lambda g, _x, _y: (g * passes,))
 
 
 def relu6(a) -> Tensor:
@@ -159,9 +160,13 @@ def hardsigmoid(a) -> Tensor:
 
 
 def hardswish(a) -> Tensor:
-    """``a hardsigmoid(a)`` (Howard et al. 2019).  dy/da = 0 up to -3, a/3 + 1/2 inside, 1 from 3 on: the
-    product rule gives PyTorch's values at both kinks (0 at -3, 1 at 3)."""
-    return mul(a, hardsigmoid(a))
+    """``a min(max(a + 3, 0), 6) / 6`` (Howard et al. 2019).  dy/da = 0 up to -3, a/3 + 1/2 below 3, 1 from 3 on:
+    0 at -3 and 1 at 3 (as the product rule on ``a hardsigmoid(a)`` would give), 1 at NaN, 0 at -inf (which
+    the product would make NaN), as PyTorch."""
+    a = _float_input("hardswish", a)
+    x = a.data
+    y = x * np.clip(x + 3, 0, 6) / x.dtype.type(6)
+    return record("hardswish", y, (a,), lambda g, x, _y: (np.where(x <= -3, 0, np.where(x < 3, g * (x / 3 + 0.5), g)),))
 
 
 def softsign(a) -> Tensor:
