@@ -4,8 +4,8 @@ from .activation import *  # noqa: F403  (leaky_relu, elu, selu, gelu, silu, sof
 from .activation import __all__ as _activation_all
 from .dropout import dropout
 from .elementwise import (
-    abs, add, astype, clip, div, eq, exp, ge, gt, le, log, lt, masked_fill, mul, ne, neg, pow, relu,
-    sigmoid, sqrt, sub, tanh, where,
+    abs, add, astype, bitwise_and, bitwise_not, bitwise_or, clip, div, eq, exp, ge, gt, le, log, lt,
+    masked_fill, mul, ne, neg, pow, relu, sigmoid, sign, sqrt, sub, tanh, where,
 )
 from .linalg import matmul
 from .loss import (
@@ -21,10 +21,10 @@ clamp = clip
 cat = concatenate
 
 __all__ = [
-    "abs", "add", "astype", "binary_cross_entropy_with_logits", "cat", "chunk", "clamp", "clip", "concatenate",
+    "abs", "add", "astype", "binary_cross_entropy_with_logits", "bitwise_and", "bitwise_not", "bitwise_or", "cat", "chunk", "clamp", "clip", "concatenate",
     "cross_entropy", "div", "dropout", "eq", "exp", "ge", "getitem", "gt", "le", "log", "log_softmax",
     "logsumexp", "lt", "masked_fill", "matmul", "max", "mean", "min", "mse_loss", "mul", "ne", "neg",
-    "nll_loss", "pow", "relu", "reshape", "sigmoid", "softmax", "split", "sqrt", "squeeze", "stack", "sub",
+    "nll_loss", "pow", "relu", "reshape", "sigmoid", "sign", "softmax", "split", "sqrt", "squeeze", "stack", "sub",
     "sum", "swapaxes", "tanh", "transpose", "unsqueeze", "where",
     "binary_cross_entropy", "cosine_embedding_loss", "cosine_similarity", "huber_loss", "kl_div", "l1_loss",
     "smooth_l1_loss", *_math_all, *_activation_all,

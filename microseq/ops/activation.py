@@ -12,11 +12,11 @@ conditions decide at NaN and +-inf, so those match PyTorch too (``elu'(NaN) = 1`
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from ..tensor import Tensor, as_tensor, record
 from ._util import check_float
-from .elementwise import _stable_sigmoid, abs, div, mul, tanh
-from .math import erf_of
+from .elementwise import _stable_sigmoid, abs, div, mul, sigmoid_of, tanh
 
 __all__ = [
     "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "logsigmoid", "hardtanh", "relu6",
@@ -68,7 +68,7 @@ def selu(a) -> Tensor:
 
 def _normal_cdf(x):
     """Phi(x) = (1 + erf(x / sqrt 2)) / 2, on arrays or Tensors."""
-    return 0.5 * (1 + erf_of(x * _SQRT_HALF))
+    return 0.5 * (1 + special.erf(x * _SQRT_HALF))  # on a Tensor, microseq's erf (see ops.math)
 
 
 def _gelu_tanh_inner(x):
@@ -106,7 +106,7 @@ def silu(a) -> Tensor:
     x = a.data
 
     def rule(g, x, _y):
-        s = _stable_sigmoid(x)
+        s = sigmoid_of(x)
         return (g * s * (1 + x * (1 - s)),)
 
     return record("silu", x * _stable_sigmoid(x), (a,), rule)
@@ -121,7 +121,7 @@ def softplus(a, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     x = a.data
     linear = x * beta > threshold
     y = np.where(linear, x, np.logaddexp(0, x * beta) / beta).astype(x.dtype, copy=False)
-    return record("softplus", y, (a,), lambda g, x, _y: (np.where(linear, g, g * _stable_sigmoid(x * beta)),))
+    return record("softplus", y, (a,), lambda g, x, _y: (np.where(linear, g, g * sigmoid_of(x * beta)),))
 
 
 def logsigmoid(a) -> Tensor:
@@ -129,7 +129,7 @@ def logsigmoid(a) -> Tensor:
     a = _float_input("logsigmoid", a)
     x = a.data
     y = (np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
-    return record("logsigmoid", y, (a,), lambda g, x, _y: (g * _stable_sigmoid(-x),))
+    return record("logsigmoid", y, (a,), lambda g, x, _y: (g * sigmoid_of(-x),))
 
 
 def hardtanh(a, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:

@@ -5,7 +5,9 @@ functions, logarithms and exponentials in other bases, rounding, ``maximum``/``m
 Each op computes its value with NumPy and states its derivative beside it, as a rule
 ``rule(g, *inputs, out)`` written only with arithmetic, NumPy ufuncs and ``np.where`` on its arguments, so
 that the same rule differentiates again when the engine passes Tensors (see :mod:`microseq.autograd`).
-Masks (where an input wins a tie, where a point is singular) are constants and may be closed over.
+Masks (where an input wins a tie, where a point is singular) are constants and may be closed over. Each op is
+registered (``@implements``) as what its NumPy ufunc does on a Tensor, so that ``np.cos(x)`` in a rule is
+``cos(x)`` when the engine differentiates the rule again.
 
 Conventions (PyTorch's):
 
@@ -13,7 +15,8 @@ Conventions (PyTorch's):
 - Outside a function's domain the value is NaN or +-inf, silently (``asin(2)`` is NaN, ``log1p(-1)`` -inf),
   and so is the derivative at a singular point (``asin'(1) = inf``).
 - ``maximum``/``minimum`` give a tie half of the gradient each; a NaN operand gives both the whole gradient.
-- Rounding (``sign``, ``floor``, ``ceil``, ``round``, ``trunc``, ``//``) has gradient 0 everywhere.
+- Rounding (``floor``, ``ceil``, ``round``, ``trunc``, ``//``) has gradient 0 everywhere (``sign`` too, which
+  lives in :mod:`.elementwise`).
 - ``a // b`` rounds the quotient down and ``a % b`` takes the sign of ``b`` (Python's and PyTorch's
   convention, not C's); integer division by 0 is a ``ZeroDivisionError``.
 """
@@ -23,11 +26,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor, record
+from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor, implements, record
 from ._util import broadcast_error, pair
 
 __all__ = [
-    "maximum", "minimum", "sign", "floor", "ceil", "round", "trunc", "floor_divide", "remainder",
+    "maximum", "minimum", "floor", "ceil", "round", "trunc", "floor_divide", "remainder",
     "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh",
     "log2", "log10", "log1p", "expm1", "exp2", "rsqrt", "square", "reciprocal", "logaddexp", "xlogy",
     "lerp", "erf", "isnan", "isinf", "isfinite", "isclose",
@@ -81,6 +84,7 @@ def _extremum(op: str, ufunc, a, b) -> Tensor:
     return record(op, y, (a, b), rule, reduces_broadcast=True)
 
 
+@implements(np.maximum)
 def maximum(a, b) -> Tensor:
     """Element-wise larger of ``a`` and ``b`` (NaN if either is NaN).
 
@@ -89,6 +93,7 @@ def maximum(a, b) -> Tensor:
     return _extremum("maximum", np.maximum, a, b)
 
 
+@implements(np.minimum)
 def minimum(a, b) -> Tensor:
     """Element-wise smaller of ``a`` and ``b``; gradient as :func:`maximum`, with the roles exchanged."""
     return _extremum("minimum", np.minimum, a, b)
@@ -100,26 +105,25 @@ def _step(op: str, ufunc, a) -> Tensor:
     return record(op, ufunc(a.data), (a,), _zero_gradient)
 
 
-def sign(a) -> Tensor:
-    """-1, 0 or 1 (NaN stays NaN).  dy/da = 0."""
-    return _step("sign", np.sign, a)
-
-
+@implements(np.floor)
 def floor(a) -> Tensor:
     """Largest integer <= a.  dy/da = 0."""
     return _step("floor", np.floor, a)
 
 
+@implements(np.ceil)
 def ceil(a) -> Tensor:
     """Smallest integer >= a.  dy/da = 0."""
     return _step("ceil", np.ceil, a)
 
 
+@implements(np.trunc)
 def trunc(a) -> Tensor:
     """Round towards 0.  dy/da = 0."""
     return _step("trunc", np.trunc, a)
 
 
+@implements(np.round)
 def round(a, decimals: int = 0) -> Tensor:
     """Round to ``decimals`` places, halves to even (``round(0.5) == 0``, ``round(1.5) == 2``).  dy/da = 0."""
     a = as_tensor(a)
@@ -131,6 +135,7 @@ def _check_integer_division(op: str, a: Tensor, b: Tensor) -> None:
         raise ZeroDivisionError(f"{op}: integer division by zero")
 
 
+@implements(np.floor_divide)
 def floor_divide(a, b) -> Tensor:
     """``a // b``: the quotient rounded down (``-5 // 2 == -3``), as Python and PyTorch.  Gradient 0."""
     a, b = pair(a, b)
@@ -140,6 +145,7 @@ def floor_divide(a, b) -> Tensor:
     return record("floor_divide", y, (a, b), rule, reduces_broadcast=True)
 
 
+@implements(np.remainder)
 def remainder(a, b) -> Tensor:
     """``a % b = a - b * floor(a / b)``, with the sign of ``b`` (``-5 % 2 == 1``), as Python and PyTorch.
 
@@ -154,36 +160,43 @@ def remainder(a, b) -> Tensor:
 
 
 # -- trigonometric and hyperbolic ---------------------------------------------------------------------
+@implements(np.sin)
 def sin(a) -> Tensor:
     """``sin(a)``.  dy/da = cos(a)."""
     return _unary("sin", np.sin, a, lambda g, x, _y: (g * np.cos(x),))
 
 
+@implements(np.cos)
 def cos(a) -> Tensor:
     """``cos(a)``.  dy/da = -sin(a)."""
     return _unary("cos", np.cos, a, lambda g, x, _y: (-g * np.sin(x),))
 
 
+@implements(np.tan)
 def tan(a) -> Tensor:
     """``tan(a)``.  dy/da = 1 + y**2."""
     return _unary("tan", np.tan, a, lambda g, _x, y: (g * (1 + y * y),))
 
 
+@implements(np.arcsin)
 def asin(a) -> Tensor:
     """``arcsin(a)`` on [-1, 1].  dy/da = 1 / sqrt(1 - a**2) (inf at +-1)."""
     return _unary("asin", np.arcsin, a, lambda g, x, _y: (g / np.sqrt(1 - x * x),))
 
 
+@implements(np.arccos)
 def acos(a) -> Tensor:
     """``arccos(a)`` on [-1, 1].  dy/da = -1 / sqrt(1 - a**2) (-inf at +-1)."""
     return _unary("acos", np.arccos, a, lambda g, x, _y: (-g / np.sqrt(1 - x * x),))
 
 
+@implements(np.arctan)
 def atan(a) -> Tensor:
     """``arctan(a)``.  dy/da = 1 / (1 + a**2)."""
     return _unary("atan", np.arctan, a, lambda g, x, _y: (g / (1 + x * x),))
 
 
+@implements(np.arctan2)
 def atan2(a, b) -> Tensor:
     """The angle of the point (b, a): ``arctan(a / b)`` in the right quadrant, in [-pi, pi].
 
@@ -200,52 +213,62 @@ def atan2(a, b) -> Tensor:
     return record("atan2", y, (a, b), rule, reduces_broadcast=True)
 
 
+@implements(np.sinh)
 def sinh(a) -> Tensor:
     """``sinh(a)``.  dy/da = cosh(a)."""
     return _unary("sinh", np.sinh, a, lambda g, x, _y: (g * np.cosh(x),))
 
 
+@implements(np.cosh)
 def cosh(a) -> Tensor:
     """``cosh(a)``.  dy/da = sinh(a)."""
     return _unary("cosh", np.cosh, a, lambda g, x, _y: (g * np.sinh(x),))
 
 
+@implements(np.arcsinh)
 def asinh(a) -> Tensor:
     """``arcsinh(a)``.  dy/da = 1 / sqrt(a**2 + 1)."""
     return _unary("asinh", np.arcsinh, a, lambda g, x, _y: (g / np.sqrt(x * x + 1),))
 
 
+@implements(np.arccosh)
 def acosh(a) -> Tensor:
     """``arccosh(a)`` on [1, inf).  dy/da = 1 / sqrt(a**2 - 1) (inf at 1)."""
     return _unary("acosh", np.arccosh, a, lambda g, x, _y: (g / np.sqrt(x * x - 1),))
 
 
+@implements(np.arctanh)
 def atanh(a) -> Tensor:
     """``arctanh(a)`` on [-1, 1].  dy/da = 1 / (1 - a**2) (inf at +-1)."""
     return _unary("atanh", np.arctanh, a, lambda g, x, _y: (g / (1 - x * x),))
 
 
 # -- logarithms and exponentials ------------------------------------------------------------------------
+@implements(np.log2)
 def log2(a) -> Tensor:
     """Base-2 logarithm.  dy/da = 1 / (a ln 2)."""
     return _unary("log2", np.log2, a, lambda g, x, _y: (g / (x * _LN2),))
 
 
+@implements(np.log10)
 def log10(a) -> Tensor:
     """Base-10 logarithm.  dy/da = 1 / (a ln 10)."""
     return _unary("log10", np.log10, a, lambda g, x, _y: (g / (x * _LN10),))
 
 
+@implements(np.log1p)
 def log1p(a) -> Tensor:
     """``log(1 + a)``, accurate for small ``a`` (-inf at -1).  dy/da = 1 / (1 + a)."""
     return _unary("log1p", np.log1p, a, lambda g, x, _y: (g / (1 + x),))
 
 
+@implements(np.expm1)
 def expm1(a) -> Tensor:
     """``exp(a) - 1``, accurate for small ``a``.  dy/da = y + 1."""
     return _unary("expm1", np.expm1, a, lambda g, _x, y: (g * (y + 1),))
 
 
+@implements(np.exp2)
 def exp2(a) -> Tensor:
     """``2**a``.  dy/da = y ln 2."""
     return _unary("exp2", np.exp2, a, lambda g, _x, y: (g * y * _LN2,))
@@ -256,17 +279,20 @@ def rsqrt(a) -> Tensor:
     return _unary("rsqrt", lambda x: 1 / np.sqrt(x), a, lambda g, _x, y: (-0.5 * g * y * y * y,))
 
 
+@implements(np.square)
 def square(a) -> Tensor:
     """``a * a``.  dy/da = 2 a."""
     a = as_tensor(a)
     return record("square", np.square(a.data), (a,), lambda g, x, _y: (2 * g * x,))
 
 
+@implements(np.reciprocal)
 def reciprocal(a) -> Tensor:
     """``1 / a`` (inf at 0).  dy/da = -y**2."""
     return _unary("reciprocal", np.reciprocal, a, lambda g, _x, y: (-g * y * y,))
 
 
+@implements(np.logaddexp)
 def logaddexp(a, b) -> Tensor:
     """``log(exp(a) + exp(b))`` without overflow.
 
@@ -279,6 +305,7 @@ def logaddexp(a, b) -> Tensor:
     return record("logaddexp", y, (a, b), rule, reduces_broadcast=True)
 
 
+@implements(special.xlogy)
 def xlogy(a, b) -> Tensor:
     """``a * log(b)``, and 0 wherever ``a == 0`` (also at b = 0), as PyTorch's ``xlogy``.
 
@@ -313,6 +340,7 @@ def lerp(start, end, weight) -> Tensor:
     return record("lerp", y, (start, end, weight), rule, reduces_broadcast=True)
 
 
+@implements(special.erf)
 def erf(a) -> Tensor:
     """The error function ``2/sqrt(pi) int_0^a exp(-t**2) dt`` (SciPy's).  dy/da = 2/sqrt(pi) exp(-a**2)."""
     return _unary("erf", special.erf, a, lambda g, x, _y: (g * _TWO_OVER_SQRT_PI * np.exp(-x * x),))
@@ -322,31 +350,31 @@ def erf(a) -> Tensor:
 arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh = asin, acos, atan, atan2, asinh, acosh, atanh
 
 
-def erf_of(x):
-    """``erf`` of an array (SciPy) or of a Tensor (the op, so that a rule calling it stays differentiable)."""
-    return erf(x) if isinstance(x, Tensor) else special.erf(x)
-
 
 # -- tests: boolean results, no gradient ------------------------------------------------------------------
 def _test(ufunc, a) -> Tensor:
     return Tensor(ufunc(as_tensor(a).data))
 
 
+@implements(np.isnan)
 def isnan(a) -> Tensor:
     """True where ``a`` is NaN (a boolean tensor, no gradient)."""
     return _test(np.isnan, a)
 
 
+@implements(np.isinf)
 def isinf(a) -> Tensor:
     """True where ``a`` is +inf or -inf."""
     return _test(np.isinf, a)
 
 
+@implements(np.isfinite)
 def isfinite(a) -> Tensor:
     """True where ``a`` is neither infinite nor NaN."""
     return _test(np.isfinite, a)
 
 
+@implements(np.isclose)
 def isclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
     """True where ``|a - b| <= atol + rtol |b|`` (PyTorch's and NumPy's test); NaNs are equal only with
     ``equal_nan``."""
