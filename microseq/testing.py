@@ -19,6 +19,8 @@ What is here
     The full check of an op in one call: gradcheck in float64 with a random upstream gradient, plus
     "inputs are not mutated", "no two gradients share memory" and "each gradient has its input's shape
     and dtype".
+``check_against_torch``
+    A function and PyTorch's version of it agree: values, shapes, dtypes and gradients (torch imported on use).
 ``Arg``, ``Case``, ``case_inputs``, ``check_case``, ``check_case_against_torch``
     A table of element-wise ops, one ``Case`` per row (the op, its NumPy reference, the domain of each
     argument, optionally PyTorch's op), the inputs to draw for a row, and the checks of a row: forward
@@ -62,6 +64,7 @@ __all__ = [
     "broadcastable_shapes",
     "case_inputs",
     "check_case",
+    "check_against_torch",
     "check_case_against_torch",
     "check_gradients",
     "sequence_batches",
@@ -540,33 +543,99 @@ def check_case(case: Case, inputs: Sequence[np.ndarray], rtol: float = 1e-12) ->
     check_gradients(case.op, *inputs)
 
 
-#: Tolerances of a parity test against PyTorch: the two libraries may round differently.
-TORCH_TOLERANCES = {np.dtype(np.float32): dict(rtol=1e-5, atol=1e-6), np.dtype(np.float64): dict(rtol=1e-10, atol=1e-13)}
+#: Tolerances of a parity test against PyTorch, by dtype: the two libraries may round differently.
+TORCH_TOLERANCES = {
+    np.dtype(np.float32): dict(rtol=1e-5, atol=1e-6),
+    np.dtype(np.float64): dict(rtol=1e-10, atol=1e-13),
+}
 
 
 def check_case_against_torch(case: Case, inputs: Sequence[np.ndarray], seed: int = 0) -> None:
-    """``case.op`` against PyTorch's op on the same inputs: result values and dtype, and every input's
-    gradient (values and dtype) for one random upstream gradient. Needs ``torch`` (imported here only)."""
+    """``case.op`` against ``case.torch`` with :func:`check_against_torch`, in the dtype of ``inputs`` (float32
+    or float64) with that dtype's tolerances. Needs ``torch`` (imported here only)."""
     import torch
 
-    tensors = [Tensor(x.copy(), requires_grad=True) for x in inputs]
-    theirs = [torch.tensor(x.copy(), requires_grad=True) for x in inputs]
-    ours_out = case.op(*tensors)
     if isinstance(case.torch, str):
-        function = torch
+        torch_fn = torch
         for part in case.torch.split("."):
-            function = getattr(function, part)
-        their_out = function(*theirs)
+            torch_fn = getattr(torch_fn, part)
     else:
-        their_out = case.torch(torch, *theirs)
-    tolerance = TORCH_TOLERANCES[ours_out.dtype]
-    assert str(their_out.dtype) == f"torch.{ours_out.dtype}", f"{case.name}: dtype {ours_out.dtype} vs {their_out.dtype}"
-    np.testing.assert_allclose(ours_out.data, their_out.detach().numpy(), **tolerance, err_msg=f"{case.name} value")
-    upstream = np.random.default_rng(seed).standard_normal(ours_out.shape).astype(ours_out.dtype)
-    ours_out.backward(upstream)
-    their_out.backward(torch.tensor(upstream))
-    for i, (mine, other) in enumerate(zip(tensors, theirs)):
-        expected = np.zeros_like(mine.data) if other.grad is None else other.grad.numpy()
-        got = np.zeros_like(mine.data) if mine.grad is None else mine.grad
-        assert got.dtype == expected.dtype, f"{case.name}: gradient {i} dtype {got.dtype} vs {expected.dtype}"
-        np.testing.assert_allclose(got, expected, **tolerance, err_msg=f"{case.name} gradient of input {i}")
+        torch_fn = lambda *tensors: case.torch(torch, *tensors)  # noqa: E731
+    dtype = np.result_type(*inputs)
+    check_against_torch(case.op, torch_fn, *inputs, seed=seed, dtype=dtype, **TORCH_TOLERANCES[dtype])
+
+
+# --------------------------------------------------------------------------------------------------
+# Parity with PyTorch
+# --------------------------------------------------------------------------------------------------
+def check_against_torch(
+    fn: Callable,
+    torch_fn: Callable,
+    *inputs,
+    rtol: float = 1e-7,
+    atol: float = 1e-12,
+    seed: int = 0,
+    dtype=np.float64,
+) -> None:
+    """Check that ``fn`` (on microseq tensors) and ``torch_fn`` (on torch tensors) agree: output values,
+    shapes and dtypes, and the gradients (values and dtypes) of every float input for the same random upstream
+    gradients.
+
+    Parameters
+    ----------
+    fn, torch_fn : callable
+        The same computation in microseq and in PyTorch; each returns a tensor or a tuple of them (a tuple
+        such as ``(values, indices)`` is compared element by element).
+    *inputs : array
+        Float arrays become tensors of ``dtype`` that require grad on both sides; other arrays (indices,
+        masks) become constant tensors; anything else is passed as it is.
+    rtol, atol : float
+        Tolerances of the value and gradient comparisons (NaN must match NaN, inf the same inf).
+    dtype : numpy float dtype
+        float64 (the default) or float32, to check that the results keep PyTorch's dtypes.
+
+    Raises
+    ------
+    AssertionError
+        Naming the output or input that differs. ``import torch`` must work (skip the test otherwise).
+    """
+    import torch
+
+    ours, theirs = [], []
+    for x in inputs:
+        if isinstance(x, np.ndarray):
+            grad = x.dtype.kind == "f"
+            x = x.astype(dtype) if grad else x
+            ours.append(Tensor(x.copy(), requires_grad=grad))
+            theirs.append(torch.tensor(x, requires_grad=grad))
+        else:
+            ours.append(x)
+            theirs.append(x)
+    out, ref = fn(*ours), torch_fn(*theirs)
+    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    refs = tuple(ref) if isinstance(ref, (tuple, list)) else (ref,)
+    assert len(outs) == len(refs), f"check_against_torch: {len(outs)} outputs, PyTorch gives {len(refs)}"
+    rng = np.random.default_rng(seed)
+    grads_of = []
+    for k, (o, r) in enumerate(zip(outs, refs)):
+        expected = r.detach().numpy()
+        assert o.dtype == expected.dtype, f"output {k}: dtype {o.dtype}, PyTorch gives {expected.dtype}"
+        assert o.shape == expected.shape, f"output {k}: shape {o.shape}, PyTorch gives {expected.shape}"
+        np.testing.assert_allclose(o.data, expected, rtol=rtol, atol=atol, err_msg=f"output {k} values")
+        if r.requires_grad:
+            grads_of.append((o, r, rng.standard_normal(o.shape).astype(o.dtype)))
+    float_inputs = [(i, t) for i, t in enumerate(theirs) if isinstance(t, torch.Tensor) and t.requires_grad]
+    if not grads_of or not float_inputs:
+        return
+    expected_grads = torch.autograd.grad(
+        [r for _, r, _ in grads_of], [t for _, t in float_inputs],
+        [torch.tensor(v) for _, _, v in grads_of], allow_unused=True,
+    )
+    for k, (o, _, v) in enumerate(grads_of):
+        if o.requires_grad:
+            o.backward(v, retain_graph=k < len(grads_of) - 1)
+    for (i, t), expected in zip(float_inputs, expected_grads):
+        got = ours[i].grad if ours[i].grad is not None else np.zeros(t.shape, dtype)
+        want = expected.numpy() if expected is not None else np.zeros(t.shape, dtype)
+        assert got.dtype == want.dtype, f"gradient of input {i}: dtype {got.dtype}, PyTorch gives {want.dtype}"
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
