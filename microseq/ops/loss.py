@@ -319,9 +319,8 @@ def _smoothed_cross_entropy(logits: Tensor, target, weight, ignore_index: int, r
     if weight is not None:
         class_weight = np.asarray(getattr(weight, "data", weight), dtype=logits.dtype)
         log_probs = log_probs * _along_class_axis(class_weight, logits)
-    target_shape = np.shape(getattr(target, "data", target))
-    counted = (np.asarray(getattr(target, "data", target)) != ignore_index).astype(logits.dtype)
-    uniform = -_sum(log_probs, axis) * counted.reshape(target_shape)
+    counted = np.asarray(getattr(target, "data", target)) != ignore_index
+    uniform = where(counted, -_sum(log_probs, axis), 0)  # where, not * 0: an all-ignored mean's 1/0 stays out
     if reduction == "mean":
         with np.errstate(invalid="ignore", divide="ignore"):
             uniform = _sum(uniform) / item_weight.sum()
