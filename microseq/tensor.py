@@ -50,6 +50,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
     """Array for ``data``: NumPy arrays keep their dtype; Python floats become float32, ints int64."""
     if isinstance(data, Tensor):
         data = data.data
+    if isinstance(data, np.generic):  # a NumPy scalar (NumPy's result of a 0-d op) keeps its dtype, as in PyTorch
+        data = np.asarray(data)
     if isinstance(data, np.ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     array = np.asarray(data, dtype=dtype)

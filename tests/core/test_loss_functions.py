@@ -24,7 +24,7 @@ def _reduce(losses, reduction):
     if reduction == "none":
         return losses
     with np.errstate(invalid="ignore"):
-        return np.mean(losses) if reduction == "mean" else np.sum(losses)
+        return np.sum(losses) / losses.size if reduction == "mean" else np.sum(losses)
 
 
 def _torch(name):
@@ -59,7 +59,7 @@ def pointwise_inputs(draw, row, dtype=np.float64):
     """Input and target of one shape (size 0 and 1 included); with kinks, the input is target + a difference
     drawn away from them."""
     _, _, _, _, _, x_domain, t_domain, kinks = row
-    shape = draw(shapes(max_dims=3, max_side=4))
+    shape = draw(shapes(max_dims=2, max_side=4))
     t = draw(arrays(shape, dtype, t_domain))
     if kinks is None:
         return draw(arrays(shape, dtype, x_domain)), t
@@ -234,7 +234,8 @@ def test_cross_entropy_with_label_smoothing_of_class_indices(reduction, data):
     if reduction == "mean" and np.all(target == -1):  # nothing counts: NaN, and a zero gradient (as PyTorch)
         z = ms.Tensor(logits, requires_grad=True)
         out = ce(z)
-        out.backward()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out.backward()
         assert np.isnan(out.item()) and not np.any(z.grad)
         return
     check_gradients(ce, logits)
