@@ -3,6 +3,8 @@ finite differences (draws kept off the kinks), the kinks, infinities and NaN pin
 parity with PyTorch.
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -11,7 +13,9 @@ from scipy import special
 
 import microseq as ms
 from microseq import nn
-from microseq.testing import Arg, Case, case_inputs, check_case, check_case_against_torch
+from microseq.testing import (
+    Arg, Case, case_inputs, check_case, check_case_against_torch, check_second_derivatives,
+)
 
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
@@ -77,6 +81,14 @@ IDS = [c.name for c in CASES]
 @given(data=st.data())
 def test_forward_and_gradient(case, data):
     check_case(case, data.draw(case_inputs(case)), rtol=1e-10)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@given(data=st.data())
+def test_second_derivatives(case, data):
+    if case.name == "softsign":  # its first derivative 1 / (1 + |x|)**2 has a kink at 0
+        case = replace(case, args=(Arg("real", avoid=(0.0,)),))
+    check_second_derivatives(case.op, *data.draw(case_inputs(case)))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

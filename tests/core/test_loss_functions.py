@@ -6,14 +6,15 @@ parity with PyTorch (values, gradients, dtypes).
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import special
 
 import microseq as ms
 from microseq import nn
 from microseq.testing import (
-    TORCH_TOLERANCES, arrays, broadcastable_shapes, check_against_torch, check_gradients, shapes,
+    TORCH_TOLERANCES, arrays, broadcastable_shapes, check_against_torch, check_gradients, check_second_derivatives,
+    shapes,
 )
 
 REDUCTIONS = ["mean", "sum", "none"]
@@ -92,6 +93,13 @@ def test_pointwise_losses_match_pytorch(row, reduction, dtype, data):
         lambda x, t: getattr(torch.nn.functional, torch_name)(x, t, reduction=reduction, **options),
         x, t, dtype=dtype, **TORCH_TOLERANCES[np.dtype(dtype)],
     )
+
+
+@pytest.mark.parametrize("row", POINTWISE, ids=POINTWISE_IDS)
+@given(data=st.data())
+def test_pointwise_losses_second_derivatives(row, data):
+    name, loss, _, options, *_ = row
+    check_second_derivatives(lambda x, t: loss(x, t, reduction="sum", **options), *data.draw(pointwise_inputs(row)))
 
 
 # -- special points -------------------------------------------------------------------------------------------
@@ -261,6 +269,15 @@ def test_cross_entropy_with_label_smoothing_of_class_indices(reduction, data):
     np.testing.assert_allclose(ce(ms.Tensor(logits)).data, expected, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("probabilities", [True, False], ids=["probabilities", "indices"])
+@given(data=st.data())
+def test_cross_entropy_second_derivatives(probabilities, data):
+    logits, target, weight, smoothing = data.draw(classification(probabilities))
+    if not probabilities:
+        assume(np.any(target != -1))  # an all-ignored mean is NaN
+    check_second_derivatives(lambda z: ms.cross_entropy(z, target, weight, ignore_index=-1, label_smoothing=smoothing), logits)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("probabilities", [True, False], ids=["probabilities", "indices"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -330,6 +347,12 @@ def test_cosine_similarity_matches_pytorch(dtype, data):
         lambda a, b: ms.cosine_similarity(a, b, dim), lambda a, b: torch.nn.functional.cosine_similarity(a, b, dim),
         x1, x2, dtype=dtype, **TORCH_TOLERANCES[np.dtype(dtype)],
     )
+
+
+@given(pair=vector_pairs())
+def test_cosine_similarity_second_derivatives(pair):
+    x1, x2, dim = pair
+    check_second_derivatives(lambda a, b: ms.cosine_similarity(a, b, dim=dim), x1, x2)
 
 
 def test_cosine_similarity_of_a_zero_vector_is_0_with_a_finite_gradient_like_pytorch():

@@ -8,12 +8,14 @@ the explicit examples below instead.
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import special
 
 import microseq as ms
-from microseq.testing import Arg, Case, case_inputs, check_case, check_case_against_torch
+from microseq.testing import (
+    Arg, Case, case_inputs, check_case, check_case_against_torch, check_second_derivatives,
+)
 
 REAL, POSITIVE, NONZERO = Arg("real"), Arg("positive"), Arg("nonzero")
 GRID = Arg("real", distinct=True)  # ties are exact, near-ties never happen
@@ -78,6 +80,21 @@ IDS = [c.name for c in CASES]
 @given(data=st.data())
 def test_forward_and_gradient(case, data):
     check_case(case, data.draw(case_inputs(case)))
+
+
+# Second order: the rounding ops have a first derivative of 0 that depends on nothing (no second derivative
+# to check); maximum and minimum have a jump of their first derivative at a tie, so ties are left out there.
+STEPS = {"floor", "ceil", "round", "trunc", "floordiv", "floor_divide_by_tensor"}
+SMOOTH = [c for c in CASES if c.name not in STEPS]
+
+
+@pytest.mark.parametrize("case", SMOOTH, ids=[c.name for c in SMOOTH])
+@given(data=st.data())
+def test_second_derivatives(case, data):
+    inputs = data.draw(case_inputs(case))
+    if case.name in ("maximum", "minimum"):
+        assume(np.all(np.subtract(*inputs) != 0))
+    check_second_derivatives(case.op, *inputs)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
