@@ -1,8 +1,9 @@
 """Activation functions, with PyTorch's arguments, values and gradients at the kinks.
 
 An activation that is exactly a composition of existing ops, special points included, is written as one
-(``softsign``, ``mish``, ``relu6``); the others are primitives whose rule ``rule(g, x, y)`` uses only arithmetic, NumPy ufuncs
-and ``np.where`` on its arguments, so that it differentiates again (see :mod:`microseq.autograd`).
+(``softsign``, ``mish``, ``relu6``); the others are primitives whose rule ``rule(g, x, y)`` uses only
+arithmetic, NumPy ufuncs and ``np.where`` on its arguments, so that it differentiates again (see
+:mod:`microseq.autograd`).
 
 At a kink the derivative is PyTorch's one-sided choice, stated in each docstring: ``leaky_relu'(0)`` is the
 negative slope, ``hardtanh'`` is 0 at both bounds, ``hardsigmoid'`` 0 at +-3, ``elu'(0)`` is alpha. The same
@@ -63,7 +64,8 @@ def selu(a) -> Tensor:
     x = a.data
     y = SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
     scaled_alpha = SELU_SCALE * SELU_ALPHA
-    return record("selu", y.astype(x.dtype), (a,), lambda g, x, y: (np.where(x <= 0, g * (y + scaled_alpha), g * SELU_SCALE),))
+    rule = lambda g, x, y: (np.where(x <= 0, g * (y + scaled_alpha), g * SELU_SCALE),)  # noqa: E731
+    return record("selu", y.astype(x.dtype), (a,), rule)
 
 
 def _normal_cdf(x):

@@ -20,6 +20,8 @@ from microseq.testing import (
 REAL, POSITIVE, NONZERO = Arg("real"), Arg("positive"), Arg("nonzero")
 GRID = Arg("real", distinct=True)  # ties are exact, near-ties never happen
 INTEGERS = tuple(float(k) for k in range(-3, 4))
+MULTIPLES_OF_07 = tuple(0.7 * k for k in range(-5, 6))  # where a // 0.7 and a % 0.7 jump
+DIVISORS_OF_25 = tuple(2.5 / k for k in range(1, 9))  # where 2.5 // b and 2.5 % b jump
 HALVES = tuple(k + 0.5 for k in range(-4, 4))
 
 
@@ -39,14 +41,14 @@ CASES = [
     Case("ceil", ms.ceil, np.ceil, (Arg("real", avoid=INTEGERS),), "ceil"),
     Case("round", ms.round, np.round, (Arg("real", avoid=HALVES),), "round"),
     Case("trunc", ms.trunc, np.trunc, (Arg("real", avoid=INTEGERS),), "trunc"),
-    Case("floordiv", lambda a: a // 0.7, lambda a: a // 0.7, (Arg("real", avoid=tuple(0.7 * k for k in range(-5, 6))),), _floor_by(0.7)),
+    Case("floordiv", lambda a: a // 0.7, lambda a: a // 0.7, (Arg("real", avoid=MULTIPLES_OF_07),), _floor_by(0.7)),
     Case("floor_divide_by_tensor", lambda b: ms.floor_divide(2.5, b), lambda b: 2.5 // b,
-         (Arg((0.3, 3.0), avoid=tuple(2.5 / k for k in range(1, 9))),), lambda T, b: T.div(2.5, b, rounding_mode="floor")),
-    Case("mod", lambda a: a % 0.7, lambda a: a % 0.7, (Arg("real", avoid=tuple(0.7 * k for k in range(-5, 6))),),
+         (Arg((0.3, 3.0), avoid=DIVISORS_OF_25),), lambda T, b: T.div(2.5, b, rounding_mode="floor")),
+    Case("mod", lambda a: a % 0.7, lambda a: a % 0.7, (Arg("real", avoid=MULTIPLES_OF_07),),
          lambda T, a: a % 0.7),
     Case("remainder_negative_divisor", lambda a: ms.remainder(a, -0.7), lambda a: np.remainder(a, -0.7),
-         (Arg("real", avoid=tuple(0.7 * k for k in range(-5, 6))),), lambda T, a: T.remainder(a, -0.7)),
-    Case("rmod_by_tensor", lambda b: 2.5 % b, lambda b: 2.5 % b, (Arg((0.3, 3.0), avoid=tuple(2.5 / k for k in range(1, 9))),),
+         (Arg("real", avoid=MULTIPLES_OF_07),), lambda T, a: T.remainder(a, -0.7)),
+    Case("rmod_by_tensor", lambda b: 2.5 % b, lambda b: 2.5 % b, (Arg((0.3, 3.0), avoid=DIVISORS_OF_25),),
          lambda T, b: T.remainder(T.tensor(2.5, dtype=b.dtype), b)),
     Case("sin", ms.sin, np.sin, (REAL,), "sin"),
     Case("cos", ms.cos, np.cos, (REAL,), "cos"),
