@@ -289,9 +289,10 @@ def _soft_cross_entropy(logits: Tensor, target, weight, reduction: str, smoothin
     op = "cross_entropy"
     target = as_tensor(target)
     if target.shape != logits.shape:
-        raise ValueError(
-            f"{op}: probability targets must have the logits' shape {logits.shape}, got {target.shape}"
-        )
+        wanted = f"class probabilities need the logits' shape {logits.shape}, got {target.shape}"
+        if target.shape == (logits.shape[:1] + logits.shape[2:] if logits.ndim > 1 else ()):  # indices, as floats
+            raise TypeError(f"{op}: targets must be integer class indices, got dtype {target.dtype} ({wanted})")
+        raise ValueError(f"{op}: {wanted}")
     axis = _class_axis(logits)
     n_classes = logits.shape[axis]
     if smoothing:

@@ -303,8 +303,10 @@ def test_cross_entropy_matches_pytorch(reduction, probabilities, dtype, data):
 
 
 def test_cross_entropy_checks_probability_targets_and_smoothing():
-    with pytest.raises(ValueError, match=r"cross_entropy: probability targets must have the logits' shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"class probabilities need the logits' shape \(2, 3\), got \(2, 2\)"):
         ms.cross_entropy(ms.ones(2, 3), np.ones((2, 2), np.float32))
+    with pytest.raises(TypeError, match=r"integer class indices, got dtype float32 \(class probabilities"):
+        ms.cross_entropy(ms.ones(2, 3), np.ones(2, np.float32))
     with pytest.raises(ValueError, match=r"cross_entropy: label_smoothing must be in \[0, 1\], got 1.5"):
         ms.cross_entropy(ms.ones(2, 3), np.array([0, 1]), label_smoothing=1.5)
 
