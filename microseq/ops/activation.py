@@ -65,7 +65,7 @@ def selu(a) -> Tensor:
     y = SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
     scaled_alpha = SELU_SCALE * SELU_ALPHA
     rule = lambda g, x, y: (np.where(x <= 0, g * (y + scaled_alpha), g * SELU_SCALE),)  # noqa: E731
-    return record("selu", y.astype(x.dtype), (a,), rule)
+    return record("selu", y.astype(x.dtype, copy=False), (a,), rule)
 
 
 def _normal_cdf(x):

@@ -16,7 +16,7 @@ from .math import maximum, xlogy
 from .reduction import log_softmax
 from .reduction import mean as _mean
 from .reduction import sum as _sum
-from .shape import index_put
+from .shape import broadcast_to, index_put
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy",
@@ -482,7 +482,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
     except ValueError:
         raise ValueError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} do not broadcast") from None
     (axis,) = normalize_axes("cosine_similarity", dim, len(shape))
-    x1, x2 = (x if x.shape == shape else x + np.zeros(shape, x.dtype) for x in (x1, x2))
+    x1, x2 = (broadcast_to(x, shape) for x in (x1, x2))
 
     def unit(x):
         return x / sqrt(maximum(_sum(x * x, axis, keepdims=True), eps * eps))

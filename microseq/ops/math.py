@@ -141,7 +141,7 @@ def floor_divide(a, b) -> Tensor:
     a, b = pair(a, b)
     _check_integer_division("floor_divide", a, b)
     a, b, y = _binary("floor_divide", np.floor_divide, a, b)
-    rule = lambda g, _x, _w, _y: (np.zeros(g.shape, g.dtype),) * 2  # noqa: E731
+    rule = lambda g, _x, _w, _y: (np.zeros(g.shape, g.dtype), np.zeros(g.shape, g.dtype))  # noqa: E731
     return record("floor_divide", y, (a, b), rule, reduces_broadcast=True)
 
 
