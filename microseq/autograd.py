@@ -117,8 +117,11 @@ _reads_of_code: dict = {}
 def _reads(rule) -> tuple:
     """Which of the values after ``g`` ``rule`` reads: a tuple of flags, one per named parameter (False for a
     name starting with ``_``) and a last one for the rest (True if the rule takes ``*args``). Empty for a rule of
-    ``g`` alone, which is called with ``g`` only. Worked out once per rule's code object."""
-    code = rule.__code__
+    ``g`` alone (or a callable that is not a function), which is called with ``g`` only. Worked out once per
+    rule's code object."""
+    code = getattr(rule, "__code__", None)
+    if code is None:
+        return ()
     reads = _reads_of_code.get(code)
     if reads is None:
         varargs = bool(code.co_flags & 0x04)  # CO_VARARGS
@@ -184,6 +187,11 @@ class Node:
         self.reduces_broadcast = reduces_broadcast
         self.retained_output = None
         self.mutated_after_save = None
+
+    def __call__(self, g) -> tuple:
+        """The input gradients for the output gradient ``g``: the rule run on the values it saved (first
+        order, arrays), as ``backward`` does for each node (like calling a PyTorch ``grad_fn``)."""
+        return self.backward(g, *self.saved)
 
     # -- what the op saved --------------------------------------------------------------------------
     def saved_arrays(self) -> list[np.ndarray]:
@@ -326,12 +334,12 @@ def _rule_on_tensors(node: Node, g) -> tuple:
     from .tensor import Tensor
 
     if node.reads:
-        out = Tensor(node.saved[-1])
+        out = Tensor(np.asarray(node.saved[-1]))  # (np.asarray: a NumPy scalar keeps its dtype)
         out.requires_grad, out._node = True, node
         grads = node.backward(g, *node.inputs, out)
     else:
         grads = node.backward(g)
-    return tuple(v if v is None or isinstance(v, Tensor) else Tensor(v) for v in grads)
+    return tuple(v if v is None or isinstance(v, Tensor) else Tensor(np.asarray(v)) for v in grads)
 
 
 def _replay(nodes, pending: dict, on_leaf, create_graph: bool, retain_graph: bool, captured=None) -> None:
@@ -488,7 +496,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
                 raise RuntimeError(f"grad: input {i} (shape {tensor.shape}) was not used to compute the outputs")
             g = np.zeros(tensor.shape, dtype=tensor.dtype)
         g = g.astype(tensor.dtype)  # a copy: no two results share memory with each other or grad_outputs
-        results.append(g if isinstance(g, Tensor) else Tensor(g))
+        results.append(g if isinstance(g, Tensor) else Tensor(np.asarray(g)))
     return tuple(results)
 
 
