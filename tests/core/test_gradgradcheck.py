@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import microseq as ms
 from microseq.gradcheck import GradcheckError
+from microseq.nn.cells import gru_cell, lstm_cell, rnn_cell
 from microseq.tensor import record
 from microseq.testing import arrays, broadcastable_shapes, check_second_derivatives, shapes
 
@@ -85,6 +86,21 @@ def test_check_second_derivatives_passes_constants_through():
     check_second_derivatives(lambda x, m: ms.masked_fill(x * x, m, 0.0), np.array([1.0, 2.0, 3.0]), mask)
 
 
+THIRD_ORDER = {  # scalar functions whose gradient (a function with history) gradgradcheck differentiates twice more
+    "tanh": lambda x: ms.tanh(x).sum(),
+    "softmax": lambda x: (ms.softmax(x, axis=-1) * np.array([1.0, -2.0, 0.5])).sum(),
+    "getitem": lambda x: (x[:, np.array([0, 0, 2])] ** 3).sum(),
+    "matmul": lambda x: ms.sigmoid(x @ np.array([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]])).sum(),
+}
+
+
+@pytest.mark.parametrize("name", THIRD_ORDER)
+def test_third_derivatives_by_composing_with_grad(name):
+    """gradgradcheck of ``ms.grad(f)`` checks the third derivatives of ``f``: the transforms compose."""
+    x = np.array([[0.3, -1.2, 0.8], [1.5, 0.1, -0.4]])
+    assert ms.gradgradcheck(ms.grad(THIRD_ORDER[name]), [x])
+
+
 def test_the_documented_examples_run():
     failures, tried = doctest.testmod(sys.modules["microseq.gradcheck"])  # ms.gradcheck is the function
     assert tried >= 1 and failures == 0
@@ -101,7 +117,8 @@ def test_elementwise_second_derivatives(case, data):
 def test_where_and_masked_fill_second_derivatives(data):
     cond_shape, a_shape, b_shape = data.draw(broadcastable_shapes(3, max_dims=3, max_side=3)).input_shapes
     cond = data.draw(arrays(cond_shape, bool))
-    check_second_derivatives(lambda a, b: ms.where(cond, a * a, ms.tanh(b)), data.draw(arrays(a_shape)), data.draw(arrays(b_shape)))
+    a, b = data.draw(arrays(a_shape)), data.draw(arrays(b_shape))
+    check_second_derivatives(lambda a, b: ms.where(cond, a * a, ms.tanh(b)), a, b)
     x = data.draw(arrays(a_shape))
     mask = data.draw(arrays(x.shape, bool))
     check_second_derivatives(lambda x: ms.masked_fill(x, mask, 2.0) ** 2, x)
@@ -136,7 +153,8 @@ def test_softmax_family_second_derivatives(name, data):
 
 @given(data=st.data())
 def test_matmul_second_derivatives(data):
-    a_shape, b_shape = data.draw(broadcastable_shapes(2, max_dims=2, max_side=3, signature=np.matmul.signature)).input_shapes
+    matmul_shapes = broadcastable_shapes(2, max_dims=2, max_side=3, signature=np.matmul.signature)
+    a_shape, b_shape = data.draw(matmul_shapes).input_shapes
     check_second_derivatives(lambda a, b: ms.matmul(a, b) ** 2, data.draw(arrays(a_shape)), data.draw(arrays(b_shape)))
 
 
@@ -166,7 +184,8 @@ def test_cross_entropy_and_nll_second_derivatives(case):
     scores, target, weight, reduction = case
     options = dict(weight=weight, reduction=reduction)
     check_second_derivatives(lambda s: ms.cross_entropy(s, target, **options), scores)
-    check_second_derivatives(lambda s: ms.nll_loss(ms.log_softmax(s, axis=0 if s.ndim == 1 else 1), target, **options), scores)
+    class_axis = 0 if scores.ndim == 1 else 1
+    check_second_derivatives(lambda s: ms.nll_loss(ms.log_softmax(s, axis=class_axis), target, **options), scores)
 
 
 @given(data=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]))
@@ -175,7 +194,8 @@ def test_mse_and_bce_with_logits_second_derivatives(data, reduction):
     x, y = data.draw(arrays(shape)), data.draw(arrays(shape))
     check_second_derivatives(lambda x, y: ms.mse_loss(x, y, reduction=reduction), x, y)
     t = data.draw(arrays(shape, domain="unit"))
-    options = dict(weight=data.draw(broadcasting_to(shape)), pos_weight=data.draw(broadcasting_to(shape)), reduction=reduction)
+    weight, pos_weight = data.draw(broadcasting_to(shape)), data.draw(broadcasting_to(shape))
+    options = dict(weight=weight, pos_weight=pos_weight, reduction=reduction)
     check_second_derivatives(lambda z: ms.binary_cross_entropy_with_logits(z, t, **options), x)
 
 
@@ -205,14 +225,12 @@ B, I, H, S = 2, 3, 2, 3
 @given(data=st.data())
 @settings(max_examples=5)
 def test_rnn_lstm_gru_cells_second_derivatives(data):
+    """The cells' equations (nn.cells) in every input and weight."""
     x, h, c = data.draw(arrays((B, I))), data.draw(arrays((B, H))), data.draw(arrays((B, H)))
-    check_second_derivatives(ms.nn.cells.rnn_cell, x, h, data.draw(arrays((H, I))), data.draw(arrays((H, H))),
-                             data.draw(arrays((H,))), data.draw(arrays((H,))), names=["x", "h", "w_ih", "w_hh", "b_ih", "b_hh"])
-    check_second_derivatives(ms.nn.cells.lstm_cell, x, h, c, data.draw(arrays((4 * H, I))), data.draw(arrays((4 * H, H))),
-                             data.draw(arrays((4 * H,))), data.draw(arrays((4 * H,))),
-                             names=["x", "h", "c", "w_ih", "w_hh", "b_ih", "b_hh"])
-    check_second_derivatives(ms.nn.cells.gru_cell, x, h, data.draw(arrays((3 * H, I))), data.draw(arrays((3 * H, H))),
-                             data.draw(arrays((3 * H,))), data.draw(arrays((3 * H,))), names=["x", "h", "w_ih", "w_hh", "b_ih", "b_hh"])
+    for cell, gates, states in [(rnn_cell, 1, (h,)), (lstm_cell, 4, (h, c)), (gru_cell, 3, (h,))]:
+        weights = [data.draw(arrays(shape)) for shape in [(gates * H, I), (gates * H, H), (gates * H,), (gates * H,)]]
+        names = ["x", "h", "c"][: 1 + len(states)] + ["w_ih", "w_hh", "b_ih", "b_hh"]
+        check_second_derivatives(cell, x, *states, *weights, names=names)
 
 
 @pytest.mark.parametrize("cell", ["RNNCell", "LSTMCell", "GRUCell"])
