@@ -13,11 +13,11 @@ conditions decide at NaN and +-inf, so those match PyTorch too (``elu'(NaN) = 1`
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
 from ..tensor import Tensor, as_tensor, record
 from ._util import check_float
 from .elementwise import _stable_sigmoid, abs, div, mul, sigmoid_of, tanh
+from .math import erf_of
 
 __all__ = [
     "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "logsigmoid", "hardtanh", "relu6",
@@ -70,7 +70,7 @@ def selu(a) -> Tensor:
 
 def _normal_cdf(x):
     """Phi(x) = (1 + erf(x / sqrt 2)) / 2, on arrays or Tensors."""
-    return 0.5 * (1 + special.erf(x * _SQRT_HALF))  # on a Tensor, microseq's erf (see ops.math)
+    return 0.5 * (1 + erf_of(x * _SQRT_HALF))
 
 
 def _gelu_tanh_inner(x):

@@ -7,7 +7,7 @@ Each op computes its value with NumPy and states its derivative beside it, as a 
 that the same rule differentiates again when the engine passes Tensors (see :mod:`microseq.autograd`).
 Masks (where an input wins a tie, where a point is singular) are constants and may be closed over. Each op is
 registered (``@implements``) as what its NumPy ufunc does on a Tensor, so that ``np.cos(x)`` in a rule is
-``cos(x)`` when the engine differentiates the rule again.
+``cos(x)`` when the engine differentiates the rule again (``erf_of`` plays that part for SciPy's ``erf``).
 
 Conventions (PyTorch's):
 
@@ -24,7 +24,6 @@ Conventions (PyTorch's):
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
 from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor, implements, record
 from ._util import broadcast_error, pair
@@ -305,13 +304,14 @@ def logaddexp(a, b) -> Tensor:
     return record("logaddexp", y, (a, b), rule, reduces_broadcast=True)
 
 
-@implements(special.xlogy)
 def xlogy(a, b) -> Tensor:
     """``a * log(b)``, and 0 wherever ``a == 0`` (also at b = 0), as PyTorch's ``xlogy``.
 
     dy/da = log(b), but 0 where a == 0 and b <= 0 (PyTorch's choice); dy/db = a / b (NaN at a = b = 0).
     """
     a, b = pair(_floating(a), _floating(b))
+    from scipy import special  # on first use: ``import microseq`` does not load SciPy
+
     a, b, y = _binary("xlogy", special.xlogy, a, b)
     no_log = (a.data == 0) & (b.data <= 0)
 
@@ -340,10 +340,21 @@ def lerp(start, end, weight) -> Tensor:
     return record("lerp", y, (start, end, weight), rule, reduces_broadcast=True)
 
 
-@implements(special.erf)
 def erf(a) -> Tensor:
     """The error function ``2/sqrt(pi) int_0^a exp(-t**2) dt`` (SciPy's).  dy/da = 2/sqrt(pi) exp(-a**2)."""
+    from scipy import special  # on first use: ``import microseq`` does not load SciPy
+
     return _unary("erf", special.erf, a, lambda g, x, _y: (g * _TWO_OVER_SQRT_PI * np.exp(-x * x),))
+
+
+def erf_of(x):
+    """``erf`` in the NumPy API, for backward rules: of an array an array (SciPy's), of a Tensor the recorded op
+    (SciPy is not imported by ``import microseq``, so ``special.erf`` cannot be registered as a Tensor ufunc)."""
+    if isinstance(x, Tensor):
+        return erf(x)
+    from scipy import special
+
+    return special.erf(x)
 
 
 # NumPy's names for the inverse functions (PyTorch has both).
