@@ -4,32 +4,13 @@ Each case declares the domain of every argument (``"positive"`` for log, kinks t
 the same table drives the forward test and the gradient property test.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import microseq as ms
-from microseq.testing import arrays, broadcastable_shapes, check_gradients, shapes
-
-
-@dataclass(frozen=True)
-class Arg:
-    """How to draw one argument: its value domain and the kinks to keep away from."""
-
-    domain: object = "real"
-    avoid: tuple = ()
-
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    op: Callable  # microseq, on tensors
-    reference: Callable  # NumPy, on arrays
-    args: tuple  # one Arg per tensor argument; with two, their shapes are drawn mutually broadcastable
+from microseq.testing import Arg, Case, arrays, broadcastable_shapes, case_inputs, check_gradients, shapes
 
 
 def _sigmoid(x):
@@ -69,16 +50,6 @@ CASES = [
     Case("pow", ms.pow, np.power, (POSITIVE, Arg((-2.0, 2.0)))),
 ]
 IDS = [c.name for c in CASES]
-
-
-@st.composite
-def case_inputs(draw, case: Case, dtype=np.float64):
-    """Arrays for ``case``: any shape (size 0 and 1 included) for one argument, broadcastable ones for two."""
-    if len(case.args) == 1:
-        arg_shapes = (draw(shapes(max_dims=3, max_side=4)),)
-    else:
-        arg_shapes = draw(broadcastable_shapes(len(case.args), max_dims=3, max_side=3)).input_shapes
-    return [draw(arrays(shape, dtype, arg.domain, arg.avoid)) for shape, arg in zip(arg_shapes, case.args)]
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
