@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from .._checks import check_float_dtype
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList"]
@@ -112,7 +113,9 @@ class Module:
         return self.train(False)
 
     def astype(self, dtype) -> "Module":
-        """Convert every parameter to ``dtype`` in place (e.g. ``np.float64`` for gradient checks)."""
+        """Convert every parameter to ``dtype`` (float32 or float64) in place (e.g. ``np.float64`` for gradient
+        checks)."""
+        dtype = check_float_dtype(f"{type(self).__name__}.astype", dtype)
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)
             parameter.grad = None
