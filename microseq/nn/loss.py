@@ -22,33 +22,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss, reshape
-from ..ops import mean as _mean
-from ..ops import mul as _mul
-from ..ops import sum as _sum
+from ..ops.loss import _check_reduction
 from ..tensor import Tensor, as_tensor
+from .functional import array_of
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss", "masked_cross_entropy"]
 
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _check_reduction(name: str, reduction: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    return reduction
-
-
 def _optional_array(value):
     """A class/element weight as a plain array (None stays None)."""
-    return None if value is None else np.asarray(getattr(value, "data", value))
-
-
-def _broadcasts_to(shape: tuple, target_shape: tuple) -> bool:
-    try:
-        return np.broadcast_shapes(shape, target_shape) == target_shape
-    except ValueError:
-        return False
+    return None if value is None else array_of(value)
 
 
 def _mask_targets(name: str, target, mask, ignore_index: int) -> np.ndarray:
@@ -59,10 +42,10 @@ def _mask_targets(name: str, target, mask, ignore_index: int) -> np.ndarray:
     target : integer array_like, any shape (...)
     mask : bool array_like of the same shape, or None (everything counts)
     """
-    target = np.asarray(getattr(target, "data", target))
+    target = array_of(target)
     if mask is None:
         return target
-    mask = np.asarray(getattr(mask, "data", mask))
+    mask = array_of(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"{name}: mask must be boolean (True = real target, False = padding), got dtype {mask.dtype}")
     if mask.shape != target.shape:
@@ -115,7 +98,36 @@ def masked_cross_entropy(
     return reshape(losses, target.shape) if reduction == "none" else losses
 
 
-class CrossEntropyLoss(Module):
+class _Loss(Module):
+    """A loss module: its ``reduction`` ("mean", "sum" or "none"), checked when the module is built."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        _check_reduction(type(self).__name__, reduction)
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class _ClassIndexLoss(_Loss):
+    """A loss of class-index targets with a weight per class, ``ignore_index`` and an optional padding
+    ``mask``; a subclass sets ``function``, its functional form."""
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = _optional_array(weight)
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target, mask=None) -> Tensor:
+        target = _mask_targets(type(self).__name__, target, mask, self.ignore_index)
+        return self.function(input, target, self.weight, self.ignore_index, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"ignore_index={self.ignore_index}, " + super().extra_repr()
+
+
+class CrossEntropyLoss(_ClassIndexLoss):
     """Cross entropy of class indices given logits, as ``torch.nn.CrossEntropyLoss``.
 
     ``loss_n = w[t_n] (logsumexp(z_n) - z_n[t_n])``; ``"mean"`` divides by the total weight of the targets
@@ -134,57 +146,29 @@ class CrossEntropyLoss(Module):
     ``ignore_index``). For (B, T, C) sequence logits use :func:`masked_cross_entropy`.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        super().__init__()
-        self.weight = _optional_array(weight)
-        self.ignore_index = ignore_index
-        self.reduction = _check_reduction("CrossEntropyLoss", reduction)
-
-    def forward(self, input, target, mask=None) -> Tensor:
-        target = _mask_targets("CrossEntropyLoss", target, mask, self.ignore_index)
-        return cross_entropy(input, target, self.weight, self.ignore_index, self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+    function = staticmethod(cross_entropy)
 
 
-class NLLLoss(Module):
+class NLLLoss(_ClassIndexLoss):
     """Negative log-likelihood of class indices given log-probabilities, as ``torch.nn.NLLLoss``.
 
     ``loss_n = -w[t_n] * log_probs[n, t_n]``. Same parameters, layouts and ``mask`` as
     :class:`CrossEntropyLoss`; feed it ``log_softmax(logits, axis=1)``.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        super().__init__()
-        self.weight = _optional_array(weight)
-        self.ignore_index = ignore_index
-        self.reduction = _check_reduction("NLLLoss", reduction)
-
-    def forward(self, input, target, mask=None) -> Tensor:
-        target = _mask_targets("NLLLoss", target, mask, self.ignore_index)
-        return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+    function = staticmethod(nll_loss)
 
 
-class MSELoss(Module):
+class MSELoss(_Loss):
     """Mean squared error ``(input - target)**2``, reduced, as ``torch.nn.MSELoss``. Shapes must be equal."""
-
-    def __init__(self, reduction: str = "mean") -> None:
-        super().__init__()
-        self.reduction = _check_reduction("MSELoss", reduction)
 
     def forward(self, input, target) -> Tensor:
         return mse_loss(input, target, self.reduction)
 
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
 
-
-class BCEWithLogitsLoss(Module):
-    """Binary cross entropy on logits, as ``torch.nn.BCEWithLogitsLoss``.
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross entropy on logits, as ``torch.nn.BCEWithLogitsLoss``: one op on the tape,
+    :func:`microseq.ops.binary_cross_entropy_with_logits` with the module's options.
 
     ``loss = weight * (-(pos_weight * t * log s(z) + (1 - t) * log(1 - s(z))))`` elementwise, with s the
     sigmoid, computed without overflow for any logit; then reduced (``"mean"`` over all elements).
@@ -201,25 +185,9 @@ class BCEWithLogitsLoss(Module):
     """
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None) -> None:
-        super().__init__()
+        super().__init__(reduction)
         self.weight = _optional_array(weight)
-        self.reduction = _check_reduction("BCEWithLogitsLoss", reduction)
         self.pos_weight = _optional_array(pos_weight)
 
     def forward(self, input, target) -> Tensor:
-        if self.weight is None:
-            return binary_cross_entropy_with_logits(input, target, reduction=self.reduction, pos_weight=self.pos_weight)
-        input = as_tensor(input)
-        if not _broadcasts_to(self.weight.shape, input.shape):
-            raise ValueError(
-                f"BCEWithLogitsLoss: weight of shape {self.weight.shape} does not broadcast to the input's "
-                f"shape {input.shape}"
-            )
-        losses = binary_cross_entropy_with_logits(input, target, reduction="none", pos_weight=self.pos_weight)
-        weighted = _mul(losses, Tensor(self.weight.astype(losses.dtype, copy=False)))
-        if self.reduction == "none":
-            return weighted
-        return _mean(weighted) if self.reduction == "mean" else _sum(weighted)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+        return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)

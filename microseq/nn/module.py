@@ -14,6 +14,7 @@ import numpy as np
 
 from .._checks import check_float_dtype
 from ..tensor import Tensor
+from .functional import array_of
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList"]
 
@@ -152,7 +153,7 @@ class Module:
         for name, parameter in own.items():
             if name not in state:
                 continue
-            value = np.asarray(getattr(state[name], "data", state[name]))
+            value = array_of(state[name])
             if value.shape != parameter.shape:
                 problems.append(f"{name}: shape {value.shape} in the state, {parameter.shape} in the model")
             elif value.dtype.kind != "f":
@@ -161,7 +162,7 @@ class Module:
             raise ValueError(f"load_state_dict ({type(self).__name__}): " + "; ".join(problems))
         for name, parameter in own.items():
             if name in state:
-                parameter.data = np.array(getattr(state[name], "data", state[name]), dtype=parameter.dtype, copy=True)
+                parameter.data = np.array(array_of(state[name]), dtype=parameter.dtype, copy=True)
                 parameter._version.value += 1
         return missing, unexpected
 
