@@ -22,12 +22,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss, reshape
-from ..ops.loss import _check_reduction
 from ..tensor import Tensor, as_tensor
 from .functional import array_of
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss", "masked_cross_entropy"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(name: str, reduction: str) -> str:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    return reduction
+
 
 def _optional_array(value):
     """A class/element weight as a plain array (None stays None)."""
@@ -98,36 +106,7 @@ def masked_cross_entropy(
     return reshape(losses, target.shape) if reduction == "none" else losses
 
 
-class _Loss(Module):
-    """A loss module: its ``reduction`` ("mean", "sum" or "none"), checked when the module is built."""
-
-    def __init__(self, reduction: str = "mean") -> None:
-        super().__init__()
-        _check_reduction(type(self).__name__, reduction)
-        self.reduction = reduction
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
-
-
-class _ClassIndexLoss(_Loss):
-    """A loss of class-index targets with a weight per class, ``ignore_index`` and an optional padding
-    ``mask``; a subclass sets ``function``, its functional form."""
-
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        self.weight = _optional_array(weight)
-        self.ignore_index = ignore_index
-
-    def forward(self, input, target, mask=None) -> Tensor:
-        target = _mask_targets(type(self).__name__, target, mask, self.ignore_index)
-        return self.function(input, target, self.weight, self.ignore_index, self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"ignore_index={self.ignore_index}, " + super().extra_repr()
-
-
-class CrossEntropyLoss(_ClassIndexLoss):
+class CrossEntropyLoss(Module):
     """Cross entropy of class indices given logits, as ``torch.nn.CrossEntropyLoss``.
 
     ``loss_n = w[t_n] (logsumexp(z_n) - z_n[t_n])``; ``"mean"`` divides by the total weight of the targets
@@ -146,27 +125,56 @@ class CrossEntropyLoss(_ClassIndexLoss):
     ``ignore_index``). For (B, T, C) sequence logits use :func:`masked_cross_entropy`.
     """
 
-    function = staticmethod(cross_entropy)
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__()
+        self.weight = _optional_array(weight)
+        self.ignore_index = ignore_index
+        self.reduction = _check_reduction("CrossEntropyLoss", reduction)
+
+    def forward(self, input, target, mask=None) -> Tensor:
+        target = _mask_targets("CrossEntropyLoss", target, mask, self.ignore_index)
+        return cross_entropy(input, target, self.weight, self.ignore_index, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
 
 
-class NLLLoss(_ClassIndexLoss):
+class NLLLoss(Module):
     """Negative log-likelihood of class indices given log-probabilities, as ``torch.nn.NLLLoss``.
 
     ``loss_n = -w[t_n] * log_probs[n, t_n]``. Same parameters, layouts and ``mask`` as
     :class:`CrossEntropyLoss`; feed it ``log_softmax(logits, axis=1)``.
     """
 
-    function = staticmethod(nll_loss)
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__()
+        self.weight = _optional_array(weight)
+        self.ignore_index = ignore_index
+        self.reduction = _check_reduction("NLLLoss", reduction)
+
+    def forward(self, input, target, mask=None) -> Tensor:
+        target = _mask_targets("NLLLoss", target, mask, self.ignore_index)
+        return nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
 
 
-class MSELoss(_Loss):
+class MSELoss(Module):
     """Mean squared error ``(input - target)**2``, reduced, as ``torch.nn.MSELoss``. Shapes must be equal."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = _check_reduction("MSELoss", reduction)
 
     def forward(self, input, target) -> Tensor:
         return mse_loss(input, target, self.reduction)
 
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
 
-class BCEWithLogitsLoss(_Loss):
+
+class BCEWithLogitsLoss(Module):
     """Binary cross entropy on logits, as ``torch.nn.BCEWithLogitsLoss``: one op on the tape,
     :func:`microseq.ops.binary_cross_entropy_with_logits` with the module's options.
 
@@ -185,9 +193,13 @@ class BCEWithLogitsLoss(_Loss):
     """
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None) -> None:
-        super().__init__(reduction)
+        super().__init__()
         self.weight = _optional_array(weight)
+        self.reduction = _check_reduction("BCEWithLogitsLoss", reduction)
         self.pos_weight = _optional_array(pos_weight)
 
     def forward(self, input, target) -> Tensor:
         return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
