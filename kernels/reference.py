@@ -21,14 +21,9 @@ Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 
 import numpy as np
 
+from ..ops.elementwise import _stable_sigmoid as sigmoid  # the sigmoid op's: exp only ever sees -|a|
 from .saved import GRUSaved, LSTMSaved, RNNSaved
 from .sequence import time_steps
-
-
-def sigmoid(a):
-    """Logistic function 1 / (1 + exp(-a)), stable for large |a|: exp only ever sees -|a|."""
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def _active(lengths, T):
