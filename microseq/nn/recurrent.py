@@ -27,9 +27,9 @@ import warnings
 
 import numpy as np
 
+from .._checks import check_float_dtype, check_nonlinearity
 from ..ops import concatenate, dropout, swapaxes, unsqueeze
 from ..tensor import Tensor, as_tensor
-from .._checks import check_float_dtype, check_nonlinearity
 from .cells import gru_cell, lstm_cell, reset_uniform, rnn_cell
 from .fused import fused_gru, fused_lstm, fused_rnn
 from .module import Module, Parameter
