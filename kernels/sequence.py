@@ -18,6 +18,7 @@ Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 """
 
 import numpy as np
+from numba import njit
 
 from . import gemm
 from .gemm import matmul
@@ -96,6 +97,18 @@ def parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias):
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
+@njit(cache=True)
+def _aligned_empty(rows, cols, like):
+    """An uninitialised (rows, cols) array of ``like``'s dtype whose data is 32-byte aligned, as numba
+    allocates (NumPy aligns small arrays to 16 bytes only).
+
+    For ``hg``, which the compiled time loop writes and reads at every step: with NumPy's np.empty, GRU
+    forward (T=20, B=4, H=32, float32) took 55-63 us instead of 41-43 us in about a third of the processes,
+    as the address fell (measured on this project's 2-core machine).
+    """
+    return np.empty((rows, cols), like.dtype)
+
+
 def forward_recurrence(forward_steps, T, reverse, w_hh_t, h, *cell_arrays):
     """Run a cell's forward over all T steps, updating the state ``h`` (B, H) in place.
 
@@ -106,7 +119,7 @@ def forward_recurrence(forward_steps, T, reverse, w_hh_t, h, *cell_arrays):
     w_hh_t : (H, G*H) = W_hh^T, C-contiguous.  h : (B, H) state.  cell_arrays : passed on as they are.
     """
     B, H = h.shape
-    hg = np.empty((B, w_hh_t.shape[1]), h.dtype)
+    hg = _aligned_empty(B, w_hh_t.shape[1], h)
     if gemm.compiled_recurrence_wins(B, H, w_hh_t.shape[1] // H):
         forward_steps(0, T, reverse, True, w_hh_t, h, hg, *cell_arrays)
         return
