@@ -10,6 +10,14 @@ from ..ops.shape import index_put
 from ..tensor import Tensor, as_tensor, record
 
 
+def array_of(value) -> np.ndarray:
+    """The array behind a Tensor, or ``value`` as an array (targets, masks, lengths, indices given either way).
+
+    ``getattr(value, "data", value)`` would be wrong here: an ndarray's ``.data`` is its raw memory buffer.
+    """
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
 def linear(x, weight, bias=None) -> Tensor:
     """``x @ weight.T + bias``.
 
@@ -43,7 +51,7 @@ def embedding(indices, weight, padding_idx: int | None = None) -> Tensor:
     -------
     Tensor, shape (..., E)
     """
-    index = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    index = array_of(indices)
     if index.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {index.dtype}")
     vocab = weight.shape[0]

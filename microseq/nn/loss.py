@@ -23,12 +23,10 @@ import numpy as np
 
 from .. import ops
 from ..ops import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss, reshape
-from ..ops import mean as _mean
-from ..ops import mul as _mul
-from ..ops import sum as _sum
 from ..ops.loss import _REDUCTIONS
 from ..ops.loss import _check_reduction as _check
 from ..tensor import Tensor, as_tensor
+from .functional import array_of
 from .module import Module
 
 __all__ = [
@@ -45,14 +43,7 @@ def _check_reduction(name: str, reduction: str, allowed: tuple = _REDUCTIONS) ->
 
 def _optional_array(value):
     """A class/element weight as a plain array (None stays None)."""
-    return None if value is None else np.asarray(getattr(value, "data", value))
-
-
-def _broadcasts_to(shape: tuple, target_shape: tuple) -> bool:
-    try:
-        return np.broadcast_shapes(shape, target_shape) == target_shape
-    except ValueError:
-        return False
+    return None if value is None else array_of(value)
 
 
 def _mask_targets(name: str, target, mask, ignore_index: int) -> np.ndarray:
@@ -63,10 +54,10 @@ def _mask_targets(name: str, target, mask, ignore_index: int) -> np.ndarray:
     target : integer array_like, any shape (...)
     mask : bool array_like of the same shape, or None (everything counts)
     """
-    target = np.asarray(getattr(target, "data", target))
+    target = array_of(target)
     if mask is None:
         return target
-    mask = np.asarray(getattr(mask, "data", mask))
+    mask = array_of(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"{name}: mask must be boolean (True = real target, False = padding), got dtype {mask.dtype}")
     if mask.shape != target.shape:
@@ -192,7 +183,8 @@ class MSELoss(Module):
 
 
 class BCEWithLogitsLoss(Module):
-    """Binary cross entropy on logits, as ``torch.nn.BCEWithLogitsLoss``.
+    """Binary cross entropy on logits, as ``torch.nn.BCEWithLogitsLoss``: one op on the tape,
+    :func:`microseq.ops.binary_cross_entropy_with_logits` with the module's options.
 
     ``loss = weight * (-(pos_weight * t * log s(z) + (1 - t) * log(1 - s(z))))`` elementwise, with s the
     sigmoid, computed without overflow for any logit; then reduced (``"mean"`` over all elements).
@@ -215,19 +207,7 @@ class BCEWithLogitsLoss(Module):
         self.pos_weight = _optional_array(pos_weight)
 
     def forward(self, input, target) -> Tensor:
-        if self.weight is None:
-            return binary_cross_entropy_with_logits(input, target, reduction=self.reduction, pos_weight=self.pos_weight)
-        input = as_tensor(input)
-        if not _broadcasts_to(self.weight.shape, input.shape):
-            raise ValueError(
-                f"BCEWithLogitsLoss: weight of shape {self.weight.shape} does not broadcast to the input's "
-                f"shape {input.shape}"
-            )
-        losses = binary_cross_entropy_with_logits(input, target, reduction="none", pos_weight=self.pos_weight)
-        weighted = _mul(losses, Tensor(self.weight.astype(losses.dtype, copy=False)))
-        if self.reduction == "none":
-            return weighted
-        return _mean(weighted) if self.reduction == "mean" else _sum(weighted)
+        return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
