@@ -1,14 +1,26 @@
 """The primitive ops: each computes a value and states its gradient next to it."""
 
+from .creation import empty, eye, full_like, linspace, ones_like, rand_like, randn_like, zeros_like
 from .dropout import dropout
 from .elementwise import (
     abs, add, astype, clip, div, eq, exp, ge, gt, le, log, lt, masked_fill, mul, ne, neg, pow, relu,
     sigmoid, sqrt, sub, tanh, where,
 )
+from .einsum import einsum
+from .indexing import (
+    ValuesIndices, argsort, gather, index_add, index_select, one_hot, scatter, scatter_add, sort, take_along_dim, topk,
+)
+from .layout import (
+    broadcast_to, diagonal, expand, flatten, flip, movedim, narrow, pad, repeat, repeat_interleave, roll, tile, tril,
+    triu, unflatten,
+)
 from .linalg import matmul
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .reduction import log_softmax, logsumexp, max, mean, min, softmax, sum
+from .scan import cumprod, cumsum
 from .shape import chunk, concatenate, getitem, reshape, split, squeeze, stack, swapaxes, transpose, unsqueeze
+
+from .statistics import all, amax, amin, any, argmax, argmin, norm, prod, std, var
 
 clamp = clip
 cat = concatenate
@@ -19,4 +31,14 @@ __all__ = [
     "logsumexp", "lt", "masked_fill", "matmul", "max", "mean", "min", "mse_loss", "mul", "ne", "neg",
     "nll_loss", "pow", "relu", "reshape", "sigmoid", "softmax", "split", "sqrt", "squeeze", "stack", "sub",
     "sum", "swapaxes", "tanh", "transpose", "unsqueeze", "where",
+    # layout (microseq.ops.layout)
+    "broadcast_to", "diagonal", "expand", "flatten", "flip", "movedim", "narrow", "pad", "repeat",
+    "repeat_interleave", "roll", "tile", "tril", "triu", "unflatten",
+    # reductions (microseq.ops.statistics, microseq.ops.scan)
+    "all", "amax", "amin", "any", "argmax", "argmin", "cumprod", "cumsum", "norm", "prod", "std", "var",
+    # indexing (microseq.ops.indexing, microseq.ops.einsum)
+    "ValuesIndices", "argsort", "einsum", "gather", "index_add", "index_select", "one_hot", "scatter",
+    "scatter_add", "sort", "take_along_dim", "topk",
+    # creation (microseq.ops.creation)
+    "empty", "eye", "full_like", "linspace", "ones_like", "rand_like", "randn_like", "zeros_like",
 ]
