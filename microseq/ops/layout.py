@@ -82,7 +82,7 @@ def _pad_widths(op: str, pad, ndim: int) -> list[tuple[int, int]]:
 
 def _pad_constant(a: Tensor, widths, value) -> Tensor:
     """Constant padding by non-negative widths.  The gradient is the upstream gradient's middle part."""
-    y = np.pad(a.data, widths, mode="constant", constant_values=value)
+    y = np.pad(a.data, widths, mode="constant", constant_values=value) if widths else a.data.copy()
     middle = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))
     return record("pad", y, (a,), lambda g: (g[middle],))
 
@@ -110,7 +110,7 @@ def pad(a, pad, mode: str = "constant", value=None) -> Tensor:
         order). In constant mode a negative width crops.
     mode : {"constant", "reflect", "replicate", "circular"}
         ``reflect`` mirrors without repeating the edge (needs width < size), ``replicate`` repeats the edge
-        value, ``circular`` wraps around (needs width <= size). Unlike PyTorch these work for any number of
+        value (any width), ``circular`` wraps around (needs width <= size). Unlike PyTorch these work for any number of
         dimensions.
     value : float, optional
         The fill value of constant mode (0 by default).
@@ -134,11 +134,11 @@ def pad(a, pad, mode: str = "constant", value=None) -> Tensor:
     for axis, ((lo, hi), n) in enumerate(zip(widths, a.shape)):
         if lo == hi == 0:
             continue
-        limit = n - 1 if mode == "reflect" else n
+        limit = {"reflect": n - 1, "circular": n, "replicate": max(lo, hi)}[mode]
         if min(lo, hi) < 0 or max(lo, hi) > limit or n == 0:
             raise ValueError(
-                f"pad: {mode} padding of dimension {axis} (size {n}) by ({lo}, {hi}) needs widths between 0 "
-                f"and {limit}"
+                f"pad: {mode} padding of dimension {axis} (size {n}) by ({lo}, {hi}) needs a nonempty dimension "
+                f"and widths between 0 and {limit}"
             )
         a = index_select(a, axis, _source_index(mode, n, lo, hi))
     return a
@@ -291,6 +291,7 @@ def unflatten(a, dim: int, sizes) -> Tensor:
         -1 in sizes and (known == 0 or a.shape[dim] % known)
     ):
         raise ValueError(f"unflatten: sizes {sizes} do not multiply to dimension {dim}'s size {a.shape[dim]}")
+    sizes = tuple(a.shape[dim] // known if s == -1 else s for s in sizes)
     return reshape(a, a.shape[:dim] + sizes + a.shape[dim + 1 :])
 
 
