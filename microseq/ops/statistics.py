@@ -114,7 +114,7 @@ def _euclidean_norm(a: Tensor, axes: tuple, keepdim: bool) -> Tensor:
 def norm(a, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """The vector norm over ``dim`` (all axes when None), as ``torch.norm``.
 
-    ``p`` is 2 or ``'fro'`` (the Euclidean norm, also over several axes), 1 (sum of absolute values), ``inf``
+    ``p`` is 2 or ``'fro'`` (the Euclidean norm, over any number of axes; PyTorch's 'fro' takes two at most), 1 (sum of absolute values), ``inf``
     (largest absolute value) or ``-inf`` (smallest). The gradient at 0 is 0 for every ``p`` (PyTorch's
     subgradient); at a tie for ``inf`` the gradient is shared evenly.
     """
