@@ -59,7 +59,7 @@ def _expand_subscripts(equation: str, shapes: list[tuple]) -> tuple[list[str], s
     expanded = []
     for term, dims in zip(terms, ellipses):
         letters = "".join(
-            next(free) if n == 1 and sizes[j] > 1 else shared[j] for j, n in enumerate(dims, start=width - len(dims))
+            next(free) if n == 1 and sizes[j] != 1 else shared[j] for j, n in enumerate(dims, start=width - len(dims))
         )
         expanded.append(term.replace("...", letters))
     any_ellipsis = any("..." in t for t in terms)
