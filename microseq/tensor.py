@@ -13,9 +13,37 @@ import numpy as np
 from . import autograd
 from .autograd import Node, VersionCounter, _grad_mode
 
-__all__ = ["Tensor", "tensor", "as_tensor", "record", "zeros", "ones", "randn", "rand", "arange", "full"]
+__all__ = [
+    "Tensor", "tensor", "as_tensor", "record", "implements", "zeros", "ones", "randn", "rand", "arange", "full",
+]
 
 DEFAULT_FLOAT = np.float32
+
+# NumPy ufunc or function -> the microseq op that does the same on Tensors (filled by ``@implements``).
+_NUMPY_EQUIVALENTS: dict = {}
+# NumPy functions that only read a Tensor's shape: they keep working as they did before ``__array_function__``.
+_SHAPE_QUERIES = (np.shape, np.ndim, np.size)
+
+
+def implements(*numpy_functions):
+    """Register the decorated microseq op as what these NumPy ufuncs or functions do when given a Tensor.
+
+    Then ``np.exp(t)`` is ``ms.exp(t)`` and ``np.where(c, t, 0)`` is ``ms.where(c, t, 0)``: a backward rule
+    written in the NumPy API runs on arrays in a first-order backward and records itself on Tensors in a
+    ``create_graph`` backward. (NumPy's protocols: NEP 13 for ufuncs, NEP 18 for functions.)
+
+    Examples
+    --------
+    >>> @implements(np.exp)  # doctest: +SKIP
+    ... def exp(a): ...
+    """
+
+    def register(op):
+        for function in numpy_functions:
+            _NUMPY_EQUIVALENTS[function] = op
+        return op
+
+    return register
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -45,12 +73,12 @@ class Tensor:
     Attributes
     ----------
     data : numpy.ndarray
-    grad : numpy.ndarray or None
-        Accumulated gradient, of ``data``'s shape and dtype. ``zero_grad()`` or ``grad = None`` clears it.
+    grad : numpy.ndarray, Tensor or None
+        Accumulated gradient, of ``data``'s shape and dtype: an ndarray, or a Tensor with a history after
+        ``backward(create_graph=True)``. ``zero_grad()`` or ``grad = None`` clears it.
     """
 
     __slots__ = ("data", "requires_grad", "grad", "_node", "_version", "_base", "__weakref__")
-    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
         self.data = _to_array(data, dtype)
@@ -115,13 +143,34 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    # -- NumPy on Tensors: ufuncs and functions run the matching microseq op ------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.exp(t)``, ``ndarray * t``: the registered microseq op (see :func:`implements`), so the result
+        is a Tensor and is recorded. NotImplemented (NumPy then raises TypeError) for other ufuncs, for
+        methods such as ``reduce`` or ``at``, and for ``out=`` (a Tensor is not written into by NumPy)."""
+        op = _NUMPY_EQUIVALENTS.get(ufunc)
+        if op is None or method != "__call__" or kwargs:
+            return NotImplemented
+        return op(*inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.sum(t, axis=0)``, ``np.where(c, t, 0)``, ``np.concatenate([t, u])``: the registered microseq op;
+        ``np.shape``/``ndim``/``size`` as before; NotImplemented (a TypeError) for any other function."""
+        op = _NUMPY_EQUIVALENTS.get(func)
+        if op is not None:
+            return op(*args, **kwargs)
+        if func in _SHAPE_QUERIES:
+            return func._implementation(*args, **kwargs)
+        return NotImplemented
+
     # -- autograd -------------------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
+    def backward(self, grad=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on.
 
-        See :func:`microseq.autograd.backward`.
+        With ``create_graph=True`` the backward pass is recorded and ``.grad`` is a Tensor that can be
+        differentiated again. See :func:`microseq.autograd.backward`.
         """
-        autograd.backward(self, grad, retain_graph=retain_graph)
+        autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     def detach(self) -> "Tensor":
         """The same values, cut from the tape (shares memory, like PyTorch)."""
@@ -245,6 +294,24 @@ class Tensor:
 
     def __getitem__(self, index):
         return _ops.getitem(self, index)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __and__(self, other):
+        return _ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _ops.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return _ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _ops.bitwise_or(other, self)
+
+    def __invert__(self):
+        return _ops.bitwise_not(self)
 
     def __lt__(self, other):
         return _ops.lt(self, other)

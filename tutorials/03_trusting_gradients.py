@@ -150,7 +150,7 @@ print("rnn_step: every gradient agrees with the central finite difference")
 # %%
 def sigmoid_missing_factor(a):
     y = 1 / (1 + np.exp(-a.data))
-    return record("sigmoid_missing_factor", y, (a,), lambda g: (g * y,))  # should be g * y * (1 - y)
+    return record("sigmoid_missing_factor", y, (a,), lambda g, _a, y: (g * y,))  # should be g * y * (1 - y)
 
 
 try:

@@ -58,6 +58,8 @@ def _fused(op: str, kernel: str, x: Tensor, states: tuple, weights: tuple, lengt
     inputs = (x, *states, w_ih, w_hh) + ((b_ih, b_hh) if has_bias else ())
 
     def backward_rule(g):
+        if isinstance(g, Tensor):  # a create_graph backward: the kernels compute first-order gradients only
+            raise RuntimeError(f"{op}: the fused kernels have no second derivative; build the layer with fused=False")
         grads = backward(saved, g[:steps], *g[steps:])  # dx, d(initial states), dw_ih, dw_hh, db_ih, db_hh
         return grads if has_bias else grads[:-2]
 

@@ -3,36 +3,37 @@
 from .creation import empty, eye, full_like, linspace, ones_like, rand_like, randn_like, zeros_like
 from .dropout import dropout
 from .elementwise import (
-    abs, add, astype, clip, div, eq, exp, ge, gt, le, log, lt, masked_fill, mul, ne, neg, pow, relu,
-    sigmoid, sqrt, sub, tanh, where,
+    abs, add, astype, bitwise_and, bitwise_not, bitwise_or, clip, div, eq, exp, ge, gt, le, log, lt,
+    masked_fill, mul, ne, neg, pow, relu, sigmoid, sign, sqrt, sub, tanh, where,
 )
 from .einsum import einsum
 from .indexing import (
     ValuesIndices, argsort, gather, index_add, index_select, one_hot, scatter, scatter_add, sort, take_along_dim, topk,
 )
 from .layout import (
-    broadcast_to, diagonal, expand, flatten, flip, movedim, narrow, pad, repeat, repeat_interleave, roll, tile, tril,
+    diagonal, expand, flatten, flip, movedim, narrow, pad, repeat, repeat_interleave, roll, tile, tril,
     triu, unflatten,
 )
 from .linalg import matmul
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .reduction import log_softmax, logsumexp, max, mean, min, softmax, sum
 from .scan import cumprod, cumsum
-from .shape import chunk, concatenate, getitem, reshape, split, squeeze, stack, swapaxes, transpose, unsqueeze
-
+from .shape import (
+    broadcast_to, chunk, concatenate, getitem, moveaxis, reshape, split, squeeze, stack, swapaxes, transpose, unsqueeze,
+)
 from .statistics import all, amax, amin, any, argmax, argmin, norm, prod, std, var
 
 clamp = clip
 cat = concatenate
 
 __all__ = [
-    "abs", "add", "astype", "binary_cross_entropy_with_logits", "cat", "chunk", "clamp", "clip", "concatenate",
+    "abs", "add", "astype", "binary_cross_entropy_with_logits", "bitwise_and", "bitwise_not", "bitwise_or", "cat", "chunk", "clamp", "clip", "concatenate",
     "cross_entropy", "div", "dropout", "eq", "exp", "ge", "getitem", "gt", "le", "log", "log_softmax",
     "logsumexp", "lt", "masked_fill", "matmul", "max", "mean", "min", "mse_loss", "mul", "ne", "neg",
-    "nll_loss", "pow", "relu", "reshape", "sigmoid", "softmax", "split", "sqrt", "squeeze", "stack", "sub",
+    "nll_loss", "pow", "relu", "reshape", "sigmoid", "sign", "softmax", "split", "sqrt", "squeeze", "stack", "sub",
     "sum", "swapaxes", "tanh", "transpose", "unsqueeze", "where",
     # layout (microseq.ops.layout)
-    "broadcast_to", "diagonal", "expand", "flatten", "flip", "movedim", "narrow", "pad", "repeat",
+    "broadcast_to", "diagonal", "expand", "flatten", "flip", "moveaxis", "movedim", "narrow", "pad", "repeat",
     "repeat_interleave", "roll", "tile", "tril", "triu", "unflatten",
     # reductions (microseq.ops.statistics, microseq.ops.scan)
     "all", "amax", "amin", "any", "argmax", "argmin", "cumprod", "cumsum", "norm", "prod", "std", "var",

@@ -19,8 +19,7 @@ import string
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, record
-from ._in_rules import follows_args
+from ..tensor import Tensor, as_tensor, implements, record
 
 __all__ = ["einsum"]
 
@@ -75,6 +74,7 @@ def _expand_subscripts(equation: str, shapes: list[tuple]) -> tuple[list[str], s
     return expanded, output
 
 
+@implements(np.einsum)
 def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation, as ``torch.einsum`` / ``np.einsum``: ``einsum('ij,jk->ik', a, b)`` is ``a @ b``.
 
@@ -109,8 +109,6 @@ def einsum(equation: str, *operands) -> Tensor:
     return record("einsum", np.asarray(y), tensors, backward)
 
 
-_einsum = follows_args(einsum)
-
 
 def _operand_gradient(k: int, g, values, inputs: list[str], output: str, sizes: dict):
     """The gradient of operand ``k``: an einsum of the upstream gradient and the other operands."""
@@ -133,4 +131,4 @@ def _operand_gradient(k: int, g, values, inputs: list[str], output: str, sizes: 
         if letter not in present:  # summed away in the forward: copy the gradient along it
             terms.append(letter)
             arrays.append(np.ones(sizes[letter], dtype=g.dtype))
-    return _einsum(",".join(terms) + "->" + target, *arrays)
+    return np.einsum(",".join(terms) + "->" + target, *arrays)  # on Tensors: this op, recorded

@@ -6,23 +6,24 @@ PyTorch's arguments (``dim``, ``dims``, a pad tuple that starts with the last di
 
 Several ops are compositions of others, so that their gradients (and the gradients of those) come for free:
 ``diagonal`` and the reflect/replicate/circular pads pick elements with :func:`~microseq.ops.indexing.index_select`,
-``movedim``, ``flatten``, ``unflatten`` are reshapes and transposes, ``narrow`` is a slice.
+``flatten``, ``unflatten`` are reshapes, ``narrow`` is a slice (and ``movedim`` is NumPy's ``moveaxis``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, record
-from ._in_rules import follows_args
+from ..tensor import Tensor, as_tensor, implements, record
 from ._util import normalize_axes
 from .indexing import index_select
-from .shape import getitem, reshape, transpose
+from .shape import broadcast_to, getitem, moveaxis, reshape
 
 __all__ = [
-    "expand", "broadcast_to", "pad", "flip", "roll", "repeat", "tile", "repeat_interleave", "tril", "triu",
+    "expand", "pad", "flip", "roll", "repeat", "tile", "repeat_interleave", "tril", "triu",
     "diagonal", "flatten", "unflatten", "movedim", "narrow",
 ]
+
+movedim = moveaxis  # PyTorch's name for NumPy's moveaxis
 
 
 def _dims(op: str, dims, ndim: int) -> tuple[int, ...]:
@@ -38,22 +39,9 @@ def _sizes(sizes: tuple) -> tuple:
 
 
 # -- broadcasting ------------------------------------------------------------------------------------
-def broadcast_to(a, shape) -> Tensor:
-    """``a`` broadcast to ``shape`` (NumPy's rules: new leading axes, size-1 axes stretched).
-
-    The result is a read-only view; dy/da sums the gradient over the copies (the engine's ``unbroadcast``).
-    """
-    a = as_tensor(a)
-    shape = _sizes((shape,))
-    try:
-        y = np.broadcast_to(a.data, shape)
-    except ValueError:
-        raise ValueError(f"broadcast_to: a tensor of shape {a.shape} cannot be broadcast to {shape}") from None
-    return record("broadcast_to", y, (a,), lambda g: (g,), reduces_broadcast=True, view_of=a)
-
-
 def expand(a, *sizes) -> Tensor:
-    """PyTorch's ``x.expand(*sizes)``: :func:`broadcast_to` where ``-1`` keeps an existing axis's size.
+    """PyTorch's ``x.expand(*sizes)``: :func:`~microseq.ops.shape.broadcast_to` where ``-1`` keeps an existing
+    axis's size (a read-only view; the gradient adds the copies up).
 
     New axes may only be added in front, and ``-1`` is not allowed for them.
     """
@@ -145,16 +133,15 @@ def pad(a, pad, mode: str = "constant", value=None) -> Tensor:
 
 
 # -- flip, roll ---------------------------------------------------------------------------------------
+@implements(np.flip)
 def flip(a, dims) -> Tensor:
     """Reverse the order along ``dims`` (a copy, as in PyTorch).  The gradient is flipped back."""
     a = as_tensor(a)
     axes = _dims("flip", dims, a.ndim)
-    return record("flip", np.flip(a.data, axes).copy(), (a,), lambda g: (_flip(g, axes),))
+    return record("flip", np.flip(a.data, axes).copy(), (a,), lambda g: (np.flip(g, axes),))
 
 
-_flip = follows_args(flip)
-
-
+@implements(np.roll)
 def roll(a, shifts, dims=None) -> Tensor:
     """Shift the values along ``dims`` cyclically (over the flattened tensor when ``dims`` is None).
 
@@ -171,10 +158,7 @@ def roll(a, shifts, dims=None) -> Tensor:
     elif not isinstance(shifts, (int, np.integer)):
         raise ValueError(f"roll: without dims, shifts must be one int, got {shifts}")
     back = -shifts if isinstance(shifts, (int, np.integer)) else tuple(-s for s in shifts)
-    return record("roll", np.roll(a.data, shifts, axis=dims), (a,), lambda g: (_roll(g, back, dims),))
-
-
-_roll = follows_args(roll)
+    return record("roll", np.roll(a.data, shifts, axis=dims), (a,), lambda g: (np.roll(g, back, dims),))
 
 
 # -- repeat, tile, repeat_interleave -----------------------------------------------------------------
@@ -265,7 +249,7 @@ def diagonal(a, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
     row = np.arange(length) + max(-offset, 0)
     others = tuple(n for i, n in enumerate(a.shape) if i not in (d1, d2))
-    plane = reshape(movedim(a, (d1, d2), (-2, -1)), others + (rows * cols,))
+    plane = reshape(moveaxis(a, (d1, d2), (-2, -1)), others + (rows * cols,))
     return index_select(plane, -1, row * cols + row + offset)
 
 
@@ -293,23 +277,6 @@ def unflatten(a, dim: int, sizes) -> Tensor:
         raise ValueError(f"unflatten: sizes {sizes} do not multiply to dimension {dim}'s size {a.shape[dim]}")
     sizes = tuple(a.shape[dim] // known if s == -1 else s for s in sizes)
     return reshape(a, a.shape[:dim] + sizes + a.shape[dim + 1 :])
-
-
-def movedim(a, source, destination) -> Tensor:
-    """Move axes ``source`` to the positions ``destination`` (ints or tuples), the others keep their order."""
-    a = as_tensor(a)
-    source = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
-    destination = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
-    if len(source) != len(destination):
-        raise ValueError(f"movedim: {len(source)} source dims {source} but {len(destination)} destinations {destination}")
-    src = [normalize_axes("movedim", s, a.ndim)[0] for s in source]
-    dst = [normalize_axes("movedim", d, a.ndim)[0] for d in destination]
-    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
-        raise ValueError(f"movedim: repeated dim in source {source} or destination {destination}")
-    order = [i for i in range(a.ndim) if i not in src]
-    for d, s in sorted(zip(dst, src)):
-        order.insert(d, s)
-    return transpose(a, order)
 
 
 def narrow(a, dim: int, start: int, length: int) -> Tensor:

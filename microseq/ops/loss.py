@@ -1,6 +1,8 @@
 """Losses, each one fused op with a closed-form gradient (stable for extreme logits).
 
-``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"``, as in PyTorch.
+``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"``, as in PyTorch. Each rule reads the scores
+from its arguments (the NumPy API on arrays, or on Tensors in a ``create_graph`` backward), so the losses
+have second derivatives; targets, weights and masks are constants the rules close over.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ import numpy as np
 
 from ..tensor import Tensor, as_tensor, record
 from ._util import check_float
-from .elementwise import _stable_sigmoid
+from .elementwise import sigmoid_of
+from .shape import index_put
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits"]
 
@@ -35,8 +38,12 @@ def _classes_last(op: str, scores: Tensor, target) -> tuple[np.ndarray, np.ndarr
             f"{op}: scores of shape {x.shape} (class axis {0 if x.ndim == 1 else 1}) need targets of shape "
             f"{expected}, got {target.shape}"
         )
-    flat = np.moveaxis(x, 1, -1).reshape(-1, x.shape[1]) if x.ndim > 1 else x.reshape(1, -1)
-    return flat, target.reshape(-1)
+    return _flatten_classes(x), target.reshape(-1)
+
+
+def _flatten_classes(x):
+    """Scores (C,), (N, C) or (N, C, d1, ...) as rows (N', C), classes last (an array or a Tensor)."""
+    return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1]) if x.ndim > 1 else x.reshape(1, -1)
 
 
 def _targets_and_weights(op: str, scores: Tensor, target, weight, ignore_index: int):
@@ -60,8 +67,8 @@ def _targets_and_weights(op: str, scores: Tensor, target, weight, ignore_index: 
     return flat, safe_t, class_weight[safe_t] * counted
 
 
-def _restore_layout(grad_flat: np.ndarray, shape: tuple) -> np.ndarray:
-    """Inverse of the flattening in ``_classes_last``."""
+def _restore_layout(grad_flat, shape: tuple):
+    """Inverse of :func:`_flatten_classes`."""
     if len(shape) == 1:
         return grad_flat.reshape(shape)
     moved = shape[:1] + shape[2:] + shape[1:2]
@@ -103,13 +110,11 @@ def nll_loss(log_probs, target, weight=None, ignore_index: int = -100, reduction
     per_item = -w * flat[rows, safe_t]
     target_shape = np.asarray(getattr(target, "data", target)).shape
     value, factor = _reduce_per_item(per_item, w, reduction, target_shape)
-    shape = log_probs.shape
+    shape, flat_shape = log_probs.shape, flat.shape
 
-    def backward(g):
+    def backward(g):  # -w[t] at each target's score, 0 elsewhere
         scale = g.reshape(-1) if factor is None else g * factor
-        grad = np.zeros_like(flat)
-        grad[rows, safe_t] = -w * scale
-        return (_restore_layout(grad, shape),)
+        return (_restore_layout(index_put(-w * scale, (rows, safe_t), flat_shape), shape),)
 
     return record("nll_loss", value.astype(flat.dtype), (log_probs,), backward)
 
@@ -135,19 +140,20 @@ def cross_entropy(logits, target, weight=None, ignore_index: int = -100, reducti
     _check_reduction("cross_entropy", reduction)
     flat, safe_t, w = _targets_and_weights("cross_entropy", logits, target, weight, ignore_index)
     rows = np.arange(len(safe_t))
-    shifted = flat - flat.max(axis=1, keepdims=True)
+    shift = flat.max(axis=1, keepdims=True)  # a constant: softmax(z - c) = softmax(z) for any c; no overflow
+    shifted = flat - shift
     log_norm = np.log(np.exp(shifted).sum(axis=1))
     per_item = w * (log_norm - shifted[rows, safe_t])
     target_shape = np.asarray(getattr(target, "data", target)).shape
     value, factor = _reduce_per_item(per_item, w, reduction, target_shape)
-    shape = logits.shape
+    shape, n_classes = logits.shape, flat.shape[1]
 
-    def backward(g):
+    def backward(g, z, _y):
         scale = g.reshape(-1) if factor is None else g * factor
-        grad = np.exp(shifted - log_norm[:, None])  # softmax
-        grad[rows, safe_t] -= 1
-        grad *= (w * scale)[:, None]
-        return (_restore_layout(grad, shape),)
+        e = np.exp(_flatten_classes(z) - shift)
+        softmax = e / np.sum(e, axis=1, keepdims=True)
+        one_hot = np.eye(n_classes, dtype=softmax.dtype)[safe_t]
+        return (_restore_layout((softmax - one_hot) * (w * scale)[:, None], shape),)
 
     return record("cross_entropy", value.astype(flat.dtype), (logits,), backward)
 
@@ -162,12 +168,17 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     if input.shape != target.shape:
         raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape {target.shape} differ")
     diff = input.data - target.data
-    if reduction == "none":
-        return record("mse_loss", diff * diff, (input, target), lambda g: (2 * g * diff, -2 * g * diff))
     n = diff.size if reduction == "mean" else 1
+
+    def backward(g, x, t, _y):
+        d = 2 * g * (x - t) / n
+        return d, -d
+
+    if reduction == "none":
+        return record("mse_loss", diff * diff, (input, target), backward)
     with np.errstate(invalid="ignore"):  # the mean of nothing is NaN (0 / 0), as in PyTorch
         value = np.asarray(np.sum(diff * diff) / n, dtype=diff.dtype)
-    return record("mse_loss", value, (input, target), lambda g: (2 * g * diff / n, -2 * g * diff / n))
+    return record("mse_loss", value, (input, target), backward)
 
 
 def _elementwise_weight(op: str, name: str, weight, z: np.ndarray):
@@ -217,10 +228,13 @@ def binary_cross_entropy_with_logits(
     p = _elementwise_weight(op, "pos_weight", pos_weight, z)
     coeff = 1 + (p - 1) * t
     per_item = w * ((1 - t) * z + coeff * np.logaddexp(0, -z))
-    d_logits = w * (coeff * _stable_sigmoid(z) - p * t)
-    if reduction == "none":
-        return record("bce_with_logits", per_item, (logits,), lambda g: (g * d_logits,))
     n = per_item.size if reduction == "mean" else 1
+
+    def backward(g, z, _y):
+        return (g * (w * (coeff * sigmoid_of(z) - p * t)) / n,)
+
+    if reduction == "none":
+        return record("bce_with_logits", per_item, (logits,), backward)
     with np.errstate(invalid="ignore"):  # the mean of nothing is NaN (0 / 0)
         value = np.asarray(per_item.sum() / n, dtype=z.dtype)
-    return record("bce_with_logits", value, (logits,), lambda g: (g * d_logits / n,))
+    return record("bce_with_logits", value, (logits,), backward)

@@ -7,22 +7,19 @@ With ``rev`` the reversed running sum (``rev(v)[i] = sum_{k >= i} v[k]``, a flip
   ``rev(g y)_i / x_i`` before the first zero of the slice, 0 after it, and at the first zero z
   ``(prod_{j < z} x_j) * sum_{k >= z} g_k prod_{z < j <= k} x_j`` (PyTorch's rule: no division by zero).
 
-Both rules are written with cumsum, cumprod, flip and ``np.where``, so they are differentiable again.
+Both rules are written with ``np.cumsum``, ``np.cumprod``, ``np.flip`` and ``np.where``, which run these ops on
+Tensors (``@implements``), so they are differentiable again.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, record
-from ._in_rules import follows_args
+from ..tensor import Tensor, as_tensor, implements, record
 from ._util import normalize_axes
-from .layout import flip
+from .layout import flip  # noqa: F401  (registers np.flip on Tensors, which the rules use)
 
 __all__ = ["cumsum", "cumprod"]
-
-_flip = follows_args(flip)
-
 
 def _axis(op: str, a: Tensor, dim) -> int:
     if dim is None:
@@ -32,9 +29,10 @@ def _axis(op: str, a: Tensor, dim) -> int:
 
 
 def _reversed_cumsum(v, axis: int):
-    return _flip(_cumsum(_flip(v, axis), axis), axis)
+    return np.flip(np.cumsum(np.flip(v, axis), axis), axis)
 
 
+@implements(np.cumsum)
 def cumsum(a, dim: int, dtype=None) -> Tensor:
     """Running sum along ``dim``; ``dtype`` casts first (integers and bools sum in int64, as PyTorch).
 
@@ -52,9 +50,8 @@ def cumsum(a, dim: int, dtype=None) -> Tensor:
     return record("cumsum", y, (a,), lambda g: (_reversed_cumsum(g, axis),))
 
 
-_cumsum = follows_args(cumsum)
 
-
+@implements(np.cumprod)
 def cumprod(a, dim: int, dtype=None) -> Tensor:
     """Running product along ``dim``; exact gradient at zeros (see the module's docstring)."""
     a = as_tensor(a)
@@ -75,13 +72,11 @@ def cumprod(a, dim: int, dtype=None) -> Tensor:
     def backward(g, x, y):
         grad = np.where(before, _reversed_cumsum(g * y, axis) / np.where(before, x, 1), 0)
         if has_zero:
-            left = _cumprod(np.where(before, x, 1), axis)  # at the first zero: the product before it
-            right = _cumprod(np.where(before | first, 1, x), axis)  # from it: prod of x_j, z < j <= k
+            left = np.cumprod(np.where(before, x, 1), axis)  # at the first zero: the product before it
+            right = np.cumprod(np.where(before | first, 1, x), axis)  # from it: prod of x_j, z < j <= k
             after = np.where(before, 0, g * right).sum(axis=axis, keepdims=True)
             grad = grad + np.where(first, left * after, 0)
         return (grad,)
 
     return record("cumprod", y, (a,), backward)
 
-
-_cumprod = follows_args(cumprod)

@@ -19,18 +19,14 @@ import builtins
 import numpy as np
 
 from ..tensor import Tensor, as_tensor, record
-from ._in_rules import follows_args
 from ._util import check_float, normalize_axes
 from .elementwise import abs, astype, sqrt
 from .indexing import ValuesIndices, gather
-from .layout import flip, movedim, pad
+from .layout import movedim
 from .reduction import max as _max, mean, min as _min, sum
-from .scan import cumprod
+from .scan import cumprod  # noqa: F401  (registers np.cumprod on Tensors, which prod's rule uses)
 
 __all__ = ["prod", "var", "std", "norm", "argmax", "argmin", "any", "all", "amax", "amin", "extremum_along"]
-
-_cumprod, _flip, _pad = follows_args(cumprod), follows_args(flip), follows_args(pad)
-
 
 def _axes(op: str, dim, ndim: int) -> tuple[int, ...]:
     """PyTorch's ``dim`` (None or ``()`` for all axes) as sorted non-negative axes."""
@@ -44,8 +40,9 @@ def _kept_shape(shape: tuple, axes: tuple) -> tuple:
 # -- prod -------------------------------------------------------------------------------------------------
 def _others_product(x):
     """``prod_{j != i} x_j`` along the last axis, for every i, without division (so exact at zeros)."""
-    left = _cumprod(_pad(x[..., :-1], (1, 0), value=1), -1)
-    right = _flip(_cumprod(_flip(_pad(x[..., 1:], (0, 1), value=1), -1), -1), -1)
+    one = np.ones(x.shape[:-1] + (1,), x.dtype)
+    left = np.cumprod(np.concatenate([one, x[..., :-1]], axis=-1), -1)
+    right = np.flip(np.cumprod(np.flip(np.concatenate([x[..., 1:], one], axis=-1), -1), -1), -1)
     return left * right
 
 
