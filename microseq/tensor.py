@@ -47,9 +47,13 @@ def implements(*numpy_functions):
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
-    """Array for ``data``: NumPy arrays keep their dtype; Python floats become float32, ints int64."""
+    """Array for ``data``: NumPy arrays and scalars keep their dtype; Python floats become float32, ints int64.
+
+    (A NumPy scalar is what an op on 0-d arrays returns: ``np.float64`` must stay float64.)"""
     if isinstance(data, Tensor):
         data = data.data
+    if isinstance(data, np.generic):
+        data = np.asarray(data)
     if isinstance(data, np.ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     array = np.asarray(data, dtype=dtype)

@@ -22,6 +22,9 @@ What is here
     The full check of an op in one call: gradcheck in float64 with a random upstream gradient, plus
     "inputs are not mutated", "no two gradients share memory" and "each gradient has its input's shape
     and dtype".
+``check_second_derivatives``
+    The same for second order: the backward pass recorded with ``create_graph=True`` gives the same first
+    derivatives as the plain one and sets no ``.grad``, and ``gradgradcheck`` passes.
 
 Example
 -------
@@ -48,7 +51,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .gradcheck import GradcheckError, gradcheck
+from . import autograd
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .tensor import Tensor
 
 __all__ = [
@@ -59,6 +63,7 @@ __all__ = [
     "broadcastable_shapes",
     "check_gradients",
     "check_against_torch",
+    "check_second_derivatives",
     "sequence_batches",
     "shapes",
     "tensors",
@@ -493,6 +498,78 @@ def check_gradients(
         names=[name for name, _ in checked],
     )
     check_unchanged("gradcheck")
+
+
+def check_second_derivatives(
+    fn: Callable,
+    *inputs,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    eps: float = 1e-6,
+    fast: bool | None = None,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+) -> None:
+    """Check an op's second derivatives in one call (the second-order companion of :func:`check_gradients`).
+
+    1. The first derivatives recorded with ``create_graph=True`` (the backward rules run on Tensors) equal
+       the plain ones (the rules run on arrays), for a random upstream gradient, and no ``.grad`` is set.
+    2. :func:`~microseq.gradgradcheck` passes: second derivatives against finite differences of the first.
+
+    Parameters
+    ----------
+    fn, *inputs, atol, rtol, eps, fast, seed, names
+        As in :func:`check_gradients`: float arrays become float64 tensors that require grad (those are
+        checked); other values pass through as constants.
+
+    Raises
+    ------
+    GradcheckError
+        Naming the input and what went wrong.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import microseq as ms
+    >>> from microseq.testing import check_second_derivatives
+    >>> check_second_derivatives(lambda x, w: ms.tanh(x @ w), np.ones((2, 3)), np.full((3, 1), 0.5))
+    """
+    args = _as_inputs(inputs)
+    names = list(names) if names is not None else [f"input {i}" for i in range(len(args))]
+    positions = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
+    if not positions:
+        raise GradcheckError("check_second_derivatives: no input requires grad, nothing to check")
+    checked = [args[i] for i in positions]
+
+    def of_checked(*tensors):
+        full = list(args)
+        for i, tensor in zip(positions, tensors):
+            full[i] = tensor
+        return fn(*full)
+
+    result = of_checked(*checked)
+    outputs = [out for out in (result if isinstance(result, (tuple, list)) else (result,))
+               if isinstance(out, Tensor) and out.requires_grad]
+    if not outputs:
+        raise GradcheckError("check_second_derivatives: no output depends on an input that requires grad")
+    rng = np.random.default_rng(seed)
+    upstream = [rng.standard_normal(out.shape).astype(out.dtype) for out in outputs]
+    plain = autograd.grad(outputs, checked, grad_outputs=upstream, retain_graph=True, allow_unused=True)
+    recorded = autograd.grad(outputs, checked, grad_outputs=upstream, create_graph=True, allow_unused=True)
+    for i, a, b in zip(positions, plain, recorded):
+        a, b = np.asarray(_values(a)), np.asarray(_values(b))
+        if a.shape != b.shape or not np.allclose(a, b, rtol=1e-10, atol=1e-12, equal_nan=True):
+            worst = np.unravel_index(np.argmax(np.abs(a - b)), a.shape) if a.shape == b.shape and a.size else ()
+            raise GradcheckError(
+                f"check_second_derivatives: the gradient of {names[i]} recorded with create_graph=True differs "
+                f"from the plain one (at index {tuple(int(k) for k in worst)}: {b[worst] if b.size else b} "
+                f"instead of {a[worst] if a.size else a})"
+            )
+    for i, x in zip(positions, checked):
+        if x.grad is not None:
+            raise GradcheckError(f"check_second_derivatives: autograd.grad set .grad on {names[i]}")
+    gradgradcheck(of_checked, checked, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed,
+                  names=[names[i] for i in positions])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,0 +1,233 @@
+"""Second derivatives: ``ms.gradgradcheck`` itself (it passes on correct rules and fails on a planted wrong
+one), then Hypothesis property tests running it over every primitive (the op tables of the first-order tests,
+imported, not copied), the recurrent cells and an attention step, in float64."""
+
+import doctest
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import microseq as ms
+import microseq.gradcheck
+from microseq.gradcheck import GradcheckError
+from microseq.tensor import record
+from microseq.testing import arrays, broadcastable_shapes, check_second_derivatives, shapes
+
+from .test_elementwise import CASES, IDS, case_inputs
+from .test_losses import classification
+from .test_reductions import REDUCTIONS, SOFTMAXES, axis_for
+
+
+# -- gradgradcheck itself ---------------------------------------------------------------------------
+def cube_with_an_undifferentiable_rule(a):
+    """``a**3`` whose backward rule is right (3 a^2 g) but reads ``a`` as a constant when it runs on Tensors:
+    first derivatives are exact, second derivatives miss the 6 a term. What a rule closing over a saved
+    array, or computing on ``.data``, does to ``create_graph=True``."""
+
+    def rule(g, x, _y):
+        x = x.detach() if isinstance(x, ms.Tensor) else x
+        return (g * 3 * x * x,)
+
+    return record("bad_cube", a.data**3, (a,), rule)
+
+
+def test_gradgradcheck_passes_on_correct_rules():
+    x, w = np.array([[0.5, -1.0, 2.0], [0.1, 0.2, -0.3]]), np.array([[1.0], [-2.0], [0.5]])
+    assert ms.gradgradcheck(lambda x, w: ms.tanh(x @ w), [x, w])
+    assert ms.gradgradcheck(lambda x: (x**3, ms.exp(x).sum()), [x])  # two outputs, one a scalar
+    assert ms.gradgradcheck(lambda x: x**3, [x], grad_outputs=[np.ones(x.shape)])
+
+
+def test_gradgradcheck_fails_on_a_rule_that_is_right_only_at_first_order():
+    x = np.array([0.5, -1.0, 2.0])
+    assert ms.gradcheck(cube_with_an_undifferentiable_rule, [x])  # first order: right
+    with pytest.raises(GradcheckError) as info:
+        ms.gradgradcheck(cube_with_an_undifferentiable_rule, [x], names=["x"])
+    message = str(info.value)
+    assert message.startswith("gradgradcheck failed")
+    assert "  x at index (2,): analytical" in message  # the worst element: 6 a v u is largest at a = 2
+    assert not ms.gradgradcheck(cube_with_an_undifferentiable_rule, [x], raise_exception=False)
+    with pytest.raises(GradcheckError, match="gradgradcheck failed"):
+        check_second_derivatives(cube_with_an_undifferentiable_rule, x)
+
+
+def test_gradgradcheck_checks_the_upstream_gradient_too():
+    """d<u, v^T J>/dv = J u: a rule that reads the upstream gradient's values (``g.data``, as ``np.add.at``
+    into a fresh array would) cuts ``v`` from the tape; first order cannot see it, the check through v does."""
+
+    def rule(g, x, _y):
+        g = ms.Tensor(g.data) if isinstance(g, ms.Tensor) else g
+        return (g * 2 * x,)
+
+    def square(a):
+        return record("square_reading_g", a.data**2, (a,), rule)
+
+    x = np.array([0.5, -1.0, 2.0])
+    assert ms.gradcheck(square, [x])
+    with pytest.raises(GradcheckError) as info:
+        ms.gradgradcheck(square, [x], names=["x"])
+    assert "upstream gradient of output 0 at index" in str(info.value)
+
+
+def test_gradgradcheck_errors():
+    with pytest.raises(GradcheckError, match="gradgradcheck: no input requires grad"):
+        ms.gradgradcheck(ms.tanh, [ms.Tensor(np.ones(2))])
+    with pytest.raises(GradcheckError, match=r"grad_outputs\[0\] has shape \(3,\), output 0 has \(2,\)"):
+        ms.gradgradcheck(ms.tanh, [np.ones(2)], grad_outputs=[np.ones(3)])
+    with pytest.raises(GradcheckError, match="gradgradcheck: .*has dtype float32"):
+        ms.gradgradcheck(ms.tanh, [ms.Tensor(np.ones(2, np.float32), requires_grad=True)])
+
+
+def test_check_second_derivatives_passes_constants_through():
+    mask = np.array([True, False, True])
+    check_second_derivatives(lambda x, m: ms.masked_fill(x * x, m, 0.0), np.array([1.0, 2.0, 3.0]), mask)
+
+
+def test_the_documented_examples_run():
+    failures, tried = doctest.testmod(microseq.gradcheck)
+    assert tried >= 1 and failures == 0
+
+
+# -- every primitive --------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@given(data=st.data())
+def test_elementwise_second_derivatives(case, data):
+    check_second_derivatives(case.op, *data.draw(case_inputs(case)))
+
+
+@given(data=st.data())
+def test_where_and_masked_fill_second_derivatives(data):
+    cond_shape, a_shape, b_shape = data.draw(broadcastable_shapes(3, max_dims=3, max_side=3)).input_shapes
+    cond = data.draw(arrays(cond_shape, bool))
+    check_second_derivatives(lambda a, b: ms.where(cond, a * a, ms.tanh(b)), data.draw(arrays(a_shape)), data.draw(arrays(b_shape)))
+    x = data.draw(arrays(a_shape))
+    mask = data.draw(arrays(x.shape, bool))
+    check_second_derivatives(lambda x: ms.masked_fill(x, mask, 2.0) ** 2, x)
+
+
+@given(x=arrays(shapes(max_dims=3, max_side=3)))
+def test_astype_second_derivatives(x):
+    check_second_derivatives(lambda x: ms.astype(x * x, np.float64), x)
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@given(data=st.data(), keepdims=st.booleans())
+def test_reduction_second_derivatives(name, data, keepdims):
+    op = REDUCTIONS[name][0]
+    extremum = name in ("max", "min")
+    shape = data.draw(shapes(max_dims=3, max_side=3, min_side=1 if extremum else 0))
+    x = data.draw(arrays(shape, distinct=extremum))
+    axis = data.draw(axis_for(shape))
+    # squared, so that the second derivative is not zero for the linear reductions
+    check_second_derivatives(lambda x: op(x, axis=axis, keepdims=keepdims) ** 2, x)
+
+
+@pytest.mark.parametrize("name", SOFTMAXES)
+@given(data=st.data())
+def test_softmax_family_second_derivatives(name, data):
+    shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=3))
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    check_second_derivatives(lambda x: SOFTMAXES[name][0](x, axis=axis), data.draw(arrays(shape)))
+
+
+@given(data=st.data())
+def test_matmul_second_derivatives(data):
+    a_shape, b_shape = data.draw(broadcastable_shapes(2, max_dims=2, max_side=3, signature=np.matmul.signature)).input_shapes
+    check_second_derivatives(lambda a, b: ms.matmul(a, b) ** 2, data.draw(arrays(a_shape)), data.draw(arrays(b_shape)))
+
+
+SHAPE_OPS = {  # each followed by a square, so that its rule is differentiated against a non-zero value
+    "reshape": lambda x: ms.reshape(x, (-1,)),
+    "transpose": lambda x: ms.transpose(x),
+    "swapaxes": lambda x: ms.swapaxes(x, 0, -1),
+    "unsqueeze_squeeze": lambda x: ms.squeeze(ms.unsqueeze(x, 1), 1),
+    "basic_index": lambda x: x[1:, ::-1],
+    "integer_array_index": lambda x: x[np.array([0, 0, -1])],
+    "boolean_index": lambda x: x[x.data > 0],
+    "concatenate": lambda x: ms.concatenate([x, 2.0 * x], axis=1),
+    "stack": lambda x: ms.stack([x, x * x], axis=-1),
+    "split": lambda x: ms.split(x, 1, axis=0)[-1],
+    "chunk": lambda x: ms.chunk(x, 2, axis=1)[0],
+}
+
+
+@pytest.mark.parametrize("name", SHAPE_OPS)
+@given(x=arrays(st.tuples(st.integers(1, 3), st.integers(1, 3))))
+def test_shape_op_second_derivatives(name, x):
+    check_second_derivatives(lambda x: SHAPE_OPS[name](x) ** 2, x)
+
+
+@given(case=classification())
+def test_cross_entropy_and_nll_second_derivatives(case):
+    scores, target, weight, reduction = case
+    options = dict(weight=weight, reduction=reduction)
+    check_second_derivatives(lambda s: ms.cross_entropy(s, target, **options), scores)
+    check_second_derivatives(lambda s: ms.nll_loss(ms.log_softmax(s, axis=0 if s.ndim == 1 else 1), target, **options), scores)
+
+
+@given(data=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]))
+def test_mse_and_bce_with_logits_second_derivatives(data, reduction):
+    x_shape, t_shape = data.draw(broadcastable_shapes(2, max_dims=2, max_side=3)).input_shapes
+    x, target = data.draw(arrays(x_shape)), data.draw(arrays(t_shape, domain="unit"))
+    check_second_derivatives(lambda x, t: ms.mse_loss(x, t, reduction=reduction), x, target)
+    x = data.draw(arrays(t_shape))
+    check_second_derivatives(lambda x, t: ms.binary_cross_entropy_with_logits(x, t, reduction=reduction), x, target)
+
+
+@given(x=arrays(shapes(max_dims=2, max_side=3)), seed=st.integers(0, 2**32 - 1))
+def test_dropout_second_derivatives(x, seed):
+    check_second_derivatives(lambda x: ms.dropout(x * x, 0.5, generator=np.random.default_rng(seed)), x)
+
+
+@given(data=st.data())
+def test_embedding_and_linear_second_derivatives(data):
+    index = data.draw(arrays(shapes(max_dims=2, max_side=3), np.int64, (0, 2)))
+    table = data.draw(arrays((3, 2)))
+    check_second_derivatives(lambda w: ms.nn.functional.embedding(index, w) ** 2, table)
+    x, weight, bias = data.draw(arrays((2, 3))), data.draw(arrays((2, 3))), data.draw(arrays((2,)))
+    check_second_derivatives(lambda x, w, b: ms.tanh(ms.nn.functional.linear(x, w, b)), x, weight, bias)
+
+
+# -- composed layers: cells and an attention step ---------------------------------------------------
+B, I, H, S = 2, 3, 2, 3
+
+
+@given(data=st.data())
+@settings(max_examples=5)
+def test_rnn_lstm_gru_cells_second_derivatives(data):
+    x, h, c = data.draw(arrays((B, I))), data.draw(arrays((B, H))), data.draw(arrays((B, H)))
+    check_second_derivatives(ms.nn.cells.rnn_cell, x, h, data.draw(arrays((H, I))), data.draw(arrays((H, H))),
+                             data.draw(arrays((H,))), data.draw(arrays((H,))), names=["x", "h", "w_ih", "w_hh", "b_ih", "b_hh"])
+    check_second_derivatives(ms.nn.cells.lstm_cell, x, h, c, data.draw(arrays((4 * H, I))), data.draw(arrays((4 * H, H))),
+                             data.draw(arrays((4 * H,))), data.draw(arrays((4 * H,))),
+                             names=["x", "h", "c", "w_ih", "w_hh", "b_ih", "b_hh"])
+    check_second_derivatives(ms.nn.cells.gru_cell, x, h, data.draw(arrays((3 * H, I))), data.draw(arrays((3 * H, H))),
+                             data.draw(arrays((3 * H,))), data.draw(arrays((3 * H,))), names=["x", "h", "w_ih", "w_hh", "b_ih", "b_hh"])
+
+
+@pytest.mark.parametrize("cell", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cell_modules_second_derivatives_in_their_parameters(cell):
+    """The modules as a user holds them: float64 parameters, second derivatives in the parameters and input."""
+    ms.manual_seed(0)
+    module = getattr(ms.nn, cell)(I, H, dtype=np.float64)
+    names = [name for name, _ in module.named_parameters()]
+    parameters = list(module.parameters())
+    x = ms.Tensor(np.random.default_rng(1).standard_normal((B, I)), requires_grad=True)
+
+    # the parameters are inputs of the check: gradgradcheck perturbs their values where the module reads them
+    ms.gradgradcheck(lambda x, *_parameters: module(x), [x, *parameters], names=["x", *names])
+
+
+@pytest.mark.parametrize("kind", ["bahdanau", "dot", "general", "concat"])
+@given(data=st.data())
+@settings(max_examples=5)
+def test_attention_step_second_derivatives(kind, data):
+    from microseq.seq2seq.attention import make_attention
+
+    ms.manual_seed(0)
+    attention = make_attention(kind, query_size=H, key_size=H, attention_size=2, dtype=np.float64)
+    query, keys = data.draw(arrays((B, H))), data.draw(arrays((B, S, H)))
+    mask = np.array([[True, True, False], [True, True, True]])
+    check_second_derivatives(lambda q, k: attention(q, k, mask)[0], query, keys, names=["query", "keys"])
