@@ -4,8 +4,9 @@ With ``rev`` the reversed running sum (``rev(v)[i] = sum_{k >= i} v[k]``, a flip
 
 - cumsum: ``y_k = sum_{i <= k} x_i``, so ``dL/dx_i = sum_{k >= i} g_k = rev(g)_i``.
 - cumprod: ``y_k = prod_{i <= k} x_i``, so ``dL/dx_i = sum_{k >= i} g_k prod_{j <= k, j != i} x_j``, which is
-  ``rev(g y)_i / x_i`` before the first zero of the slice, 0 after it, and at the first zero z
-  ``(prod_{j < z} x_j) * sum_{k >= z} g_k prod_{z < j <= k} x_j`` (PyTorch's rule: no division by zero).
+  ``rev(g y)_i / x_i`` when x has no zero (PyTorch's rule; its own derivative loses accuracy as |x_i| -> 0,
+  where terms of size g / x_i cancel); with a zero, the same sum is computed without division (exact,
+  also at second order, where PyTorch's rule is not; O(n^2) per slice, only then).
 
 Both rules are written with ``np.cumsum``, ``np.cumprod``, ``np.flip`` and ``np.where``, which run these ops on
 Tensors (``@implements``), so they are differentiable again.
@@ -64,19 +65,25 @@ def cumprod(a, dim: int, dtype=None) -> Tensor:
     y = np.cumprod(x, axis=axis)
     if a.dtype.kind != "f" or y.dtype.kind != "f":
         return Tensor(y)
-    zeros_so_far = np.cumsum(x == 0, axis=axis)
-    before = zeros_so_far == 0  # positions before the slice's first zero
-    first = (x == 0) & (zeros_so_far == 1)  # the first zero of each slice
-    has_zero = bool(first.any())
+    has_zero = bool((x == 0).any())
 
     def backward(g, x, y):
-        grad = np.where(before, _reversed_cumsum(g * y, axis) / np.where(before, x, 1), 0)
         if has_zero:
-            left = np.cumprod(np.where(before, x, 1), axis)  # at the first zero: the product before it
-            right = np.cumprod(np.where(before | first, 1, x), axis)  # from it: prod of x_j, z < j <= k
-            after = np.where(before, 0, g * right).sum(axis=axis, keepdims=True)
-            grad = grad + np.where(first, left * after, 0)
-        return (grad,)
+            return (_cumprod_gradient_without_division(g, x, axis),)
+        return (_reversed_cumsum(g * y, axis) / x,)
 
     return record("cumprod", y, (a,), backward)
 
+
+def _cumprod_gradient_without_division(g, x, axis: int):
+    """``dL/dx_i = (prod_{j < i} x_j) * sum_{k >= i} g_k prod_{i < j <= k} x_j``, a polynomial in x (exact at
+    zeros, and so are its own derivatives). The inner products come from one cumprod over an (n, n) triangle,
+    so this costs O(n^2) per slice: it is used only when the input holds a zero."""
+    x, g = np.moveaxis(x, axis, -1), np.moveaxis(g, axis, -1)
+    n = x.shape[-1]
+    one = np.ones(x.shape[:-1] + (1,), x.dtype)
+    before = np.cumprod(np.concatenate([one, x[..., :-1]], axis=-1), -1)  # prod_{j < i} x_j
+    i, j = np.arange(n)[:, None], np.arange(n)[None, :]
+    spans = np.cumprod(np.where(j > i, x[..., None, :], 1), -1)  # [i, k]: prod_{i < j <= k} x_j
+    inner = (np.where(j >= i, spans, 0) * g[..., None, :]).sum(axis=-1)
+    return np.moveaxis(before * inner, -1, axis)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microseq as ms
-from microseq.testing import arrays, broadcastable_shapes, check_against_torch, check_gradients
+from microseq.testing import arrays, broadcastable_shapes, check_against_torch, check_gradients, check_second_derivatives
 
 FORMS = [
     "ij,jk->ik", "ij,jk", "bij,bjk->bik", "bij,bkj->bik", "i,i->", "i,i", "i,j->ij", "ij->ji", "ij->", "ij->j",
@@ -55,6 +55,14 @@ def test_matches_pytorch(form, data):
     check_against_torch(lambda *xs: ms.einsum(form, *xs), lambda *xs: torch.einsum(form, *xs), *operands, rtol=1e-10)
 
 
+
+
+@pytest.mark.parametrize("form", FORMS)
+@given(data=st.data())
+def test_second_derivatives(form, data):
+    """The gradient of einsum is an einsum, so the second derivatives (products of two operands) come out of
+    the same rule."""
+    check_second_derivatives(lambda *xs: ms.einsum(form, *xs), *data.draw(einsum_inputs(form)))
 def test_gradient_of_a_diagonal_lands_on_the_diagonal():
     x = ms.Tensor(np.arange(9.0).reshape(3, 3), requires_grad=True)
     ms.einsum("ii->i", x).backward(np.array([1.0, 2.0, 3.0]))

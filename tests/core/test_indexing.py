@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microseq as ms
-from microseq.testing import arrays, axes, check_against_torch, check_gradients, shapes
+from microseq.testing import arrays, axes, check_against_torch, check_gradients, check_second_derivatives, shapes
 
 
 @st.composite
@@ -191,6 +191,27 @@ def test_empty_axes():
     assert ms.index_select(x, 1, np.array([], np.int64)).shape == (2, 0)
 
 
+
+
+# -- second order ---------------------------------------------------------------------------------------
+@given(inputs=gather_inputs(), data=st.data())
+def test_second_derivatives_through_the_gather_scatter_pairs(inputs, data):
+    """gather's rule is a scatter_add and scatter_add's a gather (index_select / index_add likewise): each
+    rule records the other op, so the backward pass is differentiable (here inside a nonlinear function)."""
+    x, dim, index = inputs
+    src = data.draw(arrays(index.shape))
+    check_second_derivatives(lambda x: ms.tanh(ms.gather(x, dim, index)) * ms.gather(x, dim, index), x)
+    check_second_derivatives(lambda x, s: ms.scatter_add(x, dim, index, s) ** 2, x, src)
+    vector = np.ravel(index)[:3] % max(x.shape[dim], 1) if x.shape[dim] else np.array([], np.int64)
+    check_second_derivatives(lambda x: ms.index_select(x, dim, vector) ** 3, x)
+
+
+@given(data=st.data())
+def test_second_derivatives_of_sort_and_topk(data):
+    shape = data.draw(shapes(min_dims=1, max_dims=2, min_side=1, max_side=4))
+    x = data.draw(arrays(shape, distinct=True))
+    check_second_derivatives(lambda x: x.sort(-1).values ** 2, x)
+    check_second_derivatives(lambda x: ms.exp(x.topk(1, 0).values), x)
 # -- one_hot --------------------------------------------------------------------------------------------
 @given(data=st.data())
 def test_one_hot_matches_pytorch(data):

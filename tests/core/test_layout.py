@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microseq as ms
-from microseq.testing import arrays, check_against_torch, check_gradients, shapes
+from microseq.testing import arrays, check_against_torch, check_gradients, check_second_derivatives, shapes
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,16 @@ def test_float32_stays_float32(case, data):
     out.backward(np.ones(out.shape, np.float32))
     assert out.dtype == np.float32 and t.grad.dtype == np.float32
 
+
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@given(data=st.data())
+def test_second_derivatives(case, data):
+    """The rules are linear in g and written with differentiable ops: gradgradcheck (zero second derivative,
+    the right derivative with respect to the upstream gradient) and create_graph = plain backward."""
+    x, params = data.draw(case_inputs(case))
+    check_second_derivatives(lambda x: case.op(x, **params), x)
 
 # -- special points --------------------------------------------------------------------------------------
 def test_reflect_pad_at_its_limit_and_past_it():

@@ -12,13 +12,15 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import microseq as ms
-from microseq.testing import arrays, axes, check_against_torch, check_gradients, shapes
+from microseq.testing import arrays, axes, check_against_torch, check_gradients, check_second_derivatives, shapes
 
 
 @st.composite
-def with_zeros(draw, shape, distinct=False):
-    """Values of ``shape`` where some entries are exactly 0 (prod and cumprod's special point)."""
-    x = draw(arrays(shape, distinct=distinct))
+def with_zeros(draw, shape):
+    """Values of ``shape`` where some entries are exactly 0 (prod and cumprod's special point), the others at
+    least 0.1 from it: without a zero cumprod's rule divides by x (as PyTorch's), and the second derivative of
+    that loses accuracy as |x| -> 0 (terms of size g / x cancel)."""
+    x = draw(arrays(shape, domain="nonzero"))
     return np.where(draw(arrays(shape, bool)), 0.0, x) if draw(st.booleans()) else x
 
 
@@ -81,6 +83,13 @@ def distinct(shape):
     return arrays(shape, distinct=True)
 
 
+@st.composite
+def distinct_magnitudes(draw, shape):
+    """No two values with the same |x| (the inf-norms' ties), signs of both kinds."""
+    magnitudes = draw(arrays(shape, domain="positive", distinct=True))
+    return np.where(draw(arrays(shape, bool)), -magnitudes, magnitudes)
+
+
 def nonzero(shape):
     return arrays(shape, avoid=(0.0,))
 
@@ -97,8 +106,8 @@ CASES = [
     Case("norm_fro", ms_norm("fro"), numpy_norm(2), torch_norm("fro"), values=nonzero),  # the kink at 0: pinned below
     Case("norm_2", ms_norm(2), numpy_norm(2), torch_norm(2), values=nonzero),
     Case("norm_1", ms_norm(1), numpy_norm(1), torch_norm(1), values=nonzero),
-    Case("norm_inf", ms_norm(np.inf), numpy_norm(np.inf), torch_norm(np.inf), values=distinct, nonempty=True),
-    Case("norm_neg_inf", ms_norm(-np.inf), numpy_norm(-np.inf), torch_norm(-np.inf), values=distinct, nonempty=True),
+    Case("norm_inf", ms_norm(np.inf), numpy_norm(np.inf), torch_norm(np.inf), values=distinct_magnitudes, nonempty=True),
+    Case("norm_neg_inf", ms_norm(-np.inf), numpy_norm(-np.inf), torch_norm(-np.inf), values=distinct_magnitudes, nonempty=True),
     Case("amax", lambda x, d, k: x.amax(() if d is None else d, k), lambda x, axis, keepdims: np.max(x, axis, keepdims=keepdims),
          lambda x, d, k: x.amax(() if d is None else d, k), values=distinct, nonempty=True),
     Case("amin", lambda x, d, k: ms.amin(x, () if d is None else d, k), lambda x, axis, keepdims: np.min(x, axis, keepdims=keepdims),
@@ -161,6 +170,31 @@ def test_partial_reduction_over_non_leading_axes(case, dim):
     check_gradients(lambda x: case.op(x, dim, False), x)
 
 
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@given(data=st.data())
+def test_second_derivatives(case, data):
+    """gradgradcheck: the rules (prod's and cumprod's at zeros included) are differentiable again."""
+    x, dim, keepdim = data.draw(case_inputs(case))
+    check_second_derivatives(lambda x: case.op(x, dim, keepdim), x)
+
+
+@pytest.mark.parametrize("x", [[2.0, 0.0, 3.0, 4.0], [0.0, 2.0, 0.0, 3.0], [1.5, -2.0, 0.5]], ids=["one_zero", "two_zeros", "no_zero"])
+def test_second_derivatives_of_prod_and_cumprod_match_pytorch(x):
+    """The Hessian-vector products through the zero-safe rules, against torch.autograd.grad(create_graph)."""
+    torch = pytest.importorskip("torch")
+    x = np.array(x)
+    v, u = np.linspace(0.5, 1.5, len(x)), np.linspace(-1.0, 1.0, len(x))
+    for ours, theirs in [(lambda t: t.prod().reshape(1) * v[:1], lambda t: t.prod().reshape(1) * torch.tensor(v[:1])),
+                         (lambda t: ms.cumprod(t, 0) * v, lambda t: torch.cumprod(t, 0) * torch.tensor(v))]:
+        t = ms.Tensor(x, requires_grad=True)
+        (g,) = ms.autograd.grad(ours(t).sum(), [t], create_graph=True)
+        (h,) = ms.autograd.grad((g * u).sum(), [t])
+        tt = torch.tensor(x, requires_grad=True)
+        (tg,) = torch.autograd.grad(theirs(tt).sum(), tt, create_graph=True)
+        (th,) = torch.autograd.grad((tg * torch.tensor(u)).sum(), tt)
+        np.testing.assert_allclose(h.data, th.numpy(), rtol=1e-12, atol=1e-12)
 # -- special points ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "x, grad",
