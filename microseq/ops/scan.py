@@ -18,15 +18,21 @@ import numpy as np
 
 from ..tensor import Tensor, as_tensor, implements, record
 from ._util import normalize_axes
+from .elementwise import astype
 from .layout import flip  # noqa: F401  (registers np.flip on Tensors, which the rules use)
 
 __all__ = ["cumsum", "cumprod"]
 
-def _axis(op: str, a: Tensor, dim) -> int:
+def _prepared(op: str, a, dim, dtype) -> tuple[Tensor, int, tuple]:
+    """``a`` cast to ``dtype`` (integers and bools to int64, as PyTorch), a 0-d tensor seen as 1-d; the axis
+    and the shape to give the result."""
+    a = as_tensor(a)
     if dim is None:
         raise TypeError(f"{op}: dim is required (as in PyTorch)")
+    if dtype is not None or a.dtype.kind in "biu":
+        a = astype(a, dtype or np.int64)
     (axis,) = normalize_axes(op, dim, max(a.ndim, 1))
-    return axis
+    return (a.reshape(1) if a.ndim == 0 else a), axis, a.shape
 
 
 def _reversed_cumsum(v, axis: int):
@@ -39,40 +45,24 @@ def cumsum(a, dim: int, dtype=None) -> Tensor:
 
     dL/dx = the reversed running sum of the upstream gradient.
     """
-    a = as_tensor(a)
-    axis = _axis("cumsum", a, dim)
-    if a.ndim == 0:
-        return cumsum(a.reshape(1), 0, dtype).reshape(())
-    if dtype is None and a.dtype.kind in "biu":
-        dtype = np.int64
-    y = np.cumsum(a.data, axis=axis, dtype=dtype)
-    if a.dtype.kind != "f" or y.dtype.kind != "f":
-        return Tensor(y)
-    return record("cumsum", y, (a,), lambda g: (_reversed_cumsum(g, axis),))
-
+    a, axis, shape = _prepared("cumsum", a, dim, dtype)
+    y = record("cumsum", np.cumsum(a.data, axis=axis), (a,), lambda g: (_reversed_cumsum(g, axis),))
+    return y if y.shape == shape else y.reshape(shape)
 
 
 @implements(np.cumprod)
 def cumprod(a, dim: int, dtype=None) -> Tensor:
     """Running product along ``dim``; exact gradient at zeros (see the module's docstring)."""
-    a = as_tensor(a)
-    axis = _axis("cumprod", a, dim)
-    if a.ndim == 0:
-        return cumprod(a.reshape(1), 0, dtype).reshape(())
-    if dtype is None and a.dtype.kind in "biu":
-        dtype = np.int64
-    x = a.data if dtype is None else a.data.astype(dtype)
-    y = np.cumprod(x, axis=axis)
-    if a.dtype.kind != "f" or y.dtype.kind != "f":
-        return Tensor(y)
-    has_zero = bool((x == 0).any())
+    a, axis, shape = _prepared("cumprod", a, dim, dtype)
+    has_zero = bool((a.data == 0).any())
 
     def backward(g, x, y):
         if has_zero:
             return (_cumprod_gradient_without_division(g, x, axis),)
         return (_reversed_cumsum(g * y, axis) / x,)
 
-    return record("cumprod", y, (a,), backward)
+    y = record("cumprod", np.cumprod(a.data, axis=axis), (a,), backward)
+    return y if y.shape == shape else y.reshape(shape)
 
 
 def _cumprod_gradient_without_division(g, x, axis: int):
