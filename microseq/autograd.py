@@ -326,12 +326,12 @@ def _rule_on_tensors(node: Node, g) -> tuple:
     from .tensor import Tensor
 
     if node.reads:
-        out = Tensor(node.saved[-1])
+        out = Tensor(np.asarray(node.saved[-1]))  # (np.asarray: a NumPy scalar keeps its dtype)
         out.requires_grad, out._node = True, node
         grads = node.backward(g, *node.inputs, out)
     else:
         grads = node.backward(g)
-    return tuple(v if v is None or isinstance(v, Tensor) else Tensor(v) for v in grads)
+    return tuple(v if v is None or isinstance(v, Tensor) else Tensor(np.asarray(v)) for v in grads)
 
 
 def _replay(nodes, pending: dict, on_leaf, create_graph: bool, retain_graph: bool, captured=None) -> None:
@@ -488,7 +488,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
                 raise RuntimeError(f"grad: input {i} (shape {tensor.shape}) was not used to compute the outputs")
             g = np.zeros(tensor.shape, dtype=tensor.dtype)
         g = g.astype(tensor.dtype)  # a copy: no two results share memory with each other or grad_outputs
-        results.append(g if isinstance(g, Tensor) else Tensor(g))
+        results.append(g if isinstance(g, Tensor) else Tensor(np.asarray(g)))
     return tuple(results)
 
 

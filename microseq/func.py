@@ -105,10 +105,6 @@ def _as_given(value: Tensor, as_tensor: bool):
     return array if array.flags.writeable and array.base is None else array.copy()
 
 
-def _tensor(value) -> Tensor:
-    return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
-
-
 def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> bool:
     """Whether ``outputs`` depend on a tensor requiring grad other than the transform's own ``variables``."""
     own = {id(v) for v in variables}
@@ -117,20 +113,6 @@ def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> 
             if any(t.requires_grad and t.is_leaf and id(t) not in own for t in node.inputs):
                 return True
     return False
-
-
-def _vjp(outputs: Sequence[Tensor], variables: Sequence[Tensor], upstream: Sequence, create_graph: bool) -> list[Tensor]:
-    """``sum_k upstream_k^T d outputs_k / d variable`` for every variable, as Tensors (zeros where unused).
-
-    The graph is kept (the caller may ask again, as ``jacobian`` and ``vjp_fn`` do)."""
-    pairs = [(out, v) for out, v in zip(outputs, upstream) if out.requires_grad]
-    if not pairs:
-        return [Tensor(np.zeros(x.shape, dtype=x.dtype)) for x in variables]
-    grads = autograd.grad(
-        [out for out, _ in pairs], list(variables), grad_outputs=[v for _, v in pairs],
-        retain_graph=True, create_graph=create_graph, allow_unused=True,
-    )
-    return [Tensor(np.zeros(x.shape, dtype=x.dtype)) if g is None else _tensor(g) for g, x in zip(grads, variables)]
 
 
 class _Call:
@@ -149,23 +131,26 @@ class _Call:
 
     def create_graph(self, outputs: Sequence[Tensor], upstream: Sequence = ()) -> bool:
         """Record the backward pass when a Tensor result may be differentiated again from outside."""
-        return (
-            self.recording
-            and any(self.given_tensors)
-            and (any(isinstance(v, Tensor) and v.requires_grad for v in upstream) or _reaches_outside(outputs, self.variables))
-        )
+        if not (self.recording and any(self.given_tensors)):
+            return False
+        upstream_has_history = any(isinstance(v, Tensor) and v.requires_grad for v in upstream)
+        return upstream_has_history or _reaches_outside(outputs, self.variables)
 
-    def derivatives(self, outputs: Sequence[Tensor], upstream: Sequence, create_graph: bool | None = None) -> list[Tensor]:
+    def derivatives(self, outputs: Sequence[Tensor], upstream: Sequence, create_graph: bool | None = None) -> list:
+        """``sum_k upstream_k^T d outputs_k / d variable`` for every variable, as Tensors (zeros where unused).
+        The graph is kept: ``jacobian`` and ``vjp_fn`` ask again."""
         if create_graph is None:
             create_graph = self.create_graph(outputs, upstream)
-        with enable_grad() if create_graph else autograd.no_grad():
-            return _vjp(outputs, self.variables, upstream, create_graph)
+        grads = autograd.grad(outputs, self.variables, upstream, retain_graph=True, create_graph=create_graph)
+        return list(grads)
 
     def results(self, derivatives: Sequence[Tensor]) -> list:
         return [_as_given(d, given) for d, given in zip(derivatives, self.given_tensors)]
 
-    def value(self, value: Tensor):
-        return _as_given(value, any(self.given_tensors))
+    def value(self, value: Tensor, create_graph: bool):
+        """``f``'s value: with its history when derivatives are recorded, else cut from the transform's own
+        variables (nothing outside could differentiate it)."""
+        return _as_given(value if create_graph else value.detach(), any(self.given_tensors))
 
 
 def _one_or_tuple(items: Sequence, argnums):
@@ -217,8 +202,9 @@ def value_and_grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
             raise RuntimeError(
                 f"grad: f must return a single value, got shape {out.shape}; use ms.jacobian for a non-scalar output"
             )
-        derivatives = call.derivatives([out], [np.ones(out.shape, dtype=out.dtype)])
-        return call.value(out), _one_or_tuple(call.results(derivatives), argnums)
+        create_graph = call.create_graph([out])
+        derivatives = call.derivatives([out], [np.ones(out.shape, dtype=out.dtype)], create_graph)
+        return call.value(out, create_graph), _one_or_tuple(call.results(derivatives), argnums)
 
     value_and_grad_f.__name__ = f"value_and_grad({_name(f)})"
     return value_and_grad_f
@@ -301,7 +287,7 @@ def vjp(f: Callable, *primals):
             upstream.append(v if isinstance(v, Tensor) else np.asarray(v, dtype=out.dtype))
         return tuple(call.results(call.derivatives(outputs, upstream)))
 
-    values = [call.value(out) for out in outputs]
+    values = [call.value(out, call.create_graph(outputs)) for out in outputs]
     return (tuple(values) if several else values[0]), vjp_fn
 
 

@@ -219,8 +219,9 @@ def gradgradcheck(
         rng = np.random.default_rng(seed)
         grad_outputs = [rng.standard_normal(out.shape) for out in outputs]
     if len(grad_outputs) != len(outputs):
-        raise GradcheckError(f"gradgradcheck: got {len(grad_outputs)} grad_outputs for {len(outputs)} differentiable outputs")
-    upstream = [v if isinstance(v, Tensor) else Tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for v in grad_outputs]
+        count = f"{len(grad_outputs)} grad_outputs for {len(outputs)} differentiable outputs"
+        raise GradcheckError(f"gradgradcheck: {count}")
+    upstream = _as_tensors(grad_outputs)
     for k, (v, out) in enumerate(zip(upstream, outputs)):
         if v.shape != out.shape:
             raise GradcheckError(f"gradgradcheck: grad_outputs[{k}] has shape {v.shape}, output {k} has {out.shape}")
@@ -237,20 +238,18 @@ def gradgradcheck(
                 outs, [full[i] for i in checked], grad_outputs=list(args[len(checked) :]),
                 create_graph=create_graph, allow_unused=True,
             )
-        return tuple(
-            Tensor(np.zeros(full[i].shape)) if g is None else g if isinstance(g, Tensor) else Tensor(g)
-            for i, g in zip(checked, grads)
-        )
+        return grads  # Tensors, zeros for an input the outputs do not use
 
+    names = [names[i] for i in checked] + [f"upstream gradient of output {k}" for k in range(len(upstream))]
     try:
         return gradcheck(
             first_derivatives, [tensors[i] for i in checked] + upstream, eps=eps, atol=atol, rtol=rtol, fast=fast,
-            seed=seed + 1, names=[names[i] for i in checked] + [f"upstream gradient of output {k}" for k in range(len(upstream))],
-            raise_exception=raise_exception,
+            seed=seed + 1, names=names, raise_exception=raise_exception,
         )
-    except GradcheckError as error:
-        message = str(error).replace("gradcheck failed:", "gradgradcheck failed (second derivatives against finite differences of the first):", 1)
-        raise GradcheckError(message.replace("gradcheck:", "gradgradcheck:", 1)) from None
+    except GradcheckError as error:  # the same report, said of the second derivatives
+        what = "gradgradcheck failed (second derivatives against finite differences of the first):"
+        message = str(error).replace("gradcheck failed:", what, 1).replace("gradcheck:", "gradgradcheck:", 1)
+        raise GradcheckError(message) from None
 
 
 def _as_tensors(inputs) -> list[Tensor]:

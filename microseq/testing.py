@@ -390,6 +390,18 @@ def _values(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _of_checked(fn: Callable, args: list, positions: list[int]) -> Callable:
+    """``fn`` as a function of the checked inputs alone: the others (constants) stay as given."""
+
+    def of_checked(*tensors):
+        full = list(args)
+        for i, tensor in zip(positions, tensors):
+            full[i] = tensor
+        return fn(*full)
+
+    return of_checked
+
+
 def check_gradients(
     fn: Callable,
     *inputs,
@@ -485,12 +497,7 @@ def check_gradients(
                 raise GradcheckError(f"check_gradients: the gradient of {name} shares memory with {other}")
 
     # The values: finite differences, perturbing only the checked inputs (constants stay as they are).
-    def of_checked(*tensors):
-        full = list(args)
-        for i, tensor in zip(positions, tensors):
-            full[i] = tensor
-        return fn(*full)
-
+    of_checked = _of_checked(fn, args, positions)
     for _, x in checked:
         x.grad = None
     gradcheck(
@@ -540,13 +547,7 @@ def check_second_derivatives(
     if not positions:
         raise GradcheckError("check_second_derivatives: no input requires grad, nothing to check")
     checked = [args[i] for i in positions]
-
-    def of_checked(*tensors):
-        full = list(args)
-        for i, tensor in zip(positions, tensors):
-            full[i] = tensor
-        return fn(*full)
-
+    of_checked = _of_checked(fn, args, positions)
     result = of_checked(*checked)
     outputs = [out for out in (result if isinstance(result, (tuple, list)) else (result,))
                if isinstance(out, Tensor) and out.requires_grad]

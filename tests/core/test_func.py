@@ -27,7 +27,8 @@ def finite_difference_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarra
         step = np.zeros(x.shape)
         step[index] = eps
         with ms.no_grad():
-            out[index] = (f(ms.Tensor(x + step, dtype=np.float64)).item() - f(ms.Tensor(x - step, dtype=np.float64)).item()) / (2 * eps)
+            plus, minus = f(ms.Tensor(x + step, dtype=np.float64)), f(ms.Tensor(x - step, dtype=np.float64))
+        out[index] = (plus.item() - minus.item()) / (2 * eps)
     return out
 
 
@@ -54,6 +55,17 @@ def test_grad_of_tensors_is_a_tensor_and_sets_no_grad():
     assert isinstance(g, ms.Tensor)
     np.testing.assert_array_equal(g.data, [1.0, -12.0])  # 2 w x
     assert x.grad is None and w.grad is None
+
+
+def test_results_have_history_only_when_something_outside_can_use_it():
+    x = ms.tensor([1.0, -2.0], dtype=np.float64)
+    w = ms.tensor([0.5, 3.0], dtype=np.float64, requires_grad=True)
+    value, g = ms.value_and_grad(lambda x: (x**3).sum())(x)  # nothing outside requires grad
+    assert not value.requires_grad and not g.requires_grad
+    value, g = ms.value_and_grad(lambda x: (w * x**3).sum())(x)  # w does: a gradient penalty would need d/dw
+    assert value.requires_grad and g.requires_grad
+    (dg_dw,) = ms.autograd.grad(g.sum(), w)
+    np.testing.assert_array_equal(dg_dw.data, 3 * x.data**2)
 
 
 def test_value_and_grad_with_tuple_and_negative_argnums():
@@ -159,6 +171,31 @@ def test_hvp_of_tensors_is_a_tensor():
     hv = ms.hvp(cubes, x, np.array([1.0, -1.0]))
     assert isinstance(hv, ms.Tensor)
     np.testing.assert_array_equal(hv.data, [6.0, -12.0])
+
+
+def test_transforms_match_torch_func():
+    """grad, jacobian, hessian, hvp and vjp against torch.func on the same function, in float64."""
+    torch = pytest.importorskip("torch")
+    W = np.array([[0.3, -1.2, 0.7], [0.9, 0.4, -0.5]])
+
+    def layer(x):  # microseq or torch: the same expression
+        return (W @ x).tanh() if isinstance(x, ms.Tensor) else torch.tanh(torch.tensor(W) @ x)
+
+    def loss(x):
+        h = layer(x)
+        return (h * h).sum() + h[0] * x[2]
+
+    x, v, u = np.array([0.2, -0.7, 1.1]), np.array([1.0, -2.0, 0.5]), np.array([0.3, -1.0])
+    tx, tv, tu = (torch.tensor(a) for a in (x, v, u))
+    np.testing.assert_allclose(ms.grad(loss)(x), torch.func.grad(loss)(tx).numpy(), rtol=1e-13)
+    np.testing.assert_allclose(ms.jacobian(layer)(x), torch.func.jacrev(layer)(tx).numpy(), rtol=1e-13)
+    np.testing.assert_allclose(ms.hessian(loss)(x), torch.func.hessian(loss)(tx).numpy(), rtol=1e-12, atol=1e-15)
+    _, torch_hvp = torch.autograd.functional.hvp(loss, tx, tv)
+    np.testing.assert_allclose(ms.hvp(loss, x, v), torch_hvp.numpy(), rtol=1e-12, atol=1e-15)
+    out, vjp_fn = ms.vjp(layer, x)
+    torch_out, torch_vjp_fn = torch.func.vjp(layer, tx)
+    np.testing.assert_allclose(out, torch_out.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(vjp_fn(u)[0], torch_vjp_fn(tu)[0].numpy(), rtol=1e-13)
 
 
 # -- jacobian and vjp -------------------------------------------------------------------------------
