@@ -48,7 +48,9 @@ def _expand_subscripts(equation: str, shapes: list[tuple]) -> tuple[list[str], s
         covered.append(len(shape) - named if "..." in term else 0)
     width = max(covered, default=0)
     shared = [next(free) for _ in range(width)]
-    ellipses = [shape[term.index("...") : term.index("...") + k] if k else () for term, shape, k in zip(terms, shapes, covered)]
+    ellipses = [
+        shape[term.index("...") : term.index("...") + k] if k else () for term, shape, k in zip(terms, shapes, covered)
+    ]
     sizes = [1] * width  # the broadcast size of each ellipsis axis (right-aligned)
     for dims in ellipses:
         for j, n in enumerate(dims, start=width - len(dims)):

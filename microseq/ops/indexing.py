@@ -191,7 +191,9 @@ def index_add(a, dim: int, index, source, alpha=1) -> Tensor:
     dim, index = _vector_index("index_add", a, dim, index)
     expected = a.shape[:dim] + (len(index),) + a.shape[dim + 1 :]
     if source.shape != expected:
-        raise ValueError(f"index_add: source has shape {source.shape}, expected {expected} for index of length {len(index)}")
+        raise ValueError(
+            f"index_add: source has shape {source.shape}, expected {expected} for index of length {len(index)}"
+        )
     y = a.data.copy()
     np.add.at(y, (slice(None),) * dim + (index,), source.data * alpha if alpha != 1 else source.data)
     return record("index_add", y, (a, source), lambda g: (g, _index_select(g, dim, index) * alpha))
@@ -210,13 +212,17 @@ def take_along_dim(a, indices, dim=None) -> Tensor:
     if dim is None:
         return gather(a.reshape(-1), 0, indices.reshape(-1))
     if indices.ndim != a.ndim:
-        raise ValueError(f"take_along_dim: indices of shape {indices.shape} need {a.ndim} dimensions like the tensor {a.shape}")
+        raise ValueError(
+            f"take_along_dim: indices of shape {indices.shape} need {a.ndim} dimensions like the tensor {a.shape}"
+        )
     (dim,) = normalize_axes("take_along_dim", dim, a.ndim)
     outside = [1 if d == dim else n for d, n in enumerate(a.shape)]
     try:
         common = np.broadcast_shapes(tuple(outside), tuple(1 if d == dim else n for d, n in enumerate(indices.shape)))
     except ValueError:
-        raise ValueError(f"take_along_dim: shapes {a.shape} and {indices.shape} do not broadcast outside dim {dim}") from None
+        raise ValueError(
+            f"take_along_dim: shapes {a.shape} and {indices.shape} do not broadcast outside dim {dim}"
+        ) from None
     a = broadcast_to(a, tuple(a.shape[d] if d == dim else n for d, n in enumerate(common)))
     indices = np.broadcast_to(indices, tuple(indices.shape[d] if d == dim else n for d, n in enumerate(common)))
     return gather(a, dim, indices)

@@ -172,7 +172,9 @@ def repeat(a, *sizes) -> Tensor:
     a = as_tensor(a)
     reps = _sizes(sizes)
     if len(reps) < a.ndim:
-        raise ValueError(f"repeat: {len(reps)} repeats {reps} for a tensor with {a.ndim} dimensions; give at least {a.ndim}")
+        raise ValueError(
+            f"repeat: {len(reps)} repeats {reps} for a tensor with {a.ndim} dimensions; give at least {a.ndim}"
+        )
     if any(r < 0 for r in reps):
         raise ValueError(f"repeat: repeats must be non-negative, got {reps}")
     source = a.shape
@@ -202,7 +204,8 @@ def repeat_interleave(a, repeats, dim=None) -> Tensor:
     (dim,) = _dims("repeat_interleave", dim, a.ndim)
     counts = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
     n = a.shape[dim]
-    if counts.dtype.kind not in "iu" or counts.ndim > 1 or (counts.ndim == 1 and counts.size != n) or np.any(counts < 0):
+    per_element = counts.ndim == 1 and counts.size == n
+    if counts.dtype.kind not in "iu" or not (counts.ndim == 0 or per_element) or np.any(counts < 0):
         raise ValueError(f"repeat_interleave: repeats must be a non-negative int or {n} of them, got {repeats}")
     return index_select(a, dim, np.repeat(np.arange(n), counts))
 

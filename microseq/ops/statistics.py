@@ -87,7 +87,8 @@ def var(a, dim=None, *, correction=1, keepdim: bool = False) -> Tensor:
     count = int(np.prod([a.shape[i] for i in axes]))
     deviation = a - mean(a, axes, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):  # n <= correction: inf or NaN, as in PyTorch
-        return sum(deviation * deviation, axes, keepdims=keepdim) / np.asarray(builtins.max(count - correction, 0), a.dtype)
+        divisor = np.asarray(builtins.max(count - correction, 0), a.dtype)
+        return sum(deviation * deviation, axes, keepdims=keepdim) / divisor
 
 
 def std(a, dim=None, *, correction=1, keepdim: bool = False) -> Tensor:
@@ -111,9 +112,9 @@ def _euclidean_norm(a: Tensor, axes: tuple, keepdim: bool) -> Tensor:
 def norm(a, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """The vector norm over ``dim`` (all axes when None), as ``torch.norm``.
 
-    ``p`` is 2 or ``'fro'`` (the Euclidean norm, over any number of axes; PyTorch's 'fro' takes two at most), 1 (sum of absolute values), ``inf``
-    (largest absolute value) or ``-inf`` (smallest). The gradient at 0 is 0 for every ``p`` (PyTorch's
-    subgradient); at a tie for ``inf`` the gradient is shared evenly.
+    ``p`` is 2 or ``'fro'`` (the Euclidean norm, over any number of axes; PyTorch's 'fro' takes two at most),
+    1 (sum of absolute values), ``inf`` (largest absolute value) or ``-inf`` (smallest). The gradient at 0 is 0
+    for every ``p`` (PyTorch's subgradient); at a tie for ``inf`` the gradient is shared evenly.
     """
     a = as_tensor(a)
     if dtype is not None:
