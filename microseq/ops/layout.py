@@ -26,11 +26,6 @@ __all__ = [
 movedim = moveaxis  # PyTorch's name for NumPy's moveaxis
 
 
-def _dims(op: str, dims, ndim: int) -> tuple[int, ...]:
-    """One axis or several (PyTorch's ``dims``) as non-negative axes, checked."""
-    return normalize_axes(op, dims, ndim)
-
-
 def _sizes(sizes: tuple) -> tuple:
     """``f(x, 2, 3)`` and ``f(x, (2, 3))`` both give ``(2, 3)`` (PyTorch accepts both)."""
     if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
@@ -137,7 +132,7 @@ def pad(a, pad, mode: str = "constant", value=None) -> Tensor:
 def flip(a, dims) -> Tensor:
     """Reverse the order along ``dims`` (a copy, as in PyTorch).  The gradient is flipped back."""
     a = as_tensor(a)
-    axes = _dims("flip", dims, a.ndim)
+    axes = normalize_axes("flip", dims, a.ndim)
     return record("flip", np.flip(a.data, axes).copy(), (a,), lambda g: (np.flip(g, axes),))
 
 
@@ -201,7 +196,7 @@ def repeat_interleave(a, repeats, dim=None) -> Tensor:
     a = as_tensor(a)
     if dim is None:
         a, dim = reshape(a, (-1,)), 0
-    (dim,) = _dims("repeat_interleave", dim, a.ndim)
+    (dim,) = normalize_axes("repeat_interleave", dim, a.ndim)
     counts = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
     n = a.shape[dim]
     per_element = counts.ndim == 1 and counts.size == n
@@ -216,9 +211,7 @@ def _triangle(op: str, a, diagonal: int, lower: bool) -> Tensor:
     if a.ndim < 2:
         raise ValueError(f"{op}: needs a tensor with at least 2 dimensions, got shape {a.shape}")
     rows, cols = a.shape[-2:]
-    keep = np.tri(rows, cols, diagonal, dtype=bool)
-    if not lower:
-        keep = ~np.tri(rows, cols, diagonal - 1, dtype=bool)
+    keep = np.tri(rows, cols, diagonal, dtype=bool) if lower else ~np.tri(rows, cols, diagonal - 1, dtype=bool)
     y = np.where(keep, a.data, np.zeros((), a.dtype))
     return record(op, y, (a,), lambda g: (np.where(keep, g, 0),))
 

@@ -96,13 +96,16 @@ def repeat_params(draw, shape):
 def repeat_interleave_params(draw, shape):
     dim = draw(st.sampled_from([None] + list(range(-len(shape), len(shape)))))
     n = int(np.prod(shape)) if dim is None else shape[dim]
-    repeats = draw(st.integers(0, 3)) if draw(st.booleans()) else np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64)
+    if draw(st.booleans()):
+        return {"repeats": draw(st.integers(0, 3)), "dim": dim}
+    repeats = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int64)
     return {"repeats": repeats, "dim": dim}
 
 
 @st.composite
 def diagonal_params(draw, shape):
-    dim1, dim2 = draw(st.lists(st.integers(-len(shape), len(shape) - 1), min_size=2, max_size=2, unique_by=lambda d: d % len(shape)))
+    dims = st.integers(-len(shape), len(shape) - 1)
+    dim1, dim2 = draw(st.lists(dims, min_size=2, max_size=2, unique_by=lambda d: d % len(shape)))
     return {"offset": draw(st.integers(-3, 3)), "dim1": dim1, "dim2": dim2}
 
 
@@ -138,16 +141,13 @@ def narrow_params(draw, shape):
     dim = draw(st.integers(-len(shape), len(shape) - 1))
     n = shape[dim]
     start = draw(st.integers(0, n))
-    return {"dim": dim, "start": start - n if start < n and draw(st.booleans()) else start, "length": draw(st.integers(0, n - start))}
+    length = draw(st.integers(0, n - start))
+    return {"dim": dim, "start": start - n if start < n and draw(st.booleans()) else start, "length": length}
 
 
 def numpy_narrow(x, dim, start, length):
     start = start % x.shape[dim] if start < 0 else start
     return np.take(x, np.arange(start, start + length), axis=dim)
-
-
-def numpy_movedim(x, source, destination):
-    return np.moveaxis(x, source, destination)
 
 
 def tri_params(shape):
@@ -165,9 +165,10 @@ CASES = [
     Case("pad_reflect", ms.pad, numpy_pad, lambda s: pad_widths(s, "reflect"), torch_pad, min_dims=2, min_side=1),
     Case("pad_replicate", ms.pad, numpy_pad, lambda s: pad_widths(s, "replicate"), torch_pad, min_dims=2, min_side=1),
     Case("pad_circular", ms.pad, numpy_pad, lambda s: pad_widths(s, "circular"), torch_pad, min_dims=2, min_side=1),
-    Case("flip", lambda x, dims: x.flip(dims), lambda x, dims: np.flip(x, dims), lambda s: some_dims(s).map(lambda d: {"dims": d}),
-         lambda x, dims: x.flip(dims), min_dims=1),
-    Case("roll", ms.roll, lambda x, shifts, dims: np.roll(x, shifts, dims), roll_params, lambda x, shifts, dims: x.roll(shifts, dims), min_dims=1),
+    Case("flip", lambda x, dims: x.flip(dims), lambda x, dims: np.flip(x, dims),
+         lambda s: some_dims(s).map(lambda d: {"dims": d}), lambda x, dims: x.flip(dims), min_dims=1),
+    Case("roll", ms.roll, lambda x, shifts, dims: np.roll(x, shifts, dims), roll_params,
+         lambda x, shifts, dims: x.roll(shifts, dims), min_dims=1),
     Case("repeat", lambda x, sizes: x.repeat(*sizes), lambda x, sizes: np.tile(x, sizes), repeat_params,
          lambda x, sizes: x.repeat(sizes)),
     Case("tile", lambda x, sizes: ms.tile(x, sizes), lambda x, sizes: np.tile(x, sizes),
@@ -175,7 +176,8 @@ CASES = [
          lambda x, sizes: x.tile(sizes)),
     Case("repeat_interleave", ms.repeat_interleave, lambda x, repeats, dim: np.repeat(x, repeats, axis=dim),
          repeat_interleave_params, lambda x, repeats, dim: x.repeat_interleave(_torch_repeats(repeats), dim), min_dims=1),
-    Case("tril", ms.tril, lambda x, diagonal: np.tril(x, diagonal), tri_params, lambda x, diagonal: x.tril(diagonal), min_dims=2),
+    Case("tril", ms.tril, lambda x, diagonal: np.tril(x, diagonal), tri_params,
+         lambda x, diagonal: x.tril(diagonal), min_dims=2),
     Case("triu", lambda x, diagonal: x.triu(diagonal), lambda x, diagonal: np.triu(x, diagonal), tri_params,
          lambda x, diagonal: x.triu(diagonal), min_dims=2),
     Case("diagonal", ms.diagonal, lambda x, offset, dim1, dim2: np.diagonal(x, offset, dim1, dim2), diagonal_params,
@@ -183,10 +185,13 @@ CASES = [
     Case("flatten", lambda x, start_dim, end_dim: x.flatten(start_dim, end_dim),
          lambda x, start_dim, end_dim: _numpy_flatten(x, start_dim, end_dim), flatten_params,
          lambda x, start_dim, end_dim: x.flatten(start_dim, end_dim)),
-    Case("unflatten", ms.unflatten, lambda x, dim, sizes: x.reshape(x.shape[:dim] + tuple(sizes) + x.shape[dim + 1 :]),
-         unflatten_params, lambda x, dim, sizes: x.unflatten(dim, sizes), min_dims=1),
-    Case("movedim", ms.movedim, numpy_movedim, movedim_params, lambda x, source, destination: x.movedim(source, destination), min_dims=1),
-    Case("narrow", ms.narrow, numpy_narrow, narrow_params, lambda x, dim, start, length: x.narrow(dim, start, length), min_dims=1),
+    Case("unflatten", ms.unflatten,
+         lambda x, dim, sizes: x.reshape(x.shape[:dim] + tuple(sizes) + x.shape[dim + 1 :]), unflatten_params,
+         lambda x, dim, sizes: x.unflatten(dim, sizes), min_dims=1),
+    Case("movedim", ms.movedim, np.moveaxis, movedim_params,
+         lambda x, source, destination: x.movedim(source, destination), min_dims=1),
+    Case("narrow", ms.narrow, numpy_narrow, narrow_params,
+         lambda x, dim, start, length: x.narrow(dim, start, length), min_dims=1),
 ]
 IDS = [c.name for c in CASES]
 
