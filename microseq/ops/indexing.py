@@ -18,6 +18,7 @@ import numpy as np
 from ..tensor import Tensor, as_tensor, record
 from ._in_rules import follows_args
 from ._util import normalize_axes
+from .shape import broadcast_to
 
 __all__ = [
     "gather", "scatter", "scatter_add", "index_select", "index_add", "take_along_dim", "one_hot", "sort",
@@ -56,7 +57,9 @@ def _along(index: np.ndarray, dim: int) -> tuple:
 
 def _gather_checks(op: str, a: Tensor, dim, index) -> tuple[int, np.ndarray]:
     index = _integer_index(op, index)
-    (dim,) = normalize_axes(op, dim, max(a.ndim, 1))
+    if a.ndim == 0:
+        raise ValueError(f"{op}: needs a tensor with at least one dimension, got a 0-d tensor")
+    (dim,) = normalize_axes(op, dim, a.ndim)
     if index.ndim != a.ndim or any(
         i > n for d, (i, n) in enumerate(zip(index.shape, a.shape)) if d != dim
     ):
@@ -64,7 +67,7 @@ def _gather_checks(op: str, a: Tensor, dim, index) -> tuple[int, np.ndarray]:
             f"{op}: index of shape {index.shape} must have {a.ndim} dimensions and be no larger than the "
             f"tensor's shape {a.shape} outside dimension {dim}"
         )
-    _check_range(op, index, a.shape[dim] if a.ndim else 1, dim)
+    _check_range(op, index, a.shape[dim], dim)
     return dim, index
 
 
@@ -205,8 +208,6 @@ _index_add = follows_args(index_add)
 def take_along_dim(a, indices, dim=None) -> Tensor:
     """PyTorch's ``torch.take_along_dim``: :func:`gather` after broadcasting ``a`` and ``indices`` against each
     other outside ``dim`` (over the flattened tensors when ``dim`` is None)."""
-    from .layout import broadcast_to  # layout builds on this module
-
     a = as_tensor(a)
     indices = _integer_index("take_along_dim", indices)
     if dim is None:

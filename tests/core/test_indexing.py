@@ -206,6 +206,18 @@ def test_second_derivatives_through_the_gather_scatter_pairs(inputs, data):
     check_second_derivatives(lambda x: ms.index_select(x, dim, vector) ** 3, x)
 
 
+@given(inputs=gather_inputs(distinct_positions=True), data=st.data())
+def test_second_derivatives_of_scatter_index_add_and_take_along_dim(inputs, data):
+    x, dim, index = inputs
+    src = data.draw(arrays(index.shape))
+    check_second_derivatives(lambda x, s: ms.scatter(x, dim, index, s) ** 2, x, src)
+    vector = np.arange(x.shape[dim])[::-1].copy()
+    source = data.draw(arrays(x.shape))
+    check_second_derivatives(lambda x, s: x.index_add(dim, vector, s, alpha=0.5) ** 3, x, source)
+    order = np.argsort(x, axis=dim)
+    check_second_derivatives(lambda x: ms.take_along_dim(x, order, dim) ** 2, x)
+
+
 @given(data=st.data())
 def test_second_derivatives_of_sort_and_topk(data):
     shape = data.draw(shapes(min_dims=1, max_dims=2, min_side=1, max_side=4))
