@@ -128,7 +128,6 @@ def pad(a, pad, mode: str = "constant", value=None) -> Tensor:
 
 
 # -- flip, roll ---------------------------------------------------------------------------------------
-@implements(np.flip)
 def flip(a, dims) -> Tensor:
     """Reverse the order along ``dims`` (a copy, as in PyTorch).  The gradient is flipped back."""
     a = as_tensor(a)
@@ -136,7 +135,12 @@ def flip(a, dims) -> Tensor:
     return record("flip", np.flip(a.data, axes).copy(), (a,), lambda g: (np.flip(g, axes),))
 
 
-@implements(np.roll)
+@implements(np.flip)
+def _numpy_flip(m, axis=None) -> Tensor:
+    """NumPy's ``flip`` on Tensors (for rules): every axis when ``axis`` is None."""
+    return flip(m, axis)
+
+
 def roll(a, shifts, dims=None) -> Tensor:
     """Shift the values along ``dims`` cyclically (over the flattened tensor when ``dims`` is None).
 
@@ -154,6 +158,12 @@ def roll(a, shifts, dims=None) -> Tensor:
         raise ValueError(f"roll: without dims, shifts must be one int, got {shifts}")
     back = -shifts if isinstance(shifts, (int, np.integer)) else tuple(-s for s in shifts)
     return record("roll", np.roll(a.data, shifts, axis=dims), (a,), lambda g: (np.roll(g, back, dims),))
+
+
+@implements(np.roll)
+def _numpy_roll(a, shift, axis=None) -> Tensor:
+    """NumPy's ``roll`` on Tensors (for rules)."""
+    return roll(a, shift, axis)
 
 
 # -- repeat, tile, repeat_interleave -----------------------------------------------------------------

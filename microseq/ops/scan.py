@@ -39,7 +39,6 @@ def _reversed_cumsum(v, axis: int):
     return np.flip(np.cumsum(np.flip(v, axis), axis), axis)
 
 
-@implements(np.cumsum)
 def cumsum(a, dim: int, dtype=None) -> Tensor:
     """Running sum along ``dim``; ``dtype`` casts first (integers and bools sum in int64, as PyTorch).
 
@@ -50,7 +49,6 @@ def cumsum(a, dim: int, dtype=None) -> Tensor:
     return y if y.shape == shape else y.reshape(shape)
 
 
-@implements(np.cumprod)
 def cumprod(a, dim: int, dtype=None) -> Tensor:
     """Running product along ``dim``; exact gradient at zeros (see the module's docstring)."""
     a, axis, shape = _prepared("cumprod", a, dim, dtype)
@@ -63,6 +61,18 @@ def cumprod(a, dim: int, dtype=None) -> Tensor:
 
     y = record("cumprod", np.cumprod(a.data, axis=axis), (a,), backward)
     return y if y.shape == shape else y.reshape(shape)
+
+
+@implements(np.cumsum)
+def _numpy_cumsum(a, axis=None, dtype=None) -> Tensor:
+    """NumPy's ``cumsum`` on Tensors (for rules): over the flattened tensor when ``axis`` is None."""
+    return cumsum(a, axis, dtype) if axis is not None else cumsum(as_tensor(a).reshape(-1), 0, dtype)
+
+
+@implements(np.cumprod)
+def _numpy_cumprod(a, axis=None, dtype=None) -> Tensor:
+    """NumPy's ``cumprod`` on Tensors (for rules)."""
+    return cumprod(a, axis, dtype) if axis is not None else cumprod(as_tensor(a).reshape(-1), 0, dtype)
 
 
 def _cumprod_gradient_without_division(g, x, axis: int):

@@ -108,3 +108,10 @@ def test_operands_as_one_list_and_a_constant_operand():
 def test_bad_subscripts_say_what_is_wrong(equation, shapes, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         ms.einsum(equation, *[np.zeros(s) for s in shapes])
+
+
+def test_numpy_einsum_on_tensors_is_the_recorded_op():
+    x = np.arange(6.0).reshape(2, 3)
+    out = np.einsum("ij,kj->ik", ms.Tensor(x, requires_grad=True), x)
+    assert isinstance(out, ms.Tensor) and out.requires_grad
+    np.testing.assert_array_equal(out.data, x @ x.T)

@@ -328,3 +328,13 @@ def test_methods_and_functional_forms_exist():
     np.testing.assert_array_equal(F.pad(x, (1, 0)).data, ms.pad(x, (1, 0)).data)
     np.testing.assert_array_equal(x.tile((2,)).data, np.tile(x.data, 2))
     np.testing.assert_array_equal(x.expand_as(ms.zeros(4, 2, 3)).data, np.broadcast_to(x.data, (4, 2, 3)))
+
+
+def test_numpy_flip_and_roll_on_tensors_are_the_recorded_ops():
+    """What the rules rely on under create_graph: NumPy's own signatures (axis=None: every axis / flattened)."""
+    x = np.arange(6.0).reshape(2, 3)
+    t = ms.Tensor(x, requires_grad=True)
+    for ours, reference in [(np.flip(t), np.flip(x)), (np.flip(t, 1), np.flip(x, 1)), (np.roll(t, 2), np.roll(x, 2)),
+                            (np.roll(t, -1, axis=0), np.roll(x, -1, axis=0))]:
+        assert isinstance(ours, ms.Tensor) and ours.requires_grad
+        np.testing.assert_array_equal(ours.data, reference)

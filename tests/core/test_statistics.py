@@ -343,3 +343,12 @@ def test_sum_with_dtype_casts_first_like_pytorch(x, data):
     assert t.grad.dtype == np.float32
     np.testing.assert_array_equal(t.grad, np.ones(x.shape, np.float32))
     assert t.sum(dtype=np.float64).dtype == np.float64
+
+
+def test_numpy_cumsum_and_cumprod_on_tensors_are_the_recorded_ops():
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    t = ms.Tensor(x, requires_grad=True)
+    for ours, reference in [(np.cumsum(t), np.cumsum(x)), (np.cumsum(t, axis=1), np.cumsum(x, axis=1)),
+                            (np.cumprod(t, 0), np.cumprod(x, 0)), (np.cumprod(t), np.cumprod(x))]:
+        assert isinstance(ours, ms.Tensor) and ours.requires_grad
+        np.testing.assert_array_equal(ours.data, reference)
