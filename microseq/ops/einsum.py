@@ -54,9 +54,10 @@ def _expand_subscripts(equation: str, shapes: list[tuple]) -> tuple[list[str], s
     sizes = [1] * width  # the broadcast size of each ellipsis axis (right-aligned)
     for dims in ellipses:
         for j, n in enumerate(dims, start=width - len(dims)):
-            if n != 1 and sizes[j] not in (1, n):
-                raise _error(equation, f"the '...' axes of shapes {shapes} do not broadcast")
-            sizes[j] = n if n != 1 else sizes[j]
+            if n != 1:
+                if sizes[j] not in (1, n):
+                    raise _error(equation, f"the '...' axes of shapes {shapes} do not broadcast")
+                sizes[j] = n
     expanded = []
     for term, dims in zip(terms, ellipses):
         letters = "".join(
