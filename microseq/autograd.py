@@ -117,8 +117,11 @@ _reads_of_code: dict = {}
 def _reads(rule) -> tuple:
     """Which of the values after ``g`` ``rule`` reads: a tuple of flags, one per named parameter (False for a
     name starting with ``_``) and a last one for the rest (True if the rule takes ``*args``). Empty for a rule of
-    ``g`` alone, which is called with ``g`` only. Worked out once per rule's code object."""
-    code = rule.__code__
+    ``g`` alone (or a callable that is not a function), which is called with ``g`` only. Worked out once per
+    rule's code object."""
+    code = getattr(rule, "__code__", None)
+    if code is None:
+        return ()
     reads = _reads_of_code.get(code)
     if reads is None:
         varargs = bool(code.co_flags & 0x04)  # CO_VARARGS
@@ -184,6 +187,11 @@ class Node:
         self.reduces_broadcast = reduces_broadcast
         self.retained_output = None
         self.mutated_after_save = None
+
+    def __call__(self, g) -> tuple:
+        """The input gradients for the output gradient ``g``: the rule run on the values it saved (first
+        order, arrays), as ``backward`` does for each node (like calling a PyTorch ``grad_fn``)."""
+        return self.backward(g, *self.saved)
 
     # -- what the op saved --------------------------------------------------------------------------
     def saved_arrays(self) -> list[np.ndarray]:
@@ -273,8 +281,8 @@ _by_seq = attrgetter("seq")
 
 def _nodes_to_replay(roots) -> list[Node]:
     """Every node the ``roots`` depend on (themselves included), latest first: the tape read backwards."""
-    found = set(roots)
-    stack = list(found)
+    stack = list(roots)
+    found = set(stack)
     while stack:
         node = stack.pop()
         if node.inputs is None:  # freed by an earlier backward; reported when replayed

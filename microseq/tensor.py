@@ -174,7 +174,7 @@ class Tensor:
         With ``create_graph=True`` the backward pass is recorded and ``.grad`` is a Tensor that can be
         differentiated again. See :func:`microseq.autograd.backward`.
         """
-        autograd.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        autograd.backward(self, grad, retain_graph, create_graph)
 
     def detach(self) -> "Tensor":
         """The same values, cut from the tape (shares memory, like PyTorch)."""

@@ -94,11 +94,12 @@ assert [node.saved_bytes() for node in tape] == [16, 8, 16, 0]  # two float64s, 
 #
 # $$ \frac{\partial f}{\partial x} \mathrel{+}= g \cdot b, \qquad \frac{\partial f}{\partial b} = g \cdot x .$$
 #
-# Let's call one of them directly. The `mul` that made `c` is the third entry:
+# Calling a node with $g$ runs its `backward` on the values it saved. The `mul` that made `c` is the third
+# entry:
 
 # %%
 mul_node = tape[2]
-grad_x_part, grad_b = mul_node.backward(np.float64(1.0))
+grad_x_part, grad_b = mul_node(np.float64(1.0))
 b_value = np.tanh(w.item() * x.item())
 print("d c / d x =", grad_x_part, "  (this is b =", b_value, ")")
 print("d c / d b =", grad_b, "  (this is x =", x.item(), ")")
@@ -129,7 +130,7 @@ def replay(output, order, accumulate=True):
     at_leaf = {}  # gradient collected by each leaf
     for node in order:
         grad_out = at_node.pop(id(node), np.zeros(node.out_shape))
-        for tensor, grad in zip(node.inputs, node.backward(grad_out)):
+        for tensor, grad in zip(node.inputs, node(grad_out)):
             if grad is None or not tensor.requires_grad:
                 continue
             if node.reduces_broadcast:
@@ -176,7 +177,7 @@ def edge_gradients(output):
     sent = {}
     for node in reversed(ms.tape_of(output)):
         grad_out = at_node.pop(id(node))
-        for position, (tensor, grad) in enumerate(zip(node.inputs, node.backward(grad_out))):
+        for position, (tensor, grad) in enumerate(zip(node.inputs, node(grad_out))):
             sent[(id(node), position)] = float(grad)
             if tensor._node is not None:
                 at_node[id(tensor._node)] = at_node.get(id(tensor._node), 0) + grad

@@ -87,13 +87,9 @@ def pow(a, b) -> Tensor:
     except ValueError:
         raise broadcast_error("pow", a, b) from None
 
-    # b a**(b-1) is 0 * inf or NaN where b == 0 and a is 0 or NaN; its value there is 0 (PyTorch's). Only those
-    # points are masked: elsewhere b a**(b-1) is already 0 at b == 0, and stays differentiable in b.
-    undefined = (b.data == 0) & ~(np.abs(a.data) > 0)
-
     def backward(g, x, p, y):
         with np.errstate(divide="ignore", invalid="ignore"):
-            ga = np.where(undefined, 0, g * p * x ** (p - 1)) if a.requires_grad else None
+            ga = np.where(p == 0, 0, g * p * x ** (p - 1)) if a.requires_grad else None
             gb = np.where((x == 0) & (p >= 0), 0, g * y * np.log(x)) if b.requires_grad else None
         return ga, gb
 
@@ -123,16 +119,16 @@ def sqrt(a) -> Tensor:
 
 @implements(np.absolute)
 def abs(a) -> Tensor:
-    """``|a|``.  dy/da = sign(a), and 0 at 0 and at NaN (as in PyTorch)."""
+    """``|a|``.  dy/da = sign(a) (0 at 0 and at NaN, as in PyTorch)."""
     a = as_tensor(a)
-    return record("abs", np.abs(a.data), (a,), lambda g, x, _y: (np.where(x > 0, g, np.where(x < 0, -g, 0)),))
+    return record("abs", np.abs(a.data), (a,), lambda g, x, _y: (g * (x > 0) - g * (x < 0),))
 
 
 @implements(np.sign)
 def sign(a) -> Tensor:
-    """-1, 0 or 1 as the sign of ``a`` (NaN stays NaN).  dy/da = 0 everywhere (PyTorch's convention at 0)."""
+    """-1, 0 or 1 as the sign of ``a``, and 0 for NaN (as ``torch.sign``).  dy/da = 0 everywhere, 0 included."""
     a = as_tensor(a)
-    return record("sign", np.sign(a.data), (a,), lambda g: (g * 0,))
+    return record("sign", np.nan_to_num(np.sign(a.data), nan=0), (a,), lambda g: (g * 0,))
 
 
 @implements(np.tanh)
@@ -161,9 +157,9 @@ def sigmoid_of(x):
 
 
 def relu(a) -> Tensor:
-    """``max(a, 0)``.  dy/da = 0 where a <= 0 (the kink included), else 1 (NaN passes ``g`` on), as in PyTorch."""
+    """``max(a, 0)``.  dy/da = 1 where a > 0, else 0 (0 at the kink, as in PyTorch)."""
     a = as_tensor(a)
-    return record("relu", np.maximum(a.data, 0), (a,), lambda g, x, _y: (np.where(x <= 0, 0, g),))
+    return record("relu", np.maximum(a.data, 0), (a,), lambda g, x, _y: (g * (x > 0),))
 
 
 def clip(a, min=None, max=None) -> Tensor:

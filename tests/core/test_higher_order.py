@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import microseq as ms
 import microseq.nn as nn
 import microseq.nn.functional as F
+from microseq import optim
 from microseq.seq2seq.attention import masked_softmax
 from microseq.testing import arrays, axes, broadcastable_shapes, shapes
 
@@ -128,6 +129,26 @@ def test_grad_with_respect_to_an_intermediate_and_with_grad_outputs():
     np.testing.assert_allclose(gh.data, [2 * np.e, 20 * np.exp(2)])
 
 
+def test_grad_of_several_outputs_adds_their_products_and_handles_repeats_and_leaves():
+    x, w = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    v = np.array([10.0, 20.0])
+    gx, gw, gx_again = ms.autograd.grad([(x * w).sum(), x * x, w], [x, w, x], grad_outputs=[None, v, v])
+    np.testing.assert_array_equal(gx.data, w.data + 2 * x.data * v)
+    np.testing.assert_array_equal(gw.data, x.data + v)  # w itself is an output: its upstream comes straight in
+    np.testing.assert_array_equal(gx_again.data, gx.data)
+    assert not np.shares_memory(gx.data, gx_again.data) and not np.shares_memory(gw.data, v)
+    with pytest.raises(ValueError, match="grad: 1 grad_outputs for 2 outputs"):
+        ms.autograd.grad([x.sum(), w.sum()], x, grad_outputs=[None])
+
+
+def test_grad_of_an_output_without_history_is_zeros_or_an_error_when_not_allowed():
+    x = leaf(1.0, 2.0)
+    constant = ms.tensor(3.0, dtype=np.float64)
+    np.testing.assert_array_equal(ms.autograd.grad(constant, x)[0].data, [0.0, 0.0])
+    with pytest.raises(RuntimeError, match="grad: output 0 does not require grad"):
+        ms.autograd.grad(constant, x, allow_unused=False)
+
+
 def test_grad_rejects_an_input_that_does_not_require_grad():
     x = leaf(1.0)
     with pytest.raises(RuntimeError, match="input 1 is not a tensor that requires grad"):
@@ -221,6 +242,7 @@ def test_elementwise_second_derivatives(case, data):
 
 
 @pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # logsumexp of an empty axis: -inf
 @given(data=st.data(), keepdims=st.booleans())
 def test_reduction_second_derivatives(name, data, keepdims):
     op = REDUCTIONS[name][0]
@@ -307,6 +329,30 @@ def test_composed_ops_second_derivatives():
     np.testing.assert_allclose(h.data[:3], 8 * np.array([2, 1, 1])[:, None] ** 2 * table[:3], rtol=1e-13)
     mask = np.array([[True, False, True], [False, False, False]])  # a fully masked row included
     assert_second_derivatives(lambda s: masked_softmax(s, mask, axis=-1), rng.standard_normal((2, 3)))
+
+
+@pytest.mark.parametrize("cell", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_recurrent_cells_second_derivatives(cell):
+    """Composed of primitives, a cell has second derivatives for free (input and state, weights fixed)."""
+    rng = np.random.default_rng(4)
+    layer = getattr(nn, cell)(3, 4, dtype=np.float64)
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    if cell == "LSTMCell":
+        c = rng.standard_normal((2, 4))
+        assert_second_derivatives(lambda x, h, c: ms.concatenate(layer(x, (h, c)), axis=1), x, h, c)
+    else:
+        assert_second_derivatives(layer, x, h)
+
+
+@pytest.mark.parametrize("kind", ["additive", "dot", "general"])
+def test_an_attention_step_has_second_derivatives(kind):
+    from microseq.seq2seq.attention import AdditiveAttention, LuongAttention
+
+    rng = np.random.default_rng(5)
+    attention = AdditiveAttention(4, 4, 3, dtype=np.float64) if kind == "additive" else LuongAttention(4, 4, kind, dtype=np.float64)
+    query, keys = rng.standard_normal((2, 4)), rng.standard_normal((2, 3, 4))
+    mask = np.array([[True, True, False], [True, True, True]])
+    assert_second_derivatives(lambda q, k: attention(q, k, mask)[0], query, keys)
 
 
 # -- special points, written out ---------------------------------------------------------------------------
@@ -425,3 +471,10 @@ def test_saved_values_are_freed_after_a_backward_without_retain_graph():
     gc.collect()
     assert all(node.saved is None for node in nodes)
     assert saved() is None
+
+
+def test_an_optimizer_steps_on_the_values_of_a_gradient_that_has_history():
+    w = leaf(1.0, -2.0)
+    (w * w * w).sum().backward(create_graph=True)  # .grad = 3 w^2, a Tensor
+    optim.SGD([w], lr=0.1).step()
+    np.testing.assert_allclose(w.data, [1.0 - 0.3, -2.0 - 1.2])
