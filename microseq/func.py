@@ -110,7 +110,7 @@ def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> 
     own = {id(v) for v in variables}
     for out in outputs:
         for node in tape_of(out):
-            if any(t.requires_grad and t.is_leaf and id(t) not in own for t in node.inputs):
+            if any(t.requires_grad and t.is_leaf and id(t) not in own for t in node.inputs or ()):  # () if freed
                 return True
     return False
 

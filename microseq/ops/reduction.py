@@ -105,12 +105,14 @@ def _along(op: str, a, axis, keepdims: bool, dim, keepdim: bool):
     return extremum_along(op, a, dim, keepdim)
 
 
-def _safe_max(x: np.ndarray, axes, keepdims: bool = True) -> np.ndarray:
-    """The max used to shift before ``exp``; 0 where it is not finite (an all ``-inf`` slice stays -inf).
+def _safe_max(x: np.ndarray, axes, keepdims: bool = True, finite: bool = True) -> np.ndarray:
+    """The max used to shift before ``exp``; 0 for an all ``-inf`` slice (so that it stays -inf).
 
+    With ``finite`` (logsumexp) a +inf or NaN max becomes 0 too, so that a slice holding +inf sums to +inf;
+    without (softmax, log_softmax) it is kept, and such a slice is NaN (inf - inf), both as in PyTorch.
     ``initial=-inf`` makes the max of an empty slice -inf (so 0 here) instead of an error."""
     m = np.max(x, axis=axes, keepdims=keepdims, initial=-np.inf)
-    return np.where(np.isfinite(m), m, 0)
+    return np.where(np.isfinite(m) if finite else m != -np.inf, m, 0)
 
 
 def logsumexp(a, axis=None, keepdims: bool = False) -> Tensor:
@@ -140,7 +142,8 @@ def softmax(a, axis: int = -1) -> Tensor:
     a = as_tensor(a)
     check_float("softmax", a)
     (ax,) = normalize_axes("softmax", axis, a.ndim)
-    e = np.exp(a.data - _safe_max(a.data, ax))
+    with np.errstate(invalid="ignore"):  # inf - inf: a slice holding +inf is NaN
+        e = np.exp(a.data - _safe_max(a.data, ax, finite=False))
     y = e / np.sum(e, axis=ax, keepdims=True)
     return record("softmax", y, (a,), lambda g, _x, y: (y * (g - np.sum(g * y, axis=ax, keepdims=True)),))
 
@@ -151,7 +154,7 @@ def log_softmax(a, axis: int = -1) -> Tensor:
     check_float("log_softmax", a)
     (ax,) = normalize_axes("log_softmax", axis, a.ndim)
     x = a.data
-    m = _safe_max(x, ax)
-    with np.errstate(divide="ignore"):
+    m = _safe_max(x, ax, finite=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
         y = x - m - np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True))
     return record("log_softmax", y, (a,), lambda g, _x, y: (g - np.exp(y) * np.sum(g, axis=ax, keepdims=True),))

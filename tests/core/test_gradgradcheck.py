@@ -86,6 +86,21 @@ def test_check_second_derivatives_passes_constants_through():
     check_second_derivatives(lambda x, m: ms.masked_fill(x * x, m, 0.0), np.array([1.0, 2.0, 3.0]), mask)
 
 
+THIRD_ORDER = {  # scalar functions whose gradient (a function with history) gradgradcheck differentiates twice more
+    "tanh": lambda x: ms.tanh(x).sum(),
+    "softmax": lambda x: (ms.softmax(x, axis=-1) * np.array([1.0, -2.0, 0.5])).sum(),
+    "getitem": lambda x: (x[:, np.array([0, 0, 2])] ** 3).sum(),
+    "matmul": lambda x: ms.sigmoid(x @ np.array([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]])).sum(),
+}
+
+
+@pytest.mark.parametrize("name", THIRD_ORDER)
+def test_third_derivatives_by_composing_with_grad(name):
+    """gradgradcheck of ``ms.grad(f)`` checks the third derivatives of ``f``: the transforms compose."""
+    x = np.array([[0.3, -1.2, 0.8], [1.5, 0.1, -0.4]])
+    assert ms.gradgradcheck(ms.grad(THIRD_ORDER[name]), [x])
+
+
 def test_the_documented_examples_run():
     failures, tried = doctest.testmod(sys.modules["microseq.gradcheck"])  # ms.gradcheck is the function
     assert tried >= 1 and failures == 0
@@ -229,6 +244,19 @@ def test_cell_modules_second_derivatives_in_their_parameters(cell):
 
     # the parameters are inputs of the check: gradgradcheck perturbs their values where the module reads them
     ms.gradgradcheck(lambda x, *_parameters: module(x), [x, *parameters], names=["x", *names])
+
+
+@pytest.mark.parametrize("layer", ["RNN", "LSTM", "GRU"])
+def test_unrolled_recurrent_layers_second_derivatives(layer):
+    """A whole bidirectional layer over padded sequences, on the readable path (fused=False), in the input
+    and every weight; one random direction per input (fast mode) keeps it quick."""
+    ms.manual_seed(0)
+    module = getattr(ms.nn, layer)(I, H, bidirectional=True, dtype=np.float64, fused=False)
+    names = [name for name, _ in module.named_parameters()]
+    x = ms.Tensor(np.random.default_rng(2).standard_normal((3, B, I)), requires_grad=True)  # (T, B, I)
+    lengths = np.array([3, 2])
+    run = lambda x, *_parameters: module(x, lengths=lengths)[0]  # noqa: E731  (the parameters are read in place)
+    ms.gradgradcheck(run, [x, *module.parameters()], names=["x", *names], fast=True)
 
 
 @pytest.mark.parametrize("kind", ["bahdanau", "dot", "general", "concat"])

@@ -145,6 +145,31 @@ def test_softmax_family_over_an_empty_axis():
     assert x.grad.shape == (0, 3)
 
 
+SPECIAL_ROWS = np.array([
+    [-np.inf, -np.inf, -np.inf],  # nothing to attend to: NaN (PyTorch's softmax; masked_softmax gives zeros)
+    [np.inf, 0.0, 1.0],  # +inf: softmax and log_softmax NaN (inf - inf), logsumexp +inf
+    [np.inf, np.inf, 0.0],
+    [np.nan, 0.0, 1.0],
+    [-np.inf, 0.0, 1.0],  # a masked position: weight exactly 0
+    [1e308, -1e308, 0.0],
+])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_softmax_family_at_infinities_and_nan_matches_pytorch(name):
+    torch = pytest.importorskip("torch")
+    x = ms.Tensor(SPECIAL_ROWS.copy(), requires_grad=True)
+    y = getattr(ms, name)(x, axis=1)
+    upstream = np.arange(1.0, y.size + 1).reshape(y.shape)
+    y.backward(upstream)
+    t = torch.tensor(SPECIAL_ROWS, requires_grad=True)
+    z = getattr(torch, name)(t, dim=1)
+    z.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(y.data, z.detach().numpy(), rtol=1e-15, atol=0, equal_nan=True)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-14, atol=0, equal_nan=True)
+
+
 # -- numerical stability ----------------------------------------------------------------------------
 LARGE = (-1e4, 1e4)
 
