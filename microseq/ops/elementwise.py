@@ -87,9 +87,13 @@ def pow(a, b) -> Tensor:
     except ValueError:
         raise broadcast_error("pow", a, b) from None
 
+    # b a**(b-1) is 0 * inf or NaN where b == 0 and a is 0 or NaN; its value there is 0 (PyTorch's). Only those
+    # points are masked: elsewhere b a**(b-1) is already 0 at b == 0, and stays differentiable in b.
+    undefined = (b.data == 0) & ~(np.abs(a.data) > 0)
+
     def backward(g, x, p, y):
         with np.errstate(divide="ignore", invalid="ignore"):
-            ga = np.where(p == 0, 0, g * p * x ** (p - 1)) if a.requires_grad else None
+            ga = np.where(undefined, 0, g * p * x ** (p - 1)) if a.requires_grad else None
             gb = np.where((x == 0) & (p >= 0), 0, g * y * np.log(x)) if b.requires_grad else None
         return ga, gb
 
@@ -157,9 +161,9 @@ def sigmoid_of(x):
 
 
 def relu(a) -> Tensor:
-    """``max(a, 0)``.  dy/da = 1 where a > 0, else 0 (0 at the kink, as in PyTorch)."""
+    """``max(a, 0)``.  dy/da = 0 where a <= 0 (the kink included), else 1 (NaN passes ``g`` on), as in PyTorch."""
     a = as_tensor(a)
-    return record("relu", np.maximum(a.data, 0), (a,), lambda g, x, _y: (g * (x > 0),))
+    return record("relu", np.maximum(a.data, 0), (a,), lambda g, x, _y: (np.where(x <= 0, 0, g),))
 
 
 def clip(a, min=None, max=None) -> Tensor:
