@@ -15,6 +15,9 @@ What is here
 ``sequence_batches``
     Padded batches of ragged sequences with their lengths and padding mask, in the (T, B, ...) layout or
     the batch-first one, with garbage in the padding so that a model that reads it gets caught.
+``axes``
+    An axis of a shape (possibly negative), a tuple of distinct axes, or None: the ``axis``/``dim`` argument
+    of a reduction.
 ``check_gradients``
     The full check of an op in one call: gradcheck in float64 with a random upstream gradient, plus
     "inputs are not mutated", "no two gradients share memory" and "each gradient has its input's shape
@@ -65,12 +68,14 @@ __all__ = [
     "DOMAINS",
     "SequenceBatch",
     "arrays",
+    "axes",
     "broadcastable_shapes",
     "case_inputs",
     "check_case",
     "check_against_torch",
     "check_case_against_torch",
     "check_gradients",
+    "check_against_torch",
     "check_second_derivatives",
     "sequence_batches",
     "shapes",
@@ -135,6 +140,28 @@ def broadcastable_shapes(
     if signature is not None:
         return hnp.mutually_broadcastable_shapes(signature=signature, **options)
     return hnp.mutually_broadcastable_shapes(num_shapes=num_shapes, **options)
+
+
+@st.composite
+def axes(draw, shape, allow_none: bool = True, allow_tuple: bool = True, nonempty: bool = False):
+    """None, one axis of ``shape`` (drawn negative half of the time) or a tuple of distinct axes.
+
+    ``nonempty`` draws only axes of nonzero size (for max, min, argmax). With no axis to draw, None.
+
+    >>> axes((2, 0, 3)).example()  # doctest: +SKIP
+    -1
+    """
+    ndim = len(shape)
+    candidates = [i for i in range(ndim) if not nonempty or shape[i] > 0]
+    kinds = (["none"] if allow_none or not candidates else []) + (["int"] if candidates else [])
+    kinds += ["tuple"] if candidates and allow_tuple else []
+    kind = draw(st.sampled_from(kinds))
+    if kind == "none":
+        return None
+    if kind == "int":
+        axis = draw(st.sampled_from(candidates))
+        return axis - ndim if draw(st.booleans()) else axis
+    return tuple(draw(st.lists(st.sampled_from(candidates), min_size=1, unique=True)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -715,3 +742,74 @@ def check_second_derivatives(
             raise GradcheckError(f"check_second_derivatives: autograd.grad set .grad on {names[i]}")
     gradgradcheck(of_checked, checked, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed,
                   names=[names[i] for i in positions])
+
+
+# --------------------------------------------------------------------------------------------------
+# Parity with PyTorch
+# --------------------------------------------------------------------------------------------------
+def check_against_torch(
+    fn: Callable,
+    torch_fn: Callable,
+    *inputs,
+    rtol: float = 1e-7,
+    atol: float = 1e-12,
+    seed: int = 0,
+) -> None:
+    """Check that ``fn`` (on microseq tensors) and ``torch_fn`` (on torch tensors) agree: output values,
+    shapes and dtypes, and the gradients of every float input for the same random upstream gradients.
+
+    Parameters
+    ----------
+    fn, torch_fn : callable
+        The same computation in microseq and in PyTorch; each returns a tensor or a tuple of them (a tuple
+        such as ``(values, indices)`` is compared element by element).
+    *inputs : array
+        Float arrays become float64 tensors that require grad on both sides; other arrays (indices, masks)
+        become constant tensors; anything else is passed as it is.
+    rtol, atol : float
+        Tolerances of the value and gradient comparisons (NaN must match NaN).
+
+    Raises
+    ------
+    AssertionError
+        Naming the output or input that differs. ``import torch`` must work (skip the test otherwise).
+    """
+    import torch
+
+    ours, theirs = [], []
+    for x in inputs:
+        if isinstance(x, np.ndarray):
+            grad = x.dtype.kind == "f"
+            x64 = x.astype(np.float64) if grad else x
+            ours.append(Tensor(x64.copy(), requires_grad=grad))
+            theirs.append(torch.tensor(x64, requires_grad=grad))
+        else:
+            ours.append(x)
+            theirs.append(x)
+    out, ref = fn(*ours), torch_fn(*theirs)
+    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    refs = tuple(ref) if isinstance(ref, (tuple, list)) else (ref,)
+    assert len(outs) == len(refs), f"check_against_torch: {len(outs)} outputs, PyTorch gives {len(refs)}"
+    rng = np.random.default_rng(seed)
+    grads_of = []
+    for k, (o, r) in enumerate(zip(outs, refs)):
+        expected = r.detach().numpy()
+        assert o.dtype == expected.dtype, f"output {k}: dtype {o.dtype}, PyTorch gives {expected.dtype}"
+        assert o.shape == expected.shape, f"output {k}: shape {o.shape}, PyTorch gives {expected.shape}"
+        np.testing.assert_allclose(o.data, expected, rtol=rtol, atol=atol, err_msg=f"output {k} values")
+        if r.requires_grad:
+            grads_of.append((o, r, rng.standard_normal(o.shape)))
+    float_inputs = [(i, t) for i, t in enumerate(theirs) if isinstance(t, torch.Tensor) and t.requires_grad]
+    if not grads_of or not float_inputs:
+        return
+    expected_grads = torch.autograd.grad(
+        [r for _, r, _ in grads_of], [t for _, t in float_inputs],
+        [torch.tensor(v) for _, _, v in grads_of], allow_unused=True,
+    )
+    for k, (o, _, v) in enumerate(grads_of):
+        if o.requires_grad:
+            o.backward(v, retain_graph=k < len(grads_of) - 1)
+    for (i, t), expected in zip(float_inputs, expected_grads):
+        got = ours[i].grad if ours[i].grad is not None else np.zeros(t.shape)
+        want = expected.numpy() if expected is not None else np.zeros(t.shape)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
