@@ -678,6 +678,8 @@ def check_against_torch(
         want = expected.numpy() if expected is not None else np.zeros(t.shape, dtype)
         assert got.dtype == want.dtype, f"gradient of input {i}: dtype {got.dtype}, PyTorch gives {want.dtype}"
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
+
+
 def check_second_derivatives(
     fn: Callable,
     *inputs,
@@ -743,73 +745,3 @@ def check_second_derivatives(
     gradgradcheck(of_checked, checked, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed,
                   names=[names[i] for i in positions])
 
-
-# --------------------------------------------------------------------------------------------------
-# Parity with PyTorch
-# --------------------------------------------------------------------------------------------------
-def check_against_torch(
-    fn: Callable,
-    torch_fn: Callable,
-    *inputs,
-    rtol: float = 1e-7,
-    atol: float = 1e-12,
-    seed: int = 0,
-) -> None:
-    """Check that ``fn`` (on microseq tensors) and ``torch_fn`` (on torch tensors) agree: output values,
-    shapes and dtypes, and the gradients of every float input for the same random upstream gradients.
-
-    Parameters
-    ----------
-    fn, torch_fn : callable
-        The same computation in microseq and in PyTorch; each returns a tensor or a tuple of them (a tuple
-        such as ``(values, indices)`` is compared element by element).
-    *inputs : array
-        Float arrays become float64 tensors that require grad on both sides; other arrays (indices, masks)
-        become constant tensors; anything else is passed as it is.
-    rtol, atol : float
-        Tolerances of the value and gradient comparisons (NaN must match NaN).
-
-    Raises
-    ------
-    AssertionError
-        Naming the output or input that differs. ``import torch`` must work (skip the test otherwise).
-    """
-    import torch
-
-    ours, theirs = [], []
-    for x in inputs:
-        if isinstance(x, np.ndarray):
-            grad = x.dtype.kind == "f"
-            x64 = x.astype(np.float64) if grad else x
-            ours.append(Tensor(x64.copy(), requires_grad=grad))
-            theirs.append(torch.tensor(x64, requires_grad=grad))
-        else:
-            ours.append(x)
-            theirs.append(x)
-    out, ref = fn(*ours), torch_fn(*theirs)
-    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
-    refs = tuple(ref) if isinstance(ref, (tuple, list)) else (ref,)
-    assert len(outs) == len(refs), f"check_against_torch: {len(outs)} outputs, PyTorch gives {len(refs)}"
-    rng = np.random.default_rng(seed)
-    grads_of = []
-    for k, (o, r) in enumerate(zip(outs, refs)):
-        expected = r.detach().numpy()
-        assert o.dtype == expected.dtype, f"output {k}: dtype {o.dtype}, PyTorch gives {expected.dtype}"
-        assert o.shape == expected.shape, f"output {k}: shape {o.shape}, PyTorch gives {expected.shape}"
-        np.testing.assert_allclose(o.data, expected, rtol=rtol, atol=atol, err_msg=f"output {k} values")
-        if r.requires_grad:
-            grads_of.append((o, r, rng.standard_normal(o.shape)))
-    float_inputs = [(i, t) for i, t in enumerate(theirs) if isinstance(t, torch.Tensor) and t.requires_grad]
-    if not grads_of or not float_inputs:
-        return
-    expected_grads = torch.autograd.grad(
-        [r for _, r, _ in grads_of], [t for _, t in float_inputs],
-        [torch.tensor(v) for _, _, v in grads_of], allow_unused=True,
-    )
-    for k, (o, _, v) in enumerate(grads_of):
-        if o.requires_grad:
-            o.backward(v, retain_graph=k < len(grads_of) - 1)
-    for (i, t), expected in zip(float_inputs, expected_grads):
-        got = ours[i].grad if ours[i].grad is not None else np.zeros(t.shape)
-        want = expected.numpy() if expected is not None else np.zeros(t.shape)
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
