@@ -154,14 +154,16 @@ def _torch_step(cell: str, shape: tuple, dtype) -> Callable[[], None]:
 
 def measure_row(cell: str, shape: tuple, dtype, implementations, repeats: int, warmup: int, peak: float,
                 budget_s: float = 5.0) -> Row:
-    """Time one (cell, shape, dtype) in every implementation, interleaved (see ``interleaved_median_ms``)."""
+    """Time one (cell, shape, dtype) in every implementation, interleaved (see ``interleaved_median_ms``);
+    ``torch`` is left out when PyTorch is not installed."""
     from microseq import kernels
 
     row = Row(cell, np.dtype(dtype).name, shape)
     steps = {}
     for name in implementations:
         if name == "torch":
-            steps[name] = _torch_step(cell, shape, dtype)
+            if _import_torch() is not None:
+                steps[name] = _torch_step(cell, shape, dtype)
         elif name == "numpy":
             steps[name] = _on_numpy_backend(kernels, _microseq_step(cell, shape, dtype, fused=True))
         else:
@@ -220,9 +222,10 @@ def engine_overhead_us(repeats: int = 20000) -> dict:
 
 
 # -- output ------------------------------------------------------------------------------------------
-def format_table(rows: list[Row], peaks: dict, implementations=IMPLEMENTATIONS) -> str:
-    """One line per row: the milliseconds of each of ``implementations`` (the ones timed), the ratios to
-    the fused path that they allow, GFLOP/s and the fraction of the GEMM peak."""
+def format_table(rows: list[Row], peaks: dict) -> str:
+    """One line per row: the milliseconds of each implementation timed (no column for one that was not), the
+    ratios to the fused path that they allow, GFLOP/s and the fraction of the GEMM peak."""
+    implementations = [name for name in IMPLEMENTATIONS if all(name in r.ms for r in rows)]
     ratios = [("torch/fused", "torch"), ("composed/fused", "composed")]
     ratios = [(title, name) for title, name in ratios if name in implementations and "fused" in implementations]
     header = ["cell", "dtype", "B,T,I,H"] + [f"{n} ms" for n in implementations] + [t for t, _ in ratios]
@@ -336,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             "torch_version": None if torch is None else torch.__version__,
         }, indent=2))
     else:
-        print(format_table(rows, peaks, implementations))
+        print(format_table(rows, peaks))
         print("threads: " + ", ".join(f"{k} {v}" for k, v in threads.items()))
         print(
             "engine overhead: NumPy op alone {numpy_op_us:.2f} us, recorded op {record_op_us:.2f} us, "

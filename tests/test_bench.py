@@ -4,6 +4,7 @@ import json
 import os
 import sys
 
+import numpy as np
 import pytest
 
 from microseq import bench
@@ -80,7 +81,6 @@ def test_implementations_are_timed_in_turns_and_slow_ones_stop_at_the_budget():
 
 
 def test_numpy_blas_thread_count_is_set_like_torch_and_numba():
-    import numpy as np
 
     np.dot(np.ones((2, 2)), np.ones((2, 2)))  # NumPy's BLAS is loaded
     before = bench.set_numpy_blas_threads(None)
@@ -91,3 +91,11 @@ def test_numpy_blas_thread_count_is_set_like_torch_and_numba():
         assert bench.set_numpy_blas_threads(2) == 2
     finally:
         bench.set_numpy_blas_threads(before)
+
+
+def test_a_row_measured_without_pytorch_has_no_torch_column(monkeypatch):
+    """What tutorial 10 does: measure rows with every implementation, on a machine without PyTorch."""
+    monkeypatch.setitem(sys.modules, "torch", None)
+    row = bench.measure_row("rnn", (1, 3, 2, 2), np.float64, bench.IMPLEMENTATIONS, repeats=1, warmup=0, peak=1.0)
+    assert set(row.ms) == {"fused", "composed", "numpy"} and row.speedup_vs_torch is None
+    assert "torch" not in bench.format_table([row], {"float64": 1.0})
