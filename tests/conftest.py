@@ -3,15 +3,29 @@
 Select with the environment variable ``HYPOTHESIS_PROFILE``, e.g.
 ``HYPOTHESIS_PROFILE=thorough python -m pytest``.
 
+The suite runs BLAS (and OpenMP) on one thread, in this process and in the scripts it starts (tutorials,
+the CLI), unless ``OPENBLAS_NUM_THREADS`` and friends say otherwise: the tests multiply small matrices, and on
+a busy machine a multi-threaded OpenBLAS spins for cores that others hold. Measured on the shared 2-core
+machine at load 8-9: tutorial 8 in quick mode took 33-65 s of wall time (9-18 s of CPU) with two threads and
+9 s (2.4 s of CPU) with one.
+
 With ``MICROSEQ_TORCH_SKIPS=FILE`` the run writes to FILE the node ids of the tests (or whole modules) that
 skipped because PyTorch could not be imported, one a line: ``.ci/run`` runs exactly those again once it has
 installed PyTorch, so the parity tests run without a second full pass of the suite.
 """
 
 import os
+import sys
 from pathlib import Path
 
-from hypothesis import HealthCheck, Verbosity, settings
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")  # read when NumPy (or PyTorch) loads its BLAS, here or in a subprocess
+if "numpy" in sys.modules:  # loaded before this file (by a plugin): tell its OpenBLAS directly
+    from microseq.training.threads import set_blas_threads
+
+    set_blas_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
+
+from hypothesis import HealthCheck, Verbosity, settings  # noqa: E402
 
 settings.register_profile(
     "ci",
