@@ -9,6 +9,9 @@ a busy machine a multi-threaded OpenBLAS spins for cores that others hold. Measu
 machine at load 8-9: tutorial 8 in quick mode took 33-65 s of wall time (9-18 s of CPU) with two threads and
 9 s (2.4 s of CPU) with one.
 
+Tests marked ``slow`` are left out of a run that selects no marker (``-m``) and names none of them:
+``python -m pytest -m slow`` runs them, ``-m "slow or not slow"`` runs everything (as ``.ci/run`` does).
+
 With ``MICROSEQ_TORCH_SKIPS=FILE`` the run writes to FILE the node ids of the tests (or whole modules) that
 skipped because PyTorch could not be imported, one a line: ``.ci/run`` runs exactly those again once it has
 installed PyTorch, so the parity tests run without a second full pass of the suite.
@@ -46,6 +49,16 @@ settings.register_profile("debug", max_examples=10, deadline=None, verbosity=Ver
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TORCH_MISSING = "could not import 'torch'"  # pytest.importorskip("torch")'s reason
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.option.markexpr:
+        return
+    named = {arg for arg in config.args if "::" in arg}
+    slow = [item for item in items if item.get_closest_marker("slow") and item.nodeid not in named]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item not in slow]
 
 
 def pytest_terminal_summary(terminalreporter):
