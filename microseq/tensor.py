@@ -8,6 +8,8 @@ intermediate results of ops only pass it on, unless ``retain_grad()`` was called
 
 from __future__ import annotations
 
+import reprlib
+
 import numpy as np
 
 from . import autograd
@@ -49,17 +51,22 @@ def implements(*numpy_functions):
 def _to_array(data, dtype=None) -> np.ndarray:
     """Array for ``data``: NumPy arrays and scalars keep their dtype; Python floats become float32, ints int64.
 
-    (A NumPy scalar is what an op on 0-d arrays returns: ``np.float64`` must stay float64.)"""
+    (A NumPy scalar is what an op on 0-d arrays returns: ``np.float64`` must stay float64.) Only real numbers
+    (bool, int, float) are accepted: strings, None, dicts, complex numbers and object arrays are refused here,
+    before NumPy could turn them into something that fails far from the cause.
+    """
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.generic):
-        data = np.asarray(data)
-    if isinstance(data, np.ndarray):
-        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
-    array = np.asarray(data, dtype=dtype)
-    if dtype is None and array.dtype == np.float64:
-        array = array.astype(DEFAULT_FLOAT)
-    return array
+    array = data if isinstance(data, np.ndarray) else np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor: expected real numbers (bool, int or float), got {type(data).__name__} "
+                        f"{reprlib.repr(data)} (NumPy dtype {array.dtype})")
+    if dtype is not None:
+        if np.dtype(dtype).kind not in "biuf":
+            raise TypeError(f"Tensor: dtype must be a bool, int or float type, got {np.dtype(dtype)}")
+        return array if array.dtype == dtype else array.astype(dtype)
+    from_python = not isinstance(data, (np.ndarray, np.generic))
+    return array.astype(DEFAULT_FLOAT) if from_python and array.dtype == np.float64 else array
 
 
 class Tensor:
