@@ -129,6 +129,7 @@ def test_a_complex_dtype_is_refused():
 
 
 @pytest.mark.parametrize("data, dtype", [([1.5, 2.0], np.float32), (3, np.int64), ([True], np.bool_),
-                                         (np.arange(3, dtype=np.uint8), np.uint8), (np.float64(1.0), np.float32)])
+                                         (np.arange(3, dtype=np.uint8), np.uint8), (1.0, np.float32),
+                                         (np.float64(1.0), np.float64)])  # a NumPy scalar keeps it, as torch
 def test_real_numbers_are_still_accepted_with_their_usual_dtype(data, dtype):
     assert ms.tensor(data).dtype == dtype
