@@ -30,7 +30,8 @@ import numpy as np
 
 from ..autograd import no_grad
 from .model import DecoderState, Memory, Seq2Seq
-from .tasks import PAD, Vocab
+from ..data import CharVocab, pad_sequences
+from .tasks import PAD
 
 __all__ = ["Decoded", "length_penalty", "greedy_decode", "beam_search", "translate"]
 
@@ -291,8 +292,8 @@ def _collect(hypotheses: list, source_len: int, dtype) -> Decoded:
 def translate(
     model: Seq2Seq,
     texts: list[str],
-    source_vocab: Vocab,
-    target_vocab: Vocab,
+    source_vocab: CharVocab,
+    target_vocab: CharVocab,
     beam_width: int = 1,
     max_len: int = 50,
     alpha: float = 0.6,
@@ -301,11 +302,7 @@ def translate(
     :class:`Decoded` batch (for the attention weights)."""
     if not texts or any(len(text) == 0 for text in texts):
         raise ValueError("translate: needs at least one text, and no empty text")
-    encoded = [source_vocab.encode(text) for text in texts]
-    src = np.full((len(texts), max(map(len, encoded))), PAD, dtype=np.int64)
-    for b, row in enumerate(encoded):
-        src[b, : len(row)] = row
-    lengths = np.array([len(row) for row in encoded], dtype=np.int64)
+    src, lengths = pad_sequences([source_vocab.encode(text) for text in texts], PAD, dtype=np.int64)
     if beam_width == 1:
         decoded = greedy_decode(model, src, lengths, max_len, alpha)
     else:

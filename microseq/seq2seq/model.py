@@ -28,20 +28,20 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from .. import ops
-from ..nn import GRU, LSTM, RNN, Dropout, Embedding, GRUCell, Linear, LSTMCell, Module, ModuleList, RNNCell
+from ..nn import Dropout, Embedding, GRUCell, Linear, LSTMCell, Module, ModuleList, RNNCell
 from ..tensor import Tensor, as_tensor
+from ..training.models import final_state, recurrent_layer
 from .attention import make_attention
 from .tasks import BOS, EOS, PAD
 
 __all__ = ["Encoder", "Decoder", "DecoderState", "Memory", "Seq2Seq", "Seq2SeqConfig", "sequence_loss", "mask_after_eos"]
 
-_LAYERS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
 _CELLS = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell}
 
 
 def _check_cell(owner: str, cell: str) -> None:
-    if cell not in _LAYERS:
-        raise ValueError(f"{owner}: cell must be one of {', '.join(map(repr, _LAYERS))}, got {cell!r}")
+    if cell not in _CELLS:
+        raise ValueError(f"{owner}: cell must be one of {', '.join(map(repr, _CELLS))}, got {cell!r}")
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -83,20 +83,14 @@ class Encoder(Module):
         self.num_directions = 2 if bidirectional else 1
         self.output_size = self.num_directions * hidden_size
         self.embedding = Embedding(vocab_size, embedding_dim, padding_idx=PAD)
-        self.rnn = _LAYERS[cell](
-            embedding_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional, batch_first=True,
-            dropout=dropout, fused=fused,
-        )
+        self.rnn = recurrent_layer(cell, embedding_dim, hidden_size, num_layers, dropout, bidirectional, fused=fused)
 
     def forward(self, src, lengths) -> tuple[Tensor, Tensor]:
         src = np.asarray(getattr(src, "data", src))
         if src.ndim != 2:
             raise ValueError(f"Encoder: src must be (B, S) integer indices, got shape {src.shape}")
         outputs, h_n = self.rnn(self.embedding(src), lengths=np.asarray(getattr(lengths, "data", lengths)))
-        if self.cell == "lstm":
-            h_n = h_n[0]
-        final = ops.concatenate([h_n[-d] for d in range(self.num_directions, 0, -1)], axis=-1)
-        return outputs, final
+        return outputs, final_state(h_n, self.num_directions == 2)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -321,7 +315,7 @@ def sequence_loss(logits, targets, eos: int = EOS) -> Tensor:
     ----------
     logits : Tensor (B, T, V)
     targets : int array (B, T)
-        What each step should predict (``Batch.tgt_out``). Positions after the first EOS, and padding,
+        What each step should predict (``Batch.targets``). Positions after the first EOS, and padding,
         add nothing to the loss or its gradient, whatever the model predicted there.
     """
     logits = as_tensor(logits)
@@ -399,7 +393,7 @@ class Seq2Seq(Module):
         src : int array (B, S)
         src_lengths : int array (B,)
         tgt_in : int array (B, T)
-            BOS then the target (``Batch.tgt_in``).
+            BOS then the target (``Batch.decoder_inputs``).
         teacher_forcing_ratio : float in [0, 1]
         generator : numpy Generator, optional
             For the coins (the global generator by default).

@@ -23,7 +23,7 @@ from ..ops import concatenate, dropout as dropout_op
 from ..tensor import Tensor
 
 __all__ = [
-    "RECURRENT_KINDS", "recurrent_layer", "RecurrentModel", "CharLM", "SequenceClassifier", "SequenceTagger",
+    "RECURRENT_KINDS", "recurrent_layer", "final_state", "RecurrentModel", "CharLM", "SequenceClassifier", "SequenceTagger",
     "SequenceRegressor", "build_model", "detach_state",
 ]
 
@@ -43,6 +43,18 @@ def recurrent_layer(kind: str, input_size: int, hidden_size: int, num_layers: in
     if kind == "gru":
         return nn.GRU(input_size, hidden_size, **options)
     raise ValueError(f"unknown recurrent layer kind {kind!r}; expected one of {', '.join(RECURRENT_KINDS)}")
+
+
+def final_state(h_n, bidirectional: bool) -> Tensor:
+    """The last layer's final hidden state, both directions concatenated: (B, D*H).
+
+    ``h_n`` is a recurrent layer's final state (L*D, B, H), or an LSTM's pair (h_n, c_n). With lengths, the
+    forward direction's state is the one after each sequence's last real step, the reverse direction's the
+    one after its first step.
+    """
+    if isinstance(h_n, tuple):
+        h_n = h_n[0]
+    return concatenate([h_n[-2], h_n[-1]], axis=-1) if bidirectional else h_n[-1]
 
 
 def detach_state(state):
@@ -97,12 +109,6 @@ class RecurrentModel(nn.Module):
     def _drop(self, x: Tensor) -> Tensor:
         return dropout_op(x, self.p, training=self.training)
 
-    def final_features(self, h_n: Tensor) -> Tensor:
-        """The last layer's final state, both directions concatenated: (B, D*H)."""
-        if self.rnn.bidirectional:
-            return concatenate([h_n[-2], h_n[-1]], axis=-1)
-        return h_n[-1]
-
     def _run(self, x: Tensor, lengths=None, state=None, drop_input: bool = True):
         output, state = self.rnn(self._drop(x) if drop_input else x, state, lengths=lengths)
         h_n = state[0] if isinstance(state, tuple) else state
@@ -153,7 +159,7 @@ class SequenceClassifier(_LabelledTokens):
 
     def forward(self, ids, lengths=None):
         _, h_n, _ = self._run(self.embedding(ids), lengths)
-        return self.head(self._drop(self.final_features(h_n)))
+        return self.head(self._drop(final_state(h_n, self.rnn.bidirectional)))
 
 
 class SequenceTagger(_LabelledTokens):
@@ -181,14 +187,19 @@ class SequenceRegressor(RecurrentModel):
 
     def forward(self, x, lengths=None):
         _, h_n, _ = self._run(x, lengths, drop_input=False)  # raw features (the adding problem's marker) stay intact
-        return self.head(self._drop(self.final_features(h_n))).reshape(-1)
+        return self.head(self._drop(final_state(h_n, self.rnn.bidirectional))).reshape(-1)
 
 
 MODELS = {cls.__name__: cls for cls in (CharLM, SequenceClassifier, SequenceTagger, SequenceRegressor)}
 
 
-def build_model(name: str, config: dict, fused: bool = True) -> RecurrentModel:
-    """The model ``name`` (a class name of this module) with constructor arguments ``config``."""
+def build_model(name: str, config: dict, fused: bool = True) -> nn.Module:
+    """The model ``name`` with constructor arguments ``config``: a class name of this module, or
+    ``"Seq2Seq"`` (:class:`microseq.seq2seq.Seq2Seq`, from its :class:`~microseq.seq2seq.Seq2SeqConfig`)."""
+    if name == "Seq2Seq":
+        from ..seq2seq.model import Seq2Seq  # seq2seq builds its encoder with this module's recurrent_layer
+
+        return Seq2Seq.from_config(config, fused=fused)
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}, Seq2Seq")
     return MODELS[name](**config, fused=fused)

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 import microseq as ms
 from microseq.seq2seq.model import Seq2Seq, Seq2SeqConfig
-from microseq.seq2seq.tasks import EOS, PAD, Batch
+from microseq.data import Batch
+from microseq.seq2seq.tasks import EOS, PAD
 
 SOURCE_VOCAB, TARGET_VOCAB = 7, 6  # 4 specials + 3 (source) or 2 (target) ordinary symbols
 ATTENTIONS = ("bahdanau", "dot", "general", "concat")
@@ -62,4 +63,4 @@ def batches(draw, max_batch: int = 3, max_source: int = 4, max_target: int = 4) 
         tgt[b, tgt_lengths[b]] = EOS
     tgt_in = np.concatenate([np.full((batch, 1), 1, dtype=np.int64), tgt[:, :-1]], axis=1)
     tgt_in[tgt_in == EOS] = PAD  # the EOS is never an input
-    return Batch(src=src, src_lengths=src_lengths, tgt_in=tgt_in, tgt_out=tgt)
+    return Batch(inputs=src, targets=tgt, lengths=src_lengths, decoder_inputs=tgt_in)
