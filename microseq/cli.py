@@ -56,7 +56,7 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(TrainConfig):
         if f.name == "task":
             continue
-        if f.name == "model":
+        if f.name == "cell":
             group = groups["model"]
         elif f.name == "batch_size":
             group = groups["data"]

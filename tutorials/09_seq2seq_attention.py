@@ -96,8 +96,8 @@ assert np.array_equal(batch.decoder_inputs[:, 1:], batch.targets[:, :-1])  # shi
 # source, exactly 0 on the padding:
 
 # %%
-config = Seq2SeqConfig(len(task.source_vocab), len(task.target_vocab), embedding_dim=16, encoder_hidden=24,
-                       decoder_hidden=48, attention="general")
+config = Seq2SeqConfig(len(task.source_vocab), len(task.target_vocab), embedding_size=16, hidden_size=24,
+                       decoder_hidden_size=48, attention="general")
 model = Seq2Seq.from_config(config)
 print(config)
 logits, weights = model(batch.inputs, batch.lengths, batch.decoder_inputs)

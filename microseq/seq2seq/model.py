@@ -52,7 +52,7 @@ class Encoder(Module):
 
     Parameters
     ----------
-    vocab_size, embedding_dim, hidden_size : int
+    vocab_size, embedding_size, hidden_size : int
     num_layers : int
     bidirectional : bool
     cell : "rnn", "gru" or "lstm"
@@ -69,7 +69,7 @@ class Encoder(Module):
     def __init__(
         self,
         vocab_size: int,
-        embedding_dim: int,
+        embedding_size: int,
         hidden_size: int,
         num_layers: int = 1,
         bidirectional: bool = True,
@@ -82,8 +82,8 @@ class Encoder(Module):
         self.cell = cell
         self.num_directions = 2 if bidirectional else 1
         self.output_size = self.num_directions * hidden_size
-        self.embedding = Embedding(vocab_size, embedding_dim, padding_idx=PAD)
-        self.rnn = recurrent_layer(cell, embedding_dim, hidden_size, num_layers, dropout, bidirectional, fused=fused)
+        self.embedding = Embedding(vocab_size, embedding_size, padding_idx=PAD)
+        self.rnn = recurrent_layer(cell, embedding_size, hidden_size, num_layers, dropout, bidirectional, fused=fused)
 
     def forward(self, src, lengths) -> tuple[Tensor, Tensor]:
         src = np.asarray(getattr(src, "data", src))
@@ -158,7 +158,7 @@ class Decoder(Module):
 
     Parameters
     ----------
-    vocab_size, embedding_dim, hidden_size : int
+    vocab_size, embedding_size, hidden_size : int
     memory_size : int
         K, the size of the encoder outputs it attends to.
     attention : "bahdanau", "dot", "general" or "concat"
@@ -176,7 +176,7 @@ class Decoder(Module):
     def __init__(
         self,
         vocab_size: int,
-        embedding_dim: int,
+        embedding_size: int,
         hidden_size: int,
         memory_size: int,
         attention: str = "bahdanau",
@@ -193,17 +193,17 @@ class Decoder(Module):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.luong = attention != "bahdanau"
         self.input_feeding = bool(input_feeding) and self.luong
-        self.embedding = Embedding(vocab_size, embedding_dim, padding_idx=PAD)
+        self.embedding = Embedding(vocab_size, embedding_size, padding_idx=PAD)
         self.attention = make_attention(attention, hidden_size, memory_size, attention_size)
         extra = (hidden_size if self.input_feeding else 0) if self.luong else memory_size
         self.cells = ModuleList(
-            _CELLS[cell](embedding_dim + extra if layer == 0 else hidden_size, hidden_size) for layer in range(num_layers)
+            _CELLS[cell](embedding_size + extra if layer == 0 else hidden_size, hidden_size) for layer in range(num_layers)
         )
         self.bridge = Linear(memory_size, num_layers * hidden_size)
         if self.luong:
             self.attentional = Linear(memory_size + hidden_size, hidden_size, bias=False)  # W_c
         else:
-            self.deep_output = Linear(hidden_size + memory_size + embedding_dim, hidden_size, bias=False)  # W_p
+            self.deep_output = Linear(hidden_size + memory_size + embedding_size, hidden_size, bias=False)  # W_p
         self.output = Linear(hidden_size, vocab_size)
         self.dropout = Dropout(dropout)
 
@@ -272,14 +272,18 @@ class Decoder(Module):
 # ------------------------------------------------------------------------------------------------------
 @dataclass
 class Seq2SeqConfig:
-    """Everything needed to rebuild a :class:`Seq2Seq` (saved next to its weights)."""
+    """Everything needed to rebuild a :class:`Seq2Seq` (saved next to its weights).
+
+    ``hidden_size`` and ``layers`` are the encoder's (per direction); ``decoder_hidden_size`` defaults to the
+    encoder's output size, ``hidden_size`` times its directions (what ``attention="dot"`` needs).
+    """
 
     source_vocab_size: int
     target_vocab_size: int
-    embedding_dim: int = 32
-    encoder_hidden: int = 64
-    decoder_hidden: int = 128
-    encoder_layers: int = 1
+    embedding_size: int = 32
+    hidden_size: int = 64
+    decoder_hidden_size: int | None = None
+    layers: int = 1
     decoder_layers: int = 1
     bidirectional: bool = True
     cell: str = "gru"
@@ -287,6 +291,14 @@ class Seq2SeqConfig:
     attention_size: int | None = None
     input_feeding: bool = True
     dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        encoder_output = self.hidden_size * (2 if self.bidirectional else 1)
+        if self.decoder_hidden_size is None:
+            self.decoder_hidden_size = encoder_output
+        if self.attention == "dot" and self.decoder_hidden_size != encoder_output:
+            raise ValueError(f"Seq2SeqConfig: attention dot needs decoder_hidden_size = the encoder's output size "
+                             f"({encoder_output}); got {self.decoder_hidden_size}")
 
     @classmethod
     def from_dict(cls, values: dict) -> "Seq2SeqConfig":
@@ -354,11 +366,11 @@ class Seq2Seq(Module):
         """A fresh model (initialised from the global generator, see :func:`microseq.manual_seed`)."""
         c = config if isinstance(config, Seq2SeqConfig) else Seq2SeqConfig.from_dict(config)
         encoder = Encoder(
-            c.source_vocab_size, c.embedding_dim, c.encoder_hidden, c.encoder_layers, c.bidirectional, c.cell,
+            c.source_vocab_size, c.embedding_size, c.hidden_size, c.layers, c.bidirectional, c.cell,
             c.dropout, fused=fused,
         )
         decoder = Decoder(
-            c.target_vocab_size, c.embedding_dim, c.decoder_hidden, encoder.output_size, c.attention, c.cell,
+            c.target_vocab_size, c.embedding_size, c.decoder_hidden_size, encoder.output_size, c.attention, c.cell,
             c.decoder_layers, c.input_feeding, c.attention_size, c.dropout,
         )
         model = cls(encoder, decoder)

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from ..checkpoint import CheckpointError, load_checkpoint
+from .config import renamed
 
 __all__ = ["RunCheckpoints", "CHECKPOINT_DIR", "TrainingCheckpoint", "training_metadata", "read_training_checkpoint"]
 
@@ -132,8 +133,10 @@ def read_training_checkpoint(path: str) -> TrainingCheckpoint:
     config, extra = info["config"], info["extra"]
     try:
         model = config["model"]
-        return TrainingCheckpoint(str(path), int(info["step"]), dict(config["train"]), str(model["name"]),
-                                  dict(model["config"]), dict(extra["task_metadata"]), dict(extra["task_state"]),
+        # earlier versions named the recurrent cell "model" in the run's config and "kind" in the model's
+        model_config = {("cell" if name == "kind" else name): value for name, value in model["config"].items()}
+        return TrainingCheckpoint(str(path), int(info["step"]), renamed(config["train"]), str(model["name"]),
+                                  model_config, dict(extra["task_metadata"]), dict(extra["task_state"]),
                                   info["arrays"], extra.get("best"))
     except (KeyError, TypeError, ValueError):
         raise CheckpointError(f"{path} is not the checkpoint of a microseq training run "

@@ -23,26 +23,26 @@ from ..ops import concatenate, dropout as dropout_op
 from ..tensor import Tensor
 
 __all__ = [
-    "RECURRENT_KINDS", "recurrent_layer", "final_state", "RecurrentModel", "CharLM", "SequenceClassifier", "SequenceTagger",
+    "CELLS", "recurrent_layer", "final_state", "RecurrentModel", "CharLM", "SequenceClassifier", "SequenceTagger",
     "SequenceRegressor", "build_model", "detach_state",
 ]
 
-RECURRENT_KINDS = ("rnn", "lstm", "gru")
+CELLS = ("rnn", "lstm", "gru")
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
-def recurrent_layer(kind: str, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
+def recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
                     bidirectional: bool = False, nonlinearity: str = "tanh", dtype=np.float32, fused: bool = True):
-    """A batch-first ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (``kind``); dropout acts between stacked layers."""
+    """A batch-first ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (``cell``); dropout acts between stacked layers."""
     options = dict(num_layers=num_layers, dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional,
                    batch_first=True, dtype=dtype, fused=fused)
-    if kind == "rnn":
+    if cell == "rnn":
         return nn.RNN(input_size, hidden_size, nonlinearity=nonlinearity, **options)
-    if kind == "lstm":
+    if cell == "lstm":
         return nn.LSTM(input_size, hidden_size, **options)
-    if kind == "gru":
+    if cell == "gru":
         return nn.GRU(input_size, hidden_size, **options)
-    raise ValueError(f"unknown recurrent layer kind {kind!r}; expected one of {', '.join(RECURRENT_KINDS)}")
+    raise ValueError(f"unknown recurrent cell {cell!r}; expected one of {', '.join(CELLS)}")
 
 
 def final_state(h_n, bidirectional: bool) -> Tensor:
@@ -75,26 +75,26 @@ class RecurrentModel(nn.Module):
         Embedding size (or feature count for :class:`SequenceRegressor`).
     hidden_size : int
         H, per direction.
-    kind : "rnn", "lstm" or "gru"
+    cell : "rnn", "lstm" or "gru"
     num_layers : int
     dropout : float
         Applied to the embeddings, to the recurrent stack's output and between its layers (training only).
     bidirectional : bool
-    nonlinearity : "tanh" or "relu" (``kind="rnn"`` only)
+    nonlinearity : "tanh" or "relu" (``cell="rnn"`` only)
     dtype : "float32" or "float64"
     fused : bool
     """
 
-    def __init__(self, input_size: int, hidden_size: int, kind: str = "lstm", num_layers: int = 1,
+    def __init__(self, input_size: int, hidden_size: int, cell: str = "lstm", num_layers: int = 1,
                  dropout: float = 0.0, bidirectional: bool = False, nonlinearity: str = "tanh",
                  dtype: str = "float32", fused: bool = True) -> None:
         super().__init__()
         if dtype not in DTYPES:
             raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
-        self._config = dict(hidden_size=hidden_size, kind=kind, num_layers=num_layers, dropout=dropout,
+        self._config = dict(hidden_size=hidden_size, cell=cell, num_layers=num_layers, dropout=dropout,
                             bidirectional=bidirectional, nonlinearity=nonlinearity, dtype=dtype)
-        self.kind, self.p = kind, dropout
-        self.rnn = recurrent_layer(kind, input_size, hidden_size, num_layers, dropout, bidirectional, nonlinearity,
+        self.cell, self.p = cell, dropout
+        self.rnn = recurrent_layer(cell, input_size, hidden_size, num_layers, dropout, bidirectional, nonlinearity,
                                    DTYPES[dtype], fused)
         self.features = hidden_size * (2 if bidirectional else 1)
 

@@ -24,9 +24,9 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..seq2seq.decoding import beam_search, greedy_decode, translate
-from ..seq2seq.model import sequence_loss
+from ..seq2seq.model import Seq2SeqConfig, sequence_loss
 from ..seq2seq.tasks import EOS, DateTask, PairTask, SymbolTask, make_batch
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .memory import training_bytes
 from .tasks import Task, _check_split
 from .teacher_forcing import TeacherForcingSchedule
@@ -53,25 +53,23 @@ class Seq2SeqTask(Task):
                                                       config.teacher_forcing_floor, config.teacher_forcing_k)
         self._train_rng, self._coin_rng = self.rng(1), self.rng(2)
         self.steps = 0  # training steps taken: the teacher-forcing schedule's clock
+        try:
+            self.model_settings = Seq2SeqConfig(
+                len(self.pairs.source_vocab), len(self.pairs.target_vocab), config.embedding_size, config.hidden_size,
+                config.decoder_hidden_size, config.layers, bidirectional=config.bidirectional, cell=config.cell,
+                attention=config.attention, dropout=config.dropout)
+        except ValueError as error:
+            raise ConfigError(str(error).removeprefix("Seq2SeqConfig: ")) from None
 
     # -- model ----------------------------------------------------------------------------------------
-    def decoder_hidden_size(self) -> int:
-        """``decoder_hidden_size``, by default the encoder's output size (what ``dot`` attention needs)."""
-        c = self.config
-        return c.decoder_hidden_size or c.hidden_size * (2 if c.bidirectional else 1)
-
     def model_config(self) -> dict:
-        c = self.config
-        return dict(source_vocab_size=len(self.pairs.source_vocab), target_vocab_size=len(self.pairs.target_vocab),
-                    embedding_dim=c.embedding_size, encoder_hidden=c.hidden_size,
-                    decoder_hidden=self.decoder_hidden_size(), encoder_layers=c.layers, bidirectional=c.bidirectional,
-                    cell=c.model, attention=c.attention, dropout=c.dropout)
+        return self.model_settings.to_dict()
 
     def describe_model(self) -> str:
-        c = self.config
-        return (f"Seq2Seq {c.model}: encoder x{c.layers} hidden {c.hidden_size}"
+        c = self.model_settings
+        return (f"Seq2Seq {c.cell}: encoder x{c.layers} hidden {c.hidden_size}"
                 f"{' per direction, bidirectional' if c.bidirectional else ''}, decoder hidden "
-                f"{self.decoder_hidden_size()}, {c.attention} attention")
+                f"{c.decoder_hidden_size}, {c.attention} attention")
 
     def describe(self) -> str:
         return (f"{self.name}: sequence to sequence with attention, {len(self.pairs.valid)} validation and "
@@ -81,10 +79,10 @@ class Seq2SeqTask(Task):
     def estimated_bytes(self) -> dict:
         """The encoder's and the decoder's memory (the decoder one-way, with its own hidden size)."""
         c, longest = self.config, self.pairs.max_target_length + 1
+        decoder = dataclasses.replace(c, hidden_size=self.model_settings.decoder_hidden_size, bidirectional=False,
+                                      layers=1)
         parts = [training_bytes(c, {"vocab_size": len(self.pairs.source_vocab)}, self.sequence_length()),
-                 training_bytes(dataclasses.replace(c, hidden_size=self.decoder_hidden_size(), bidirectional=False,
-                                                    layers=1),
-                                {"vocab_size": len(self.pairs.target_vocab)}, longest)]
+                 training_bytes(decoder, {"vocab_size": len(self.pairs.target_vocab)}, longest)]
         return {name: sum(part[name] for part in parts) for name in parts[0]}
 
     def sequence_length(self) -> int:

@@ -62,7 +62,7 @@ class Task:
     # -- model ---------------------------------------------------------------------------------------
     def recurrent_options(self) -> dict:
         c = self.config
-        return dict(kind=c.model, num_layers=c.layers, dropout=c.dropout, bidirectional=c.bidirectional,
+        return dict(cell=c.cell, num_layers=c.layers, dropout=c.dropout, bidirectional=c.bidirectional,
                     nonlinearity=c.nonlinearity, dtype=c.dtype)
 
     def model_config(self) -> dict:
@@ -73,7 +73,7 @@ class Task:
 
     def describe_model(self) -> str:
         c = self.config
-        return f"{self.model_name} {c.model} x{c.layers}, hidden {c.hidden_size}"
+        return f"{self.model_name} {c.cell} x{c.layers}, hidden {c.hidden_size}"
 
     def sequence_length(self) -> int:
         """Time steps of a training batch (for the memory estimate of :mod:`~microseq.training.memory`)."""

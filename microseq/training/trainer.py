@@ -42,7 +42,7 @@ from .. import optim
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..random import manual_seed
 from .checkpoints import RunCheckpoints, read_training_checkpoint, training_metadata
-from .config import CUSTOM_TASK, FIELDS, RESUMABLE_OVERRIDES, ConfigError, TrainConfig
+from .config import CUSTOM_TASK, FIELDS, RESUMABLE_OVERRIDES, ConfigError, TrainConfig, renamed
 from .memory import check_memory
 from .metrics import MetricsLog
 from .progress import Progress, format_duration
@@ -151,7 +151,7 @@ def read_run_config(run_dir: str) -> TrainConfig:
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ConfigError(f"{path} is damaged (not JSON)") from None
     try:
-        return TrainConfig(**stored).validate()
+        return TrainConfig(**renamed(stored)).validate()
     except TypeError as error:
         raise ConfigError(f"{path} does not hold a microseq training config ({error})") from None
 

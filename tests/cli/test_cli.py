@@ -68,7 +68,7 @@ def test_train_with_no_arguments_is_the_default_charlm(capsys, monkeypatch):
     monkeypatch.setattr(trainer, "Trainer", Recorder)
     assert main(["train"]) == 0
     assert seen["config"] == config_module.make_config("charlm")
-    assert (seen["config"].model, seen["config"].text) == ("lstm", None)
+    assert (seen["config"].cell, seen["config"].text) == ("lstm", None)
     assert seen["run_dir"] is None and seen["config"].out is None  # the Trainer claims runs/charlm-N itself
 
 
@@ -123,7 +123,7 @@ def test_every_task_trains_and_evaluates(capsys, task):
 def test_seq2seq_tasks_train_evaluate_translate_and_plot(capsys, task):
     status, out, _ = run(capsys, "train", task, "--max-steps", "2", "--hidden-size", "8", "--embedding-size", "4",
                          "--batch-size", "4", "--eval-size", "8", "--test-size", "6", "--eval-interval", "2",
-                         "--model", "lstm", "--beam-width", "2", *QUIET)
+                         "--cell", "lstm", "--beam-width", "2", *QUIET)
     assert status == 0 and "test: accuracy" in out and "beam_accuracy" in out
     run_dir = os.path.join("runs", f"{task}-1")
     assert f"microseq eval {run_dir}" in out and f"microseq sample {run_dir} --prime " in out
@@ -132,7 +132,7 @@ def test_seq2seq_tasks_train_evaluate_translate_and_plot(capsys, task):
     assert saved.model_name == "Seq2Seq" and saved.config["task"] == task  # what it is, recorded, not guessed
     model = saved.model_config
     decoder = 64 if task == "dates" else 16  # dates sets --decoder-hidden-size 64; else the encoder's output size
-    assert (model["cell"], model["encoder_hidden"], model["decoder_hidden"], model["embedding_dim"]) == ("lstm", 8, decoder, 4)
+    assert (model["cell"], model["hidden_size"], model["decoder_hidden_size"], model["embedding_size"]) == ("lstm", 8, decoder, 4)
     status, out, _ = run(capsys, "eval", run_dir)
     assert status == 0 and "6 test pairs" in out and "test        accuracy:" in out
     prime = "2001-02-03" if task == "dates" else "abc"
@@ -249,7 +249,7 @@ BAD_INPUT = {
     "non-UTF-8 text": (_non_utf8, ["train", "--text", "latin1.txt"], "latin1.txt is not UTF-8 text (invalid byte 0xe9"),
     "unknown task": (None, ["train", "charml"], "unknown task 'charml'; choose from charlm, adding"),
     "unknown option": (None, ["train", "--hidden", "12", "--lr", "1"], "unrecognized arguments: --hidden"),
-    "bad option value": (None, ["train", "--model", "transformer"], "argument --model: invalid choice"),
+    "bad option value": (None, ["train", "--cell", "transformer"], "argument --cell: invalid choice"),
     "unknown config key": (None, ["train", "--config", "bad.toml"], "bad.toml: unknown key 'hiden_size' (did you mean 'hidden_size'?)"),
     "option of another task": (None, ["train", "adding", "--text", "text.txt"], "--text is for the charlm task, not adding"),
     "seq2seq option": (None, ["train", "dates", "--bptt", "5"], "--bptt is for the charlm task, not dates"),

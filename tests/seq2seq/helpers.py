@@ -22,17 +22,17 @@ def tiny_model(
     bidirectional: bool = True,
     input_feeding: bool = True,
     decoder_layers: int = 1,
-    encoder_layers: int = 1,
+    layers: int = 1,
 ) -> Seq2Seq:
     """A float64 model small enough for finite differences (decoder hidden 4 = encoder output, so "dot" fits)."""
     ms.manual_seed(seed)
     config = Seq2SeqConfig(
         source_vocab_size=SOURCE_VOCAB,
         target_vocab_size=TARGET_VOCAB,
-        embedding_dim=3,
-        encoder_hidden=2 if bidirectional else 4,
-        decoder_hidden=4,
-        encoder_layers=encoder_layers,
+        embedding_size=3,
+        hidden_size=2 if bidirectional else 4,
+        decoder_hidden_size=4,
+        layers=layers,
         decoder_layers=decoder_layers,
         bidirectional=bidirectional,
         cell=cell,

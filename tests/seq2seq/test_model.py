@@ -28,7 +28,7 @@ def test_full_model_gradient_matches_finite_differences(variant, layers, batch, 
     end, along a random direction per parameter."""
     attention, cell, bidirectional, feeding = variant
     model = tiny_model(attention, cell, seed, bidirectional=bidirectional, input_feeding=feeding,
-                       encoder_layers=layers[0], decoder_layers=layers[1])
+                       layers=layers[0], decoder_layers=layers[1])
     names = [name for name, _ in model.named_parameters()]
     ms.gradcheck(lambda *p: _loss(model, batch), list(model.parameters()), names=names, fast=True, seed=seed)
 
@@ -170,7 +170,7 @@ def test_loss_ignores_everything_after_eos(batch, seed):
 
 # -- construction ------------------------------------------------------------------------------------------
 def test_config_round_trip_and_errors():
-    config = Seq2SeqConfig(10, 12, attention="dot", encoder_hidden=8, decoder_hidden=16)
+    config = Seq2SeqConfig(10, 12, attention="dot", hidden_size=8, decoder_hidden_size=16)
     assert Seq2SeqConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match=r"unknown keys \['hiden'\]"):
         Seq2SeqConfig.from_dict({"source_vocab_size": 3, "target_vocab_size": 3, "hiden": 4})

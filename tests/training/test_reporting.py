@@ -34,7 +34,7 @@ def test_settings_override_task_defaults():
     ({"hiden_size": 3}, "unknown key 'hiden_size' (did you mean 'hidden_size'?)"),
     ({"layers": 0}, "layers must be at least 1"),
     ({"layers": 1.5}, "layers must be an int"),
-    ({"model": "lstmm"}, "model must be one of rnn, lstm, gru"),
+    ({"cell": "lstmm"}, "cell must be one of rnn, lstm, gru"),
     ({"dropout": 1.0}, "dropout must be in [0, 1)"),
     ({"bptt": 500}, "bptt must be between 1 and seq_len (100)"),
     ({"bidirectional": True}, "charlm cannot be bidirectional"),

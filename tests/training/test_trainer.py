@@ -16,6 +16,7 @@ from microseq.checkpoint import CheckpointError, load_checkpoint, save_checkpoin
 from microseq.training import ConfigError, Trainer, TrainingError, make_config, resume, train
 from microseq.training.checkpoints import RunCheckpoints, read_training_checkpoint
 from microseq.training.metrics import read_metrics
+from microseq.training.trainer import read_run_config
 
 TINY = {
     # carried hidden state, truncation inside the batch (bptt < seq_len), dropout, default constant lr
@@ -166,7 +167,7 @@ def test_a_nan_loss_stops_before_the_update_and_names_step_and_last_checkpoint(t
 def test_an_exploding_run_stops_with_the_message_and_no_numpy_warnings(tmp_path):
     """A real divergence (no clipping, a huge learning rate), not a simulated one. The overflow on the way
     to inf is what the NaN guard reports: NumPy's RuntimeWarnings must not repeat it on the terminal."""
-    config = make_config("adding", model="rnn", nonlinearity="relu", seq_len=30, hidden_size=16, batch_size=8,
+    config = make_config("adding", cell="rnn", nonlinearity="relu", seq_len=30, hidden_size=16, batch_size=8,
                          optimizer="sgd", lr=1e6, clip=0, max_steps=50, progress="off")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -267,3 +268,10 @@ def test_blas_threads_are_set_for_the_run_and_restored(tmp_path, monkeypatch):
     train(make_config("adding", seq_len=8, hidden_size=4, batch_size=4, max_steps=2, threads=1, progress="off"),
           run_dir=str(tmp_path / "r"), out=quiet())
     assert seen == [1] and threads.get_blas_threads() == before
+
+
+def test_a_run_config_written_under_an_old_option_name_still_reads(tmp_path):
+    stored = make_config("adding", cell="gru").to_dict()
+    stored["model"] = stored.pop("cell")  # how runs before the rename stored it
+    (tmp_path / "config.json").write_text(json.dumps(stored), encoding="utf-8")
+    assert read_run_config(str(tmp_path)).cell == "gru"
