@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 
 import numpy as np
 
@@ -149,9 +150,8 @@ class Seq2SeqTask(Task):
         return {"attention": path}
 
     def next_commands(self, run_dir: str) -> list:
-        import shlex
-
-        return [(f"microseq sample {run_dir} --prime {shlex.quote(self.pairs.test[0][0])}", "decode an input of your own")]
+        example = shlex.quote(self.pairs.test[0][0])
+        return [(f"microseq sample {run_dir} --prime {example}", "decode an input of your own")]
 
     # -- resuming -----------------------------------------------------------------------------------------
     def state_dict(self) -> tuple[dict, dict]:

@@ -8,11 +8,12 @@ One step:
 3. the gradients are clipped to ``clip`` in norm (the norm before clipping goes to the metrics, so
    explosions show), and the optimizer and the learning-rate schedule step.
 
-Every ``eval_interval`` steps the model is evaluated (and, with ``keep_best``, its weights are kept if they
-score best so far; with ``target_score``, the run stops once the score is reached); every ``checkpoint_interval`` steps, at the end, on
-Ctrl-C (SIGINT) and on SIGTERM a checkpoint is written. A checkpoint holds everything the next steps depend
-on: parameters, optimizer and schedule state, the global random state (dropout), the data stream's position
-and random state, and the language model's carried hidden state. So ``resume`` continues bit for bit: an
+Every ``eval_interval`` steps the model is evaluated (with ``keep_best`` its weights are kept when they score
+best so far, and the run ends with them; with ``target_score`` the run stops once the score is reached);
+every ``checkpoint_interval`` steps, at the end, on Ctrl-C (SIGINT) and on SIGTERM a checkpoint is written.
+A checkpoint holds everything the next steps depend on: parameters, optimizer and schedule state, the global
+random state (dropout), the data stream's position and random state, the language model's carried hidden
+state, and the best weights kept so far. So ``resume`` continues bit for bit: an
 interrupted and resumed run ends with the same parameters as an uninterrupted one.
 
 Before anything is created the whole run is checked and built (options, data, the checkpoint to resume, a
@@ -73,8 +74,9 @@ class TrainResult:
     """What a finished (or stopped) run reached.
 
     ``stopped`` is ``"max_steps"``, ``"time_budget"``, ``"target_score"`` or ``"interrupted"``; ``evaluation``
-    holds the last validation scores (with ``keep_best``, those of the weights kept), ``test`` the scores on the held-out test set at the end (tasks that have one, runs
-    that were not interrupted), ``sample`` the text generated at the end (charlm).
+    holds the last validation scores (with ``keep_best``, those of the weights kept), ``test`` the scores on
+    the held-out test set at the end (tasks that have one, runs that were not interrupted), ``sample`` the
+    text generated at the end (charlm).
     """
 
     run_dir: str
@@ -286,7 +288,8 @@ class Trainer:
             scores = self.task.evaluate(self.model, "valid")
         self.metrics.log("eval", step=self.step, split="valid", **scores)
         progress.write(f"step {self.step}: validation {self._format_scores(scores)}", file=self.out)
-        if self.config.keep_best and (self.best is None or self._at_least(scores, self.best["scores"][self.task.metric])):
+        if self.config.keep_best and (self.best is None
+                                      or self._at_least(scores, self.best["scores"][self.task.metric])):
             self.best = {"step": self.step, "scores": scores, "weights": self.model.state_dict()}
         return scores
 
