@@ -17,7 +17,8 @@ with errors that name the kernel and the argument; the backend modules assume va
 
 from . import backend, gru, lstm, reference, rnn
 from .backend import get_backend, set_backend
-from .checks import check_backward, check_forward, check_matmul, check_nonlinearity
+from .._checks import check_nonlinearity
+from .checks import check_backward, check_forward, check_matmul
 from .gemm import matmul as _fast_matmul
 from .saved import GRUSaved, LSTMSaved, RNNSaved
 from .warmup import compile_all

@@ -10,8 +10,7 @@ Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 
 import numpy as np
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-NONLINEARITIES = ("tanh", "relu")
+from .._checks import FLOAT_DTYPES
 
 
 def _require_array(kernel, name, a):
@@ -71,11 +70,6 @@ def check_forward(kernel, gates, x, states, w_ih, w_hh, b_ih, b_hh, lengths):
         raise ValueError(f"{kernel}: lengths must lie in [1, T] = [1, {T}], "
                          f"got values from {lengths.min()} to {lengths.max()}")
     return lengths.astype(np.int64, copy=False)
-
-
-def check_nonlinearity(kernel, nonlinearity):
-    if nonlinearity not in NONLINEARITIES:
-        raise ValueError(f"{kernel}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
 
 
 def check_backward(kernel, saved_type, saved, grads):

@@ -52,7 +52,8 @@ def loop_wins_python(a, b):
 
 def compiled_recurrence_wins(B, H, G):
     """Whether a time loop with per-step products (B, H) @ (H, G*H) should run compiled with the loop
-    matmul, rather than driven from the interpreter with ``np.dot``."""
+    matmul, rather than driven from the interpreter with ``np.dot`` (asked by ``sequence.forward_recurrence``
+    and ``backward_recurrence`` only)."""
     return B <= COMPILED_LOOP_MAX_ROWS or B * H * G * H <= COMPILED_LOOP_MAX_MKN
 
 

@@ -24,58 +24,55 @@ import numpy as np
 from numba import njit
 
 from .activations import sigmoid_inplace, tanh_inplace
-from .gemm import compiled_recurrence_wins, loop_matmul_into
+from .gemm import loop_matmul_into
 from .rows import copy_into
 from .saved import GRUSaved
-from .sequence import (full_lengths, input_projection, parameter_grads, state_copy, time_steps,
-                       zero_padding, zeros_or)
+from .sequence import (backward_recurrence, forward_recurrence, full_lengths, input_projection, parameter_grads,
+                       state_copy, zero_padding, zeros_or)
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_step(t, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn):
-    """Step t for the whole batch; h (B, H) is updated in place, per-step arrays written at t.
+def _forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, bias_x, b_hn, lengths, out, h_prev, gates,
+                   hn):
+    """Steps ``start .. stop - 1`` in visiting order for the whole batch (see ``sequence.forward_recurrence``);
+    h (B, H) is updated in place, per-step arrays written at t.
 
-    gates[t] (B, 3H) holds x_t W_ih^T on entry (the input projection is computed straight into ``gates``,
-    one (T, B, 3H) array less) and the activated gates on exit; hg (B, 3H) = h W_hh^T, bias_x (3H,) =
+    w_hh_t (H, 3H) = W_hh^T; hg (B, 3H) = h W_hh^T, computed here by the loop matmul when ``own_product``,
+    else by the caller. gates[t] (B, 3H) holds x_t W_ih^T on entry (the input projection is computed straight
+    into ``gates``, one (T, B, 3H) array less) and the activated gates on exit; bias_x (3H,) =
     b_ih + [b_hr, b_hz, 0], b_hn (H,). Short loops counting from 0, each over one to three arrays, which
     LLVM vectorises.
     """
+    T = gates.shape[0]
     B, H = h.shape
     one = type(h[0, 0])(1.0)
-    for b in range(B):
-        if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
-            out[t, b, :] = 0
-            h_prev[t, b, :] = 0
-            gates[t, b, :] = 0
-            hn[t, b, :] = 0
-            continue
-        a, h_row, a_hn = gates[t, b], hg[b], hn[t, b]
-        for k in range(2 * H):
-            a[k] += h_row[k] + bias_x[k]
-        sigmoid_inplace(a[:2 * H])  # r, z
-        r, z, n = a[:H], a[H:2 * H], a[2 * H:]  # views: offset indices inside a loop were not vectorised
-        h_n, b_n = h_row[2 * H:], bias_x[2 * H:]
-        for j in range(H):
-            a_hn[j] = h_n[j] + b_hn[j]
-        for j in range(H):
-            n[j] += b_n[j] + r[j] * a_hn[j]
-        tanh_inplace(n)
-        copy_into(h_prev[t, b], h[b])
-        h_row_new = h[b]
-        for j in range(H):
-            h_row_new[j] = (one - z[j]) * n[j] + z[j] * h_row_new[j]
-        copy_into(out[t, b], h_row_new)
-
-
-@njit(cache=True, error_model="numpy")
-def _forward_loop(w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, gates, hn):
-    """All T steps in compiled code (no per-step call overhead); w_hh_t (H, 3H) = W_hh^T."""
-    T = gates.shape[0]
-    hg = np.empty((h.shape[0], w_hh_t.shape[1]), h.dtype)
-    for s in range(T):
+    for s in range(start, stop):
         t = T - 1 - s if reverse else s
-        loop_matmul_into(h, w_hh_t, hg, False)
-        _forward_step(t, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn)
+        if own_product:
+            loop_matmul_into(h, w_hh_t, hg, False)
+        for b in range(B):
+            if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
+                out[t, b, :] = 0
+                h_prev[t, b, :] = 0
+                gates[t, b, :] = 0
+                hn[t, b, :] = 0
+                continue
+            a, h_row, a_hn = gates[t, b], hg[b], hn[t, b]
+            for k in range(2 * H):
+                a[k] += h_row[k] + bias_x[k]
+            sigmoid_inplace(a[:2 * H])  # r, z
+            r, z, n = a[:H], a[H:2 * H], a[2 * H:]  # views: offset indices inside a loop were not vectorised
+            h_n, b_n = h_row[2 * H:], bias_x[2 * H:]
+            for j in range(H):
+                a_hn[j] = h_n[j] + b_hn[j]
+            for j in range(H):
+                n[j] += b_n[j] + r[j] * a_hn[j]
+            tanh_inplace(n)
+            copy_into(h_prev[t, b], h[b])
+            h_row_new = h[b]
+            for j in range(H):
+                h_row_new[j] = (one - z[j]) * n[j] + z[j] * h_row_new[j]
+            copy_into(out[t, b], h_row_new)
 
 
 def _split_bias(b_ih, b_hh, H, dtype):
@@ -111,56 +108,48 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
     bias_x, b_hn = _split_bias(b_ih, b_hh, H, x.dtype)
     h = state_copy(h0, (B, H), x.dtype)
     out, h_prev, hn = (np.empty((T, B, H), x.dtype) for _ in range(3))
-    w_hh_t = np.ascontiguousarray(w_hh.T)
-    if compiled_recurrence_wins(B, H, 3):
-        _forward_loop(w_hh_t, bias_x, b_hn, lengths, reverse, h, out, h_prev, gates, hn)
-    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
-        hg = np.empty((B, 3 * H), x.dtype)
-        for t in time_steps(T, reverse):
-            np.dot(h, w_hh_t, out=hg)
-            _forward_step(t, hg, bias_x, b_hn, lengths, h, out, h_prev, gates, hn)
+    forward_recurrence(_forward_steps, T, reverse, np.ascontiguousarray(w_hh.T), h, bias_x, b_hn, lengths, out,
+                       h_prev, gates, hn)
     saved = GRUSaved(x, w_ih, w_hh, h_prev, gates, hn, lengths, reverse, b_ih is not None)
     return out, h, saved
 
 
 @njit(cache=True, error_model="numpy")
-def _backward_step(t, d_out, lengths, gates, hn, h_prev, dh, dgates_x, dgates_h):
-    """Step t: writes dgates_x[t] = dL/d ax and dgates_h[t] = dL/d ah, and sets dh of the active rows to
-    g_h * z for the caller to add dgates_h[t] @ W_hh. On entry dh is dL/dh' from later steps. Short loops
-    counting from 0, which LLVM vectorises."""
+def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates_h, d_out, lengths, gates, hn, h_prev,
+                    dgates_x):
+    """Backward steps ``start .. stop - 1`` in the reverse of the forward's visiting order (see
+    ``sequence.backward_recurrence``). Step t writes dgates_x[t] = dL/d ax and dgates_h[t] = dL/d ah, and
+    sets dh of the active rows to g_h * z, then adds dgates_h[t] @ W_hh when ``own_product`` (else the
+    caller does). On entry dh is dL/dh' from later steps. Short loops counting from 0, which LLVM
+    vectorises."""
+    T = d_out.shape[0]
     B, H = dh.shape
     one = type(dh[0, 0])(1.0)
-    for b in range(B):
-        if t >= lengths[b]:  # padded step: the gradient passes through unchanged
-            dgates_x[t, b, :] = 0
-            dgates_h[t, b, :] = 0
-            continue
-        g_h, d_row, a, hp, a_hn = dh[b], d_out[t, b], gates[t, b], h_prev[t, b], hn[t, b]
-        dax, dah = dgates_x[t, b], dgates_h[t, b]
-        for j in range(H):
-            g_h[j] += d_row[j]
-        for j in range(H):  # z and n
-            z, n = a[H + j], a[2 * H + j]
-            dax[H + j] = g_h[j] * (hp[j] - n) * z * (one - z)
-            dax[2 * H + j] = g_h[j] * (one - z) * (one - n * n)
-        for j in range(H):  # r
-            r = a[j]
-            dax[j] = dax[2 * H + j] * a_hn[j] * r * (one - r)
-        copy_into(dah[:2 * H], dax)
-        for j in range(H):
-            dah[2 * H + j] = dax[2 * H + j] * a[j]
-        for j in range(H):
-            g_h[j] *= a[H + j]
-
-
-@njit(cache=True, error_model="numpy")
-def _backward_loop(d_out, w_hh, lengths, reverse, gates, hn, h_prev, dh, dgates_x, dgates_h):
-    """All T backward steps in compiled code, in the reverse of the forward visiting order."""
-    T = d_out.shape[0]
-    for s in range(T):
+    for s in range(start, stop):
         t = s if reverse else T - 1 - s
-        _backward_step(t, d_out, lengths, gates, hn, h_prev, dh, dgates_x, dgates_h)
-        loop_matmul_into(dgates_h[t], w_hh, dh, True)
+        for b in range(B):
+            if t >= lengths[b]:  # padded step: the gradient passes through unchanged
+                dgates_x[t, b, :] = 0
+                dgates_h[t, b, :] = 0
+                continue
+            g_h, d_row, a, hp, a_hn = dh[b], d_out[t, b], gates[t, b], h_prev[t, b], hn[t, b]
+            dax, dah = dgates_x[t, b], dgates_h[t, b]
+            for j in range(H):
+                g_h[j] += d_row[j]
+            for j in range(H):  # z and n
+                z, n = a[H + j], a[2 * H + j]
+                dax[H + j] = g_h[j] * (hp[j] - n) * z * (one - z)
+                dax[2 * H + j] = g_h[j] * (one - z) * (one - n * n)
+            for j in range(H):  # r
+                r = a[j]
+                dax[j] = dax[2 * H + j] * a_hn[j] * r * (one - r)
+            copy_into(dah[:2 * H], dax)
+            for j in range(H):
+                dah[2 * H + j] = dax[2 * H + j] * a[j]
+            for j in range(H):
+                g_h[j] *= a[H + j]
+        if own_product:
+            loop_matmul_into(dgates_h[t], w_hh, dh, True)
 
 
 def gru_backward(saved, d_out, d_h_n):
@@ -181,13 +170,7 @@ def gru_backward(saved, d_out, d_h_n):
     d_out = zeros_or(d_out, (T, B, H), x.dtype)
     dh = state_copy(d_h_n, (B, H), x.dtype)
     dgates_x, dgates_h = np.empty((T, B, 3 * H), x.dtype), np.empty((T, B, 3 * H), x.dtype)
-    if compiled_recurrence_wins(B, H, 3):
-        _backward_loop(d_out, w_hh, lengths, reverse, gates, hn, h_prev, dh, dgates_x, dgates_h)
-    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
-        dh_rec = np.empty((B, H), x.dtype)
-        for t in reversed(time_steps(T, reverse)):
-            _backward_step(t, d_out, lengths, gates, hn, h_prev, dh, dgates_x, dgates_h)
-            np.dot(dgates_h[t], w_hh, out=dh_rec)
-            dh += dh_rec
+    backward_recurrence(_backward_steps, T, reverse, w_hh, dh, dgates_h, d_out, lengths, gates, hn, h_prev,
+                        dgates_x)
     dx, dw_ih, dw_hh, db_ih, db_hh = parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias)
     return dx, dh, dw_ih, dw_hh, db_ih, db_hh

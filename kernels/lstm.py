@@ -24,59 +24,56 @@ import numpy as np
 from numba import njit
 
 from .activations import sigmoid_inplace, tanh, tanh_inplace
-from .gemm import compiled_recurrence_wins, loop_matmul_into
+from .gemm import loop_matmul_into
 from .rows import copy_into
 from .saved import LSTMSaved
-from .sequence import (combined_bias, full_lengths, input_projection, parameter_grads, state_copy,
-                       time_steps, zero_padding, zeros_or)
+from .sequence import (backward_recurrence, combined_bias, forward_recurrence, full_lengths, input_projection,
+                       parameter_grads, state_copy, zero_padding, zeros_or)
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_step(t, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c):
-    """Step t for the whole batch; h and c (B, H) are updated in place, per-step arrays written at t.
+def _forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, bias, lengths, c, out, h_prev, c_prev,
+                   gates, tanh_c):
+    """Steps ``start .. stop - 1`` in visiting order for the whole batch (see ``sequence.forward_recurrence``);
+    h and c (B, H) are updated in place, per-step arrays written at t.
 
-    gates[t] (B, 4H) holds x_t W_ih^T on entry (the input projection is computed straight into ``gates``,
-    one (T, B, 4H) array less) and the activated gates on exit; hg (B, 4H) = h W_hh^T, bias (4H,) =
-    b_ih + b_hh. Each row is done in short loops over one or two arrays each, counting from 0, which LLVM
-    vectorises (one loop over all twelve arrays was not: ~6x slower at B=32, H=128).
+    w_hh_t (H, 4H) = W_hh^T; hg (B, 4H) = h W_hh^T, computed here by the loop matmul when ``own_product``,
+    else by the caller. gates[t] (B, 4H) holds x_t W_ih^T on entry (the input projection is computed straight
+    into ``gates``, one (T, B, 4H) array less) and the activated gates on exit; bias (4H,) = b_ih + b_hh.
+    Each row is done in short loops over one or two arrays each, counting from 0, which LLVM vectorises (one
+    loop over all twelve arrays was not: ~6x slower at B=32, H=128).
     """
-    B, H = h.shape
-    for b in range(B):
-        if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
-            out[t, b, :] = 0
-            h_prev[t, b, :] = 0
-            c_prev[t, b, :] = 0
-            gates[t, b, :] = 0
-            tanh_c[t, b, :] = 0
-            continue
-        a, h_row = gates[t, b], hg[b]
-        for k in range(4 * H):
-            a[k] += h_row[k] + bias[k]
-        sigmoid_inplace(a[:2 * H])  # i, f
-        tanh_inplace(a[2 * H:3 * H])  # g
-        sigmoid_inplace(a[3 * H:])  # o
-        copy_into(h_prev[t, b], h[b])
-        copy_into(c_prev[t, b], c[b])
-        c_row, tc = c[b], tanh_c[t, b]
-        for j in range(H):
-            c_row[j] = a[H + j] * c_row[j] + a[j] * a[2 * H + j]
-        for j in range(H):
-            tc[j] = tanh(c_row[j])
-        o_row = out[t, b]
-        for j in range(H):
-            o_row[j] = a[3 * H + j] * tc[j]
-        copy_into(h[b], o_row)
-
-
-@njit(cache=True, error_model="numpy")
-def _forward_loop(w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev, gates, tanh_c):
-    """All T steps in compiled code (no per-step call overhead); w_hh_t (H, 4H) = W_hh^T."""
     T = gates.shape[0]
-    hg = np.empty((h.shape[0], w_hh_t.shape[1]), h.dtype)
-    for s in range(T):
+    B, H = h.shape
+    for s in range(start, stop):
         t = T - 1 - s if reverse else s
-        loop_matmul_into(h, w_hh_t, hg, False)
-        _forward_step(t, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c)
+        if own_product:
+            loop_matmul_into(h, w_hh_t, hg, False)
+        for b in range(B):
+            if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
+                out[t, b, :] = 0
+                h_prev[t, b, :] = 0
+                c_prev[t, b, :] = 0
+                gates[t, b, :] = 0
+                tanh_c[t, b, :] = 0
+                continue
+            a, h_row = gates[t, b], hg[b]
+            for k in range(4 * H):
+                a[k] += h_row[k] + bias[k]
+            sigmoid_inplace(a[:2 * H])  # i, f
+            tanh_inplace(a[2 * H:3 * H])  # g
+            sigmoid_inplace(a[3 * H:])  # o
+            copy_into(h_prev[t, b], h[b])
+            copy_into(c_prev[t, b], c[b])
+            c_row, tc = c[b], tanh_c[t, b]
+            for j in range(H):
+                c_row[j] = a[H + j] * c_row[j] + a[j] * a[2 * H + j]
+            for j in range(H):
+                tc[j] = tanh(c_row[j])
+            o_row = out[t, b]
+            for j in range(H):
+                o_row[j] = a[3 * H + j] * tc[j]
+            copy_into(h[b], o_row)
 
 
 def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
@@ -104,60 +101,52 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False)
     bias = combined_bias(b_ih, b_hh, 4 * H, x.dtype)
     h, c = state_copy(h0, (B, H), x.dtype), state_copy(c0, (B, H), x.dtype)
     out, h_prev, c_prev, tanh_c = (np.empty((T, B, H), x.dtype) for _ in range(4))
-    w_hh_t = np.ascontiguousarray(w_hh.T)
-    if compiled_recurrence_wins(B, H, 4):
-        _forward_loop(w_hh_t, bias, lengths, reverse, h, c, out, h_prev, c_prev, gates, tanh_c)
-    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
-        hg = np.empty((B, 4 * H), x.dtype)
-        for t in time_steps(T, reverse):
-            np.dot(h, w_hh_t, out=hg)
-            _forward_step(t, hg, bias, lengths, h, c, out, h_prev, c_prev, gates, tanh_c)
+    forward_recurrence(_forward_steps, T, reverse, np.ascontiguousarray(w_hh.T), h, bias, lengths, c, out, h_prev,
+                       c_prev, gates, tanh_c)
     saved = LSTMSaved(x, w_ih, w_hh, h_prev, c_prev, gates, tanh_c, lengths, reverse, b_ih is not None)
     return out, h, c, saved
 
 
 @njit(cache=True, error_model="numpy")
-def _backward_step(t, d_out, lengths, gates, c_prev, tanh_c, dh, dc, dgates):
-    """Step t: writes dgates[t] (dL/da), turns dc into dL/dc entering step t, and sets dh of the active
-    rows to 0 for the caller to add dgates[t] @ W_hh. On entry dh, dc are dL/dh', dL/dc' from later steps.
-    One short loop per gate over views of its rows, counting from 0, as in ``_forward_step``, so that LLVM
-    vectorises them (one loop writing all four gates: ~25% slower at B=64, H=512)."""
+def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates, d_out, lengths, gates, c_prev, tanh_c,
+                    dc):
+    """Backward steps ``start .. stop - 1`` in the reverse of the forward's visiting order (see
+    ``sequence.backward_recurrence``). Step t writes dgates[t] (dL/da), turns dc into dL/dc entering step t,
+    and sets dh of the active rows to 0, then adds dgates[t] @ W_hh when ``own_product`` (else the caller
+    does). On entry dh, dc are dL/dh', dL/dc' from later steps. One short loop per gate over views of its
+    rows, counting from 0, as in ``_forward_steps``, so that LLVM vectorises them (one loop writing all four
+    gates: ~25% slower at B=64, H=512)."""
+    T = d_out.shape[0]
     B, H = dh.shape
     one = type(dh[0, 0])(1.0)
-    for b in range(B):
-        if t >= lengths[b]:  # padded step: gradients pass through unchanged
-            dgates[t, b, :] = 0
-            continue
-        g_h, g_c, tc, cp, d_row = dh[b], dc[b], tanh_c[t, b], c_prev[t, b], d_out[t, b]
-        a, da = gates[t, b], dgates[t, b]
-        i, f, g, o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        d_i, d_f, d_g, d_o = da[:H], da[H:2 * H], da[2 * H:3 * H], da[3 * H:]
-        for j in range(H):
-            g_h[j] += d_row[j]
-        for j in range(H):
-            d_o[j] = g_h[j] * tc[j] * o[j] * (one - o[j])
-        for j in range(H):  # g_c = dL/dc' + g_h * o * (1 - tanh(c')^2)
-            g_c[j] += g_h[j] * o[j] * (one - tc[j] * tc[j])
-        for j in range(H):
-            d_i[j] = g_c[j] * g[j] * i[j] * (one - i[j])
-        for j in range(H):
-            d_f[j] = g_c[j] * cp[j] * f[j] * (one - f[j])
-        for j in range(H):
-            d_g[j] = g_c[j] * i[j] * (one - g[j] * g[j])
-        for j in range(H):  # dL/dc = g_c * f
-            g_c[j] *= f[j]
-        for j in range(H):
-            g_h[j] = 0
-
-
-@njit(cache=True, error_model="numpy")
-def _backward_loop(d_out, w_hh, lengths, reverse, gates, c_prev, tanh_c, dh, dc, dgates):
-    """All T backward steps in compiled code, in the reverse of the forward visiting order."""
-    T = d_out.shape[0]
-    for s in range(T):
+    for s in range(start, stop):
         t = s if reverse else T - 1 - s
-        _backward_step(t, d_out, lengths, gates, c_prev, tanh_c, dh, dc, dgates)
-        loop_matmul_into(dgates[t], w_hh, dh, True)
+        for b in range(B):
+            if t >= lengths[b]:  # padded step: gradients pass through unchanged
+                dgates[t, b, :] = 0
+                continue
+            g_h, g_c, tc, cp, d_row = dh[b], dc[b], tanh_c[t, b], c_prev[t, b], d_out[t, b]
+            a, da = gates[t, b], dgates[t, b]
+            i, f, g, o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+            d_i, d_f, d_g, d_o = da[:H], da[H:2 * H], da[2 * H:3 * H], da[3 * H:]
+            for j in range(H):
+                g_h[j] += d_row[j]
+            for j in range(H):
+                d_o[j] = g_h[j] * tc[j] * o[j] * (one - o[j])
+            for j in range(H):  # g_c = dL/dc' + g_h * o * (1 - tanh(c')^2)
+                g_c[j] += g_h[j] * o[j] * (one - tc[j] * tc[j])
+            for j in range(H):
+                d_i[j] = g_c[j] * g[j] * i[j] * (one - i[j])
+            for j in range(H):
+                d_f[j] = g_c[j] * cp[j] * f[j] * (one - f[j])
+            for j in range(H):
+                d_g[j] = g_c[j] * i[j] * (one - g[j] * g[j])
+            for j in range(H):  # dL/dc = g_c * f
+                g_c[j] *= f[j]
+            for j in range(H):
+                g_h[j] = 0
+        if own_product:
+            loop_matmul_into(dgates[t], w_hh, dh, True)
 
 
 def lstm_backward(saved, d_out, d_h_n, d_c_n):
@@ -178,13 +167,6 @@ def lstm_backward(saved, d_out, d_h_n, d_c_n):
     d_out = zeros_or(d_out, (T, B, H), x.dtype)
     dh, dc = state_copy(d_h_n, (B, H), x.dtype), state_copy(d_c_n, (B, H), x.dtype)
     dgates = np.empty((T, B, 4 * H), x.dtype)
-    if compiled_recurrence_wins(B, H, 4):
-        _backward_loop(d_out, w_hh, lengths, reverse, gates, c_prev, tanh_c, dh, dc, dgates)
-    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
-        dh_rec = np.empty((B, H), x.dtype)
-        for t in reversed(time_steps(T, reverse)):
-            _backward_step(t, d_out, lengths, gates, c_prev, tanh_c, dh, dc, dgates)
-            np.dot(dgates[t], w_hh, out=dh_rec)
-            dh += dh_rec
+    backward_recurrence(_backward_steps, T, reverse, w_hh, dh, dgates, d_out, lengths, gates, c_prev, tanh_c, dc)
     dx, dw_ih, dw_hh, db_ih, db_hh = parameter_grads(dgates, dgates, x, h_prev, w_ih, has_bias)
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh

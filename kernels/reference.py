@@ -21,13 +21,9 @@ Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 
 import numpy as np
 
+from ..ops.elementwise import _stable_sigmoid as sigmoid  # the sigmoid op's: exp only ever sees -|a|
 from .saved import GRUSaved, LSTMSaved, RNNSaved
-
-
-def sigmoid(a):
-    """Logistic function 1 / (1 + exp(-a)), stable for large |a|: exp only ever sees -|a|."""
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+from .sequence import time_steps
 
 
 def _active(lengths, T):
@@ -41,11 +37,6 @@ def _prepare(x, lengths):
     lengths = np.full(B, T, np.int64) if lengths is None else np.asarray(lengths, np.int64)
     active = _active(lengths, T)
     return lengths, active, np.where(active, x, 0)
-
-
-def _steps(T, reverse):
-    """Time steps in the order the recurrence visits them."""
-    return range(T - 1, -1, -1) if reverse else range(T)
 
 
 def _zeros_if_none(a, shape, dtype):
@@ -80,7 +71,7 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, nonl
     lengths, active, x = _prepare(x, lengths)
     out, h_prev, h_new = (np.zeros((T,) + h0.shape, x.dtype) for _ in range(3))
     h = h0
-    for t in _steps(T, reverse):
+    for t in time_steps(T, reverse):
         a = x[t] @ w_ih.T + h @ w_hh.T
         if b_ih is not None:
             a = a + (b_ih + b_hh)
@@ -112,7 +103,7 @@ def rnn_backward(saved, d_out, d_h_n):
     dh = _zeros_if_none(d_h_n, (B, H), x.dtype)
     dx, dw_ih, dw_hh = np.zeros_like(x), np.zeros_like(w_ih), np.zeros_like(w_hh)
     db = np.zeros(H, x.dtype)
-    for t in reversed(_steps(T, reverse)):
+    for t in reversed(time_steps(T, reverse)):
         g = dh + np.where(active[t], d_out[t], 0)  # dL/dh' at step t
         da = g * (1 - h_new[t] ** 2) if nonlinearity == "tanh" else g * (h_new[t] > 0)
         da = np.where(active[t], da, 0)  # dL/d(pre-activation)
@@ -146,7 +137,7 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False)
     out, h_prev, c_prev, tanh_c = (np.zeros((T, B, H), x.dtype) for _ in range(4))
     gates = np.zeros((T, B, 4 * H), x.dtype)
     h, c = h0, c0
-    for t in _steps(T, reverse):
+    for t in time_steps(T, reverse):
         a = x[t] @ w_ih.T + h @ w_hh.T
         if b_ih is not None:
             a = a + (b_ih + b_hh)
@@ -183,7 +174,7 @@ def lstm_backward(saved, d_out, d_h_n, d_c_n):
     dc = _zeros_if_none(d_c_n, (B, H), x.dtype)
     dx, dw_ih, dw_hh = np.zeros_like(x), np.zeros_like(w_ih), np.zeros_like(w_hh)
     db = np.zeros(4 * H, x.dtype)
-    for t in reversed(_steps(T, reverse)):
+    for t in reversed(time_steps(T, reverse)):
         i, f, g, o = np.split(gates[t], 4, axis=1)
         g_h = dh + np.where(active[t], d_out[t], 0)  # dL/dh' at step t
         g_c = dc + g_h * o * (1 - tanh_c[t] ** 2)  # dL/dc' at step t
@@ -225,7 +216,7 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
     out, h_prev, hn_all = (np.zeros((T, B, H), x.dtype) for _ in range(3))
     gates = np.zeros((T, B, 3 * H), x.dtype)
     h = h0
-    for t in _steps(T, reverse):
+    for t in time_steps(T, reverse):
         ax = x[t] @ w_ih.T
         ah = h @ w_hh.T
         if b_ih is not None:
@@ -263,7 +254,7 @@ def gru_backward(saved, d_out, d_h_n):
     dh = _zeros_if_none(d_h_n, (B, H), x.dtype)
     dx, dw_ih, dw_hh = np.zeros_like(x), np.zeros_like(w_ih), np.zeros_like(w_hh)
     db_ih, db_hh = np.zeros(3 * H, x.dtype), np.zeros(3 * H, x.dtype)
-    for t in reversed(_steps(T, reverse)):
+    for t in reversed(time_steps(T, reverse)):
         r, z, n = np.split(gates[t], 3, axis=1)
         g_h = dh + np.where(active[t], d_out[t], 0)  # dL/dh' at step t
         dn = g_h * (1 - z) * (1 - n ** 2)  # through n = tanh

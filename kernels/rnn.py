@@ -20,50 +20,47 @@ import numpy as np
 from numba import njit
 
 from .activations import tanh_inplace
-from .gemm import compiled_recurrence_wins, loop_matmul_into
+from .gemm import loop_matmul_into
 from .rows import copy_into
 from .saved import RNNSaved
-from .sequence import (combined_bias, full_lengths, input_projection, parameter_grads, state_copy,
-                       time_steps, zero_padding, zeros_or)
+from .sequence import (backward_recurrence, combined_bias, forward_recurrence, full_lengths, input_projection,
+                       parameter_grads, state_copy, zero_padding, zeros_or)
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_step(t, xg, hg, bias, lengths, relu, h, out, h_prev, h_new):
-    """Step t for the whole batch; h (B, H) is updated in place, per-step arrays written at t.
+def _forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, xg, bias, lengths, relu, out, h_prev,
+                   h_new):
+    """Steps ``start .. stop - 1`` in visiting order for the whole batch (see ``sequence.forward_recurrence``);
+    h (B, H) is updated in place, per-step arrays written at t.
 
-    xg (T, B, H) input projections, hg (B, H) = h W_hh^T, bias (H,) = b_ih + b_hh. Short loops counting
-    from 0, each over one or two arrays, which LLVM vectorises.
+    w_hh_t (H, H) = W_hh^T; hg (B, H) = h W_hh^T, computed here by the loop matmul when ``own_product``,
+    else by the caller. xg (T, B, H) input projections, bias (H,) = b_ih + b_hh. Short loops counting from 0,
+    each over one or two arrays, which LLVM vectorises.
     """
+    T = xg.shape[0]
     B, H = h.shape
     zero = type(h[0, 0])(0.0)
-    for b in range(B):
-        if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
-            out[t, b, :] = 0
-            h_prev[t, b, :] = 0
-            h_new[t, b, :] = 0
-            continue
-        a, x_row, h_row = h_new[t, b], xg[t, b], hg[b]
-        for j in range(H):
-            a[j] = x_row[j] + h_row[j] + bias[j]
-        if relu:
-            for j in range(H):
-                a[j] = max(a[j], zero)
-        else:
-            tanh_inplace(a)
-        copy_into(h_prev[t, b], h[b])
-        copy_into(h[b], a)
-        copy_into(out[t, b], a)
-
-
-@njit(cache=True, error_model="numpy")
-def _forward_loop(xg, w_hh_t, bias, lengths, reverse, relu, h, out, h_prev, h_new):
-    """All T steps in compiled code (no per-step call overhead); w_hh_t (H, H) = W_hh^T."""
-    T = xg.shape[0]
-    hg = np.empty(h.shape, h.dtype)
-    for s in range(T):
+    for s in range(start, stop):
         t = T - 1 - s if reverse else s
-        loop_matmul_into(h, w_hh_t, hg, False)
-        _forward_step(t, xg, hg, bias, lengths, relu, h, out, h_prev, h_new)
+        if own_product:
+            loop_matmul_into(h, w_hh_t, hg, False)
+        for b in range(B):
+            if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
+                out[t, b, :] = 0
+                h_prev[t, b, :] = 0
+                h_new[t, b, :] = 0
+                continue
+            a, x_row, h_row = h_new[t, b], xg[t, b], hg[b]
+            for j in range(H):
+                a[j] = x_row[j] + h_row[j] + bias[j]
+            if relu:
+                for j in range(H):
+                    a[j] = max(a[j], zero)
+            else:
+                tanh_inplace(a)
+            copy_into(h_prev[t, b], h[b])
+            copy_into(h[b], a)
+            copy_into(out[t, b], a)
 
 
 def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, nonlinearity="tanh"):
@@ -92,48 +89,39 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, nonl
     bias = combined_bias(b_ih, b_hh, H, x.dtype)
     h = state_copy(h0, (B, H), x.dtype)
     out, h_prev, h_new = (np.empty((T, B, H), x.dtype) for _ in range(3))
-    w_hh_t = np.ascontiguousarray(w_hh.T)
-    if compiled_recurrence_wins(B, H, 1):
-        _forward_loop(xg, w_hh_t, bias, lengths, reverse, relu, h, out, h_prev, h_new)
-    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
-        hg = np.empty((B, H), x.dtype)
-        for t in time_steps(T, reverse):
-            np.dot(h, w_hh_t, out=hg)
-            _forward_step(t, xg, hg, bias, lengths, relu, h, out, h_prev, h_new)
+    forward_recurrence(_forward_steps, T, reverse, np.ascontiguousarray(w_hh.T), h, xg, bias, lengths, relu, out,
+                       h_prev, h_new)
     saved = RNNSaved(x, w_ih, w_hh, h_prev, h_new, lengths, reverse, nonlinearity, b_ih is not None)
     return out, h, saved
 
 
 @njit(cache=True, error_model="numpy")
-def _backward_step(t, d_out, lengths, relu, h_new, dh, dgates):
-    """Step t: writes dgates[t] = dL/da and sets dh of the active rows to 0 for the caller to add
-    dgates[t] @ W_hh. On entry dh is dL/dh' from later steps."""
+def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates, d_out, lengths, relu, h_new):
+    """Backward steps ``start .. stop - 1`` in the reverse of the forward's visiting order (see
+    ``sequence.backward_recurrence``). Step t writes dgates[t] = dL/da and sets dh of the active rows to 0,
+    then adds dgates[t] @ W_hh when ``own_product`` (else the caller does). On entry dh is dL/dh' from later
+    steps."""
+    T = d_out.shape[0]
     B, H = dh.shape
     zero, one = type(dh[0, 0])(0.0), type(dh[0, 0])(1.0)
-    for b in range(B):
-        if t >= lengths[b]:  # padded step: the gradient passes through unchanged
-            dgates[t, b, :] = 0
-            continue
-        g_h, d_row, hn, da = dh[b], d_out[t, b], h_new[t, b], dgates[t, b]
-        for j in range(H):
-            g_h[j] += d_row[j]
-        if relu:
-            for j in range(H):
-                da[j] = g_h[j] if hn[j] > 0 else zero
-        else:
-            for j in range(H):
-                da[j] = g_h[j] * (one - hn[j] * hn[j])
-        g_h[:] = 0
-
-
-@njit(cache=True, error_model="numpy")
-def _backward_loop(d_out, w_hh, lengths, reverse, relu, h_new, dh, dgates):
-    """All T backward steps in compiled code, in the reverse of the forward visiting order."""
-    T = d_out.shape[0]
-    for s in range(T):
+    for s in range(start, stop):
         t = s if reverse else T - 1 - s
-        _backward_step(t, d_out, lengths, relu, h_new, dh, dgates)
-        loop_matmul_into(dgates[t], w_hh, dh, True)
+        for b in range(B):
+            if t >= lengths[b]:  # padded step: the gradient passes through unchanged
+                dgates[t, b, :] = 0
+                continue
+            g_h, d_row, hn, da = dh[b], d_out[t, b], h_new[t, b], dgates[t, b]
+            for j in range(H):
+                g_h[j] += d_row[j]
+            if relu:
+                for j in range(H):
+                    da[j] = g_h[j] if hn[j] > 0 else zero
+            else:
+                for j in range(H):
+                    da[j] = g_h[j] * (one - hn[j] * hn[j])
+            g_h[:] = 0
+        if own_product:
+            loop_matmul_into(dgates[t], w_hh, dh, True)
 
 
 def rnn_backward(saved, d_out, d_h_n):
@@ -155,13 +143,6 @@ def rnn_backward(saved, d_out, d_h_n):
     d_out = zeros_or(d_out, (T, B, H), x.dtype)
     dh = state_copy(d_h_n, (B, H), x.dtype)
     dgates = np.empty((T, B, H), x.dtype)
-    if compiled_recurrence_wins(B, H, 1):
-        _backward_loop(d_out, w_hh, lengths, reverse, relu, h_new, dh, dgates)
-    else:  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
-        dh_rec = np.empty((B, H), x.dtype)
-        for t in reversed(time_steps(T, reverse)):
-            _backward_step(t, d_out, lengths, relu, h_new, dh, dgates)
-            np.dot(dgates[t], w_hh, out=dh_rec)
-            dh += dh_rec
+    backward_recurrence(_backward_steps, T, reverse, w_hh, dh, dgates, d_out, lengths, relu, h_new)
     dx, dw_ih, dw_hh, db_ih, db_hh = parameter_grads(dgates, dgates, x, h_prev, w_ih, has_bias)
     return dx, dh, dw_ih, dw_hh, db_ih, db_hh

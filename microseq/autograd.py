@@ -15,6 +15,13 @@ output, which is exactly the order reverse-mode differentiation needs.
 
 Broadcasting is undone in exactly one place (:func:`unbroadcast`), and every gradient is checked against the
 shape of the input it belongs to before it is stored.
+
+Higher-order gradients. A rule is written once in the NumPy API (``lambda g, _x, y: (g * y,)``). A first-order
+backward calls it with ndarrays: nothing is recorded and nothing is slower. ``backward(create_graph=True)``
+calls the same rule with Tensors (``g``, the node's input tensors, and its output as a tensor of the same
+node) under grad mode; ``*`` and ``np.exp`` on Tensors are microseq ops (``Tensor.__array_ufunc__``), so
+the rule records the backward pass on the tape, and the gradients it returns have a history that
+``backward`` or :func:`grad` can differentiate again.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ __all__ = [
     "VersionCounter",
     "backward",
     "enable_grad",
+    "grad",
     "is_grad_enabled",
     "no_grad",
     "set_grad_enabled",
@@ -106,13 +114,14 @@ _next_seq = itertools.count().__next__
 _reads_of_code: dict = {}
 
 
-def _reads(rule):
+def _reads(rule) -> tuple:
     """Which of the values after ``g`` ``rule`` reads: a tuple of flags, one per named parameter (False for a
-    name starting with ``_``) and a last one for the rest (True if the rule takes ``*args``). None for a rule of
-    ``g`` alone. Worked out once per rule's code object."""
+    name starting with ``_``) and a last one for the rest (True if the rule takes ``*args``). Empty for a rule of
+    ``g`` alone (or a callable that is not a function), which is called with ``g`` only. Worked out once per
+    rule's code object."""
     code = getattr(rule, "__code__", None)
     if code is None:
-        return None
+        return ()
     reads = _reads_of_code.get(code)
     if reads is None:
         varargs = bool(code.co_flags & 0x04)  # CO_VARARGS
@@ -122,7 +131,7 @@ def _reads(rule):
             names = code.co_varnames[1 : code.co_argcount]
             reads = tuple(not name.startswith("_") for name in names) + (varargs,)
         _reads_of_code[code] = reads
-    return reads or None
+    return reads
 
 
 class Node:
@@ -138,10 +147,10 @@ class Node:
         The op's vector-Jacobian product, ``backward(g, *inputs, out) -> tuple`` with one gradient (or None)
         per input: ``g`` is the gradient of the output, ``inputs`` and ``out`` are the op's input and output
         values. A parameter whose name starts with ``_`` is one the rule does not read (it is not saved).
-        Anything else the rule needs (masks, indices, axes) it closes over. (Transitional: a rule taking
-        ``g`` alone reads only its closure.)
+        Anything else the rule needs (masks, indices, axes) it closes over, as constants. A rule taking ``g``
+        alone reads no values. Arrays in a first-order backward; Tensors with ``create_graph=True``.
     saved : tuple
-        The values passed after ``g``: the inputs' arrays and the output's array.
+        The values passed after ``g``: the inputs' arrays and the output's array (empty for a rule of ``g``).
     seq : int
         Position on the tape; later ops have larger numbers.
     out_shape, out_dtype
@@ -170,7 +179,7 @@ class Node:
         self.inputs = inputs
         self.backward = backward
         self.reads = _reads(backward)
-        self.saved = None if self.reads is None else (*[t.data for t in inputs], out)
+        self.saved = (*[t.data for t in inputs], out) if self.reads else ()
         self.seq = _next_seq()
         self.versions = [t._version.value for t in inputs]
         self.out_shape = out.shape
@@ -179,12 +188,17 @@ class Node:
         self.retained_output = None
         self.mutated_after_save = None
 
+    def __call__(self, g) -> tuple:
+        """The input gradients for the output gradient ``g``: the rule run on the values it saved (first
+        order, arrays), as ``backward`` does for each node (like calling a PyTorch ``grad_fn``)."""
+        return self.backward(g, *self.saved)
+
     # -- what the op saved --------------------------------------------------------------------------
     def saved_arrays(self) -> list[np.ndarray]:
         """The arrays held by this node's backward closure (what the op saved for backward)."""
         closure = getattr(self.backward, "__closure__", None) or ()
         seen, arrays = set(), []
-        if self.saved is not None:
+        if self.saved:
             flags, rest = self.reads[:-1], self.reads[-1]
             for i, value in enumerate(self.saved):
                 if (flags[i] if i < len(flags) else rest) and id(value) not in seen:
@@ -227,11 +241,12 @@ class Node:
 # --------------------------------------------------------------------------------------------------
 # Backward
 # --------------------------------------------------------------------------------------------------
-def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+def unbroadcast(grad, shape: tuple):
     """Sum ``grad`` over the axes that broadcasting stretched, so that it gets ``shape`` back.
 
     Broadcasting copies an input along new leading axes and along axes of size 1; the gradient of a copy is
-    the sum of the gradients of the copies.
+    the sum of the gradients of the copies. ``grad`` is an ndarray, or a Tensor in a ``create_graph`` backward
+    (whose ``sum`` and ``reshape`` are then recorded).
     """
     if grad.shape == shape:
         return grad
@@ -244,9 +259,10 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
 
 
-def _fit_gradient(node: Node, position: int, grad, tensor) -> np.ndarray:
+def _fit_gradient(node: Node, position: int, grad, tensor):
     """Bring an input gradient to its input's shape and dtype, or fail loudly naming the op."""
-    grad = np.asarray(grad)
+    if not hasattr(grad, "requires_grad"):  # a Tensor (create_graph) stays one; anything else becomes an array
+        grad = np.asarray(grad)
     if grad.shape != tensor.data.shape:
         if node.reduces_broadcast:
             grad = unbroadcast(grad, tensor.shape)
@@ -263,10 +279,10 @@ def _fit_gradient(node: Node, position: int, grad, tensor) -> np.ndarray:
 _by_seq = attrgetter("seq")
 
 
-def _nodes_to_replay(root: Node) -> list[Node]:
-    """Every node ``root`` depends on (itself included), latest first: the tape read backwards."""
-    found = {root}
-    stack = [root]
+def _nodes_to_replay(roots) -> list[Node]:
+    """Every node the ``roots`` depend on (themselves included), latest first: the tape read backwards."""
+    stack = list(roots)
+    found = set(stack)
     while stack:
         node = stack.pop()
         if node.inputs is None:  # freed by an earlier backward; reported when replayed
@@ -279,48 +295,64 @@ def _nodes_to_replay(root: Node) -> list[Node]:
     return sorted(found, key=_by_seq, reverse=True)
 
 
-def _accumulate_into_grad(tensor, grad: np.ndarray) -> None:
-    """Add to ``tensor.grad``; the first contribution is copied so no two gradients share memory."""
+def _accumulate_into_grad(tensor, grad) -> None:
+    """Add to ``tensor.grad``; the first contribution is copied (``astype`` copies) so that no two gradients
+    share memory. A Tensor gradient (create_graph) keeps its history: the copy and the sum are recorded."""
     if tensor.grad is None:
-        tensor.grad = np.array(grad, dtype=tensor.dtype, copy=True)
+        tensor.grad = grad.astype(tensor.dtype)
     else:
         tensor.grad = tensor.grad + grad
 
 
-def backward(root, grad=None, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
-
-    Parameters
-    ----------
-    root : Tensor
-        The output to differentiate. A tensor with more than one element needs an explicit ``grad``.
-    grad : array_like, optional
-        The upstream gradient, of ``root``'s shape (defaults to 1 for a single-element output).
-    retain_graph : bool
-        Keep the saved arrays so that backward can run through this graph again.
-    """
-    if not root.requires_grad:
-        raise RuntimeError("backward: this tensor does not require grad and has no recorded history")
+def _upstream(caller: str, output, grad, create_graph: bool):
+    """The gradient that starts a backward pass from ``output``: 1 for a single element, else ``grad``
+    checked against the output's shape; an array, or a Tensor when ``create_graph`` (a Tensor given as
+    ``grad`` then keeps its history)."""
     if grad is None:
-        if root.size != 1:
+        if output.size != 1:
             raise RuntimeError(
-                f"backward: output has shape {root.shape}; pass grad= of that shape for a non-scalar output"
+                f"{caller}: output has shape {output.shape}; pass grad= of that shape for a non-scalar output"
             )
-        grad = np.ones(root.shape, dtype=root.dtype)
-    else:
+        grad = np.ones(output.shape, dtype=output.dtype)
+    elif not (create_graph and hasattr(grad, "requires_grad")):
         if type(grad) is not np.ndarray:
             grad = getattr(grad, "data", grad)  # a Tensor's array (an ndarray's .data would be its raw buffer)
-        if not (type(grad) is np.ndarray and grad.dtype == root.dtype):
-            grad = np.asarray(grad, dtype=root.dtype)
-        if grad.shape != root.shape:
-            raise RuntimeError(f"backward: grad has shape {grad.shape}, expected the output's {root.shape}")
+        if not (type(grad) is np.ndarray and grad.dtype == output.dtype):
+            grad = np.asarray(grad, dtype=output.dtype)
+    if grad.shape != output.shape:
+        raise RuntimeError(f"{caller}: grad has shape {grad.shape}, expected the output's {output.shape}")
+    if not create_graph:
+        return grad
+    from .tensor import Tensor
 
-    if root._node is None:  # a leaf: its gradient is the upstream gradient itself
-        _accumulate_into_grad(root, grad)
-        return
+    return grad if isinstance(grad, Tensor) else Tensor(grad)
 
-    pending = {root._node: grad}
-    for node in _nodes_to_replay(root._node):
+
+def _rule_on_tensors(node: Node, g) -> tuple:
+    """Run ``node``'s rule on Tensors (create_graph): ``g``, the node's input tensors and its output as a
+    tensor of the same node, so that every op of the rule is recorded. Gradients come back as Tensors."""
+    from .tensor import Tensor
+
+    if node.reads:
+        out = Tensor(np.asarray(node.saved[-1]))  # (np.asarray: a NumPy scalar keeps its dtype)
+        out.requires_grad, out._node = True, node
+        grads = node.backward(g, *node.inputs, out)
+    else:
+        grads = node.backward(g)
+    return tuple(v if v is None or isinstance(v, Tensor) else Tensor(np.asarray(v)) for v in grads)
+
+
+def _replay(nodes, pending: dict, on_leaf, create_graph: bool, retain_graph: bool, captured=None) -> None:
+    """Run the rules of ``nodes`` (latest first) from the output gradients in ``pending`` (node -> gradient).
+
+    Each gradient that reaches a leaf goes to ``on_leaf(tensor, grad)``. ``captured`` (node -> None), given
+    by :func:`grad`, receives the total gradient of those nodes' outputs; without it, outputs marked by
+    ``retain_grad()`` accumulate theirs into ``.grad``.
+    """
+    if create_graph and not _grad_mode.enabled:
+        with enable_grad():
+            return _replay(nodes, pending, on_leaf, create_graph, retain_graph, captured)
+    for node in nodes:
         grad_out = pending.pop(node, None)
         if grad_out is None:
             continue
@@ -330,10 +362,15 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 "call backward(retain_graph=True) the first time to go through it twice"
             )
         node._check_not_modified()
-        if node.retained_output is not None:
-            _accumulate_into_grad(node.retained_output, grad_out)
-        saved = node.saved
-        input_grads = node.backward(grad_out) if saved is None else node.backward(grad_out, *saved)
+        if captured is None:
+            if node.retained_output is not None:
+                _accumulate_into_grad(node.retained_output, grad_out)
+        elif node in captured:
+            captured[node] = grad_out
+        if create_graph:
+            input_grads = _rule_on_tensors(node, grad_out)
+        else:
+            input_grads = node.backward(grad_out, *node.saved)
         for position, (tensor, input_grad) in enumerate(zip(node.inputs, input_grads)):
             if input_grad is None or not tensor.requires_grad:
                 continue
@@ -342,7 +379,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 input_grad = _fit_gradient(node, position, input_grad, tensor)
             parent = tensor._node
             if parent is None:
-                _accumulate_into_grad(tensor, input_grad)
+                on_leaf(tensor, input_grad)
             else:
                 previous = pending.get(parent)
                 pending[parent] = input_grad if previous is None else previous + input_grad
@@ -351,6 +388,128 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             node.inputs = None
             node.saved = None
             node.retained_output = None
+
+
+def backward(root, grad=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+    Parameters
+    ----------
+    root : Tensor
+        The output to differentiate. A tensor with more than one element needs an explicit ``grad``.
+    grad : array_like or Tensor, optional
+        The upstream gradient, of ``root``'s shape (defaults to 1 for a single-element output).
+    retain_graph : bool, optional
+        Keep the saved arrays so that backward can run through this graph again. Defaults to ``create_graph``.
+    create_graph : bool
+        Record the backward pass itself: ``leaf.grad`` becomes a Tensor with a history, which can be
+        differentiated again (higher-order derivatives). Without it ``leaf.grad`` is a plain ndarray.
+    """
+    if not root.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no recorded history")
+    grad = _upstream("backward", root, grad, create_graph)
+    if root._node is None:  # a leaf: its gradient is the upstream gradient itself
+        _accumulate_into_grad(root, grad)
+        return
+    retain = create_graph if retain_graph is None else retain_graph
+    _replay(_nodes_to_replay((root._node,)), {root._node: grad}, _accumulate_into_grad, create_graph, retain)
+
+
+def _as_tuple(value) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = True) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned instead of stored in ``.grad``.
+
+    As ``torch.autograd.grad``, except that an input the outputs do not depend on gets zeros of its shape (as
+    in ``torch.func`` and JAX), and an output without history (a constant) contributes nothing.
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensor
+        Differentiated together: their vector-Jacobian products add up.
+    inputs : Tensor or sequence of Tensor
+        Tensors that require grad: leaves or intermediate results.
+    grad_outputs : array_like, Tensor or a sequence of them, optional
+        The upstream gradient of each output (1 for a single-element output when omitted).
+    retain_graph : bool, optional
+        Keep the graph for another backward. Defaults to ``create_graph``.
+    create_graph : bool
+        Record the computation of the gradients, so that they can be differentiated again.
+    allow_unused : bool
+        False: an input the outputs do not depend on is an error instead of zeros.
+
+    Returns
+    -------
+    tuple of Tensor
+        One gradient per input, of its shape and dtype: with a history when ``create_graph``, constants
+        otherwise. No ``.grad`` is read or written.
+
+    Examples
+    --------
+    >>> import microseq as ms
+    >>> x = ms.tensor([1.0, 2.0], requires_grad=True)
+    >>> (g,) = ms.autograd.grad((x * x * x).sum(), x, create_graph=True)  # 3 x^2
+    >>> ms.autograd.grad(g.sum(), x)[0]  # 6 x
+    tensor([ 6., 12.])
+    """
+    from .tensor import Tensor
+
+    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    grad_outputs = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, tensor in enumerate(inputs):
+        if not isinstance(tensor, Tensor) or not tensor.requires_grad:
+            raise RuntimeError(f"grad: input {i} is not a tensor that requires grad")
+    leaf_grads = {id(t): None for t in inputs if t._node is None}
+    captured = {t._node: None for t in inputs if t._node is not None}
+
+    def on_leaf(tensor, g) -> None:
+        key = id(tensor)
+        if key in leaf_grads:
+            previous = leaf_grads[key]
+            leaf_grads[key] = g if previous is None else previous + g
+
+    pending = {}
+    for k, (output, g) in enumerate(zip(outputs, grad_outputs)):
+        if not output.requires_grad:
+            if not allow_unused:
+                raise RuntimeError(f"grad: output {k} does not require grad and has no recorded history")
+            continue
+        g = _upstream("grad", output, g, create_graph)
+        if output._node is None:
+            on_leaf(output, g)
+        else:
+            previous = pending.get(output._node)
+            pending[output._node] = g if previous is None else previous + g
+    nodes = _nodes_leading_to(_nodes_to_replay(pending), set(leaf_grads), set(captured))
+    _replay(nodes, pending, on_leaf, create_graph, create_graph if retain_graph is None else retain_graph, captured)
+
+    results = []
+    for i, tensor in enumerate(inputs):
+        g = leaf_grads[id(tensor)] if tensor._node is None else captured[tensor._node]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad: input {i} (shape {tensor.shape}) was not used to compute the outputs")
+            g = np.zeros(tensor.shape, dtype=tensor.dtype)
+        g = g.astype(tensor.dtype)  # a copy: no two results share memory with each other or grad_outputs
+        results.append(g if isinstance(g, Tensor) else Tensor(np.asarray(g)))
+    return tuple(results)
+
+
+def _nodes_leading_to(nodes: list, leaf_ids: set, target_nodes: set) -> list:
+    """The ``nodes`` (latest first) that lie on a path to a target leaf or to a target node's output, and the
+    target nodes themselves: only those need to run for :func:`grad`."""
+    needed = set()
+    for node in reversed(nodes):  # oldest first: every input's node has been decided already
+        if node.inputs is None or any(
+            id(t) in leaf_ids or t._node in target_nodes or t._node in needed for t in node.inputs
+        ):
+            needed.add(node)  # (a freed node is kept: replaying it reports that it was freed)
+    return [node for node in nodes if node in needed or node in target_nodes]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -390,4 +549,4 @@ def tape_of(tensor) -> Tape:
     """
     if tensor._node is None:
         return Tape()
-    return Tape(reversed(_nodes_to_replay(tensor._node)))
+    return Tape(reversed(_nodes_to_replay((tensor._node,))))

@@ -7,6 +7,10 @@ For a function ``f`` of tensors and a random upstream gradient ``v`` (one per ou
 
 and the check passes when ``|analytical - numerical| <= atol + rtol * |numerical|`` everywhere.
 
+``gradgradcheck`` checks second derivatives the same way, as PyTorch's does: the function it checks is the
+vector-Jacobian product itself, ``(x, v) -> v^T J(x)`` computed by ``autograd.grad(create_graph=True)``, whose
+own backward (with a second random upstream gradient) is compared with finite differences of it.
+
 For large inputs the *fast* mode checks one random direction ``u`` per input instead of every element:
 ``(<v, f(x + eps u)> - <v, f(x - eps u)>) / (2 eps)`` against ``<v^T J, u>``.
 
@@ -20,10 +24,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .autograd import no_grad
+from . import autograd
+from .autograd import enable_grad, is_grad_enabled, no_grad
 from .tensor import Tensor
 
-__all__ = ["gradcheck", "GradcheckError"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 class GradcheckError(AssertionError):
@@ -87,7 +92,7 @@ def gradcheck(
     bool
         True when every checked gradient agrees.
     """
-    tensors = [x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float64), requires_grad=True) for x in inputs]
+    tensors = _as_tensors(inputs)
     names = list(names) if names is not None else [f"input {i}" for i in range(len(tensors))]
     checked = [i for i, t in enumerate(tensors) if t.requires_grad]
     if not checked:
@@ -156,6 +161,102 @@ def gradcheck(
     return True
 
 
+def gradgradcheck(
+    fn: Callable[..., Tensor | Sequence[Tensor]],
+    inputs: Sequence,
+    grad_outputs: Sequence | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    fast: bool | None = None,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+    raise_exception: bool = True,
+) -> bool:
+    """Check the second derivatives of ``fn`` at ``inputs`` against finite differences of its first derivatives.
+
+    With a random upstream gradient ``v`` per output (the first level), the first derivatives are the
+    vector-Jacobian product ``G(x, v) = v^T J(x)``, one array per input, computed with
+    ``autograd.grad(..., create_graph=True)`` so that it has a backward pass of its own. :func:`gradcheck` then
+    checks ``G`` as a function of both ``x`` and ``v`` (with its own random upstream gradient ``u``, the second
+    level): ``d<u, G>/dx`` is the second-order product of the backward rules' own backward rules, compared with
+    central differences of ``G`` in ``x``; ``d<u, G>/dv = J u`` checks the backward pass is linear in ``v``.
+
+    Parameters
+    ----------
+    fn, inputs, eps, atol, rtol, fast, seed, names, raise_exception
+        As in :func:`gradcheck` (the same defaults: PyTorch's).
+    grad_outputs : sequence of array_like, optional
+        The first-level upstream gradients, one per output that requires grad. Default: standard normal,
+        drawn with ``seed``.
+
+    Returns
+    -------
+    bool
+        True when every second derivative agrees.
+
+    Raises
+    ------
+    GradcheckError
+        Naming the input (``names[i]``, or ``upstream gradient of output k`` for ``v``) and the worst element.
+
+    Examples
+    --------
+    >>> import numpy as np, microseq as ms
+    >>> ms.gradgradcheck(lambda x, w: ms.tanh(x @ w), [np.ones((2, 3)), np.full((3, 1), 0.5)])
+    True
+    """
+    tensors = _as_tensors(inputs)
+    names = list(names) if names is not None else [f"input {i}" for i in range(len(tensors))]
+    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
+    if not checked:
+        raise GradcheckError("gradgradcheck: no input requires grad, nothing to check")
+    with enable_grad():
+        outputs = [out for out in _as_outputs(fn(*tensors)) if out.requires_grad]
+    if not outputs:
+        raise GradcheckError("gradgradcheck: no output depends on an input that requires grad")
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        grad_outputs = [rng.standard_normal(out.shape) for out in outputs]
+    if len(grad_outputs) != len(outputs):
+        count = f"{len(grad_outputs)} grad_outputs for {len(outputs)} differentiable outputs"
+        raise GradcheckError(f"gradgradcheck: {count}")
+    upstream = _as_tensors(grad_outputs)
+    for k, (v, out) in enumerate(zip(upstream, outputs)):
+        if v.shape != out.shape:
+            raise GradcheckError(f"gradgradcheck: grad_outputs[{k}] has shape {v.shape}, output {k} has {out.shape}")
+
+    def first_derivatives(*args):
+        """``v^T J`` at the given inputs (``args``: the checked inputs, then the upstream gradients)."""
+        full = list(tensors)
+        for i, x in zip(checked, args):
+            full[i] = x
+        create_graph = is_grad_enabled()
+        with enable_grad():
+            outs = [out for out in _as_outputs(fn(*full)) if out.requires_grad]
+            grads = autograd.grad(
+                outs, [full[i] for i in checked], grad_outputs=list(args[len(checked) :]),
+                create_graph=create_graph, allow_unused=True,
+            )
+        return grads  # Tensors, zeros for an input the outputs do not use
+
+    names = [names[i] for i in checked] + [f"upstream gradient of output {k}" for k in range(len(upstream))]
+    try:
+        return gradcheck(
+            first_derivatives, [tensors[i] for i in checked] + upstream, eps=eps, atol=atol, rtol=rtol, fast=fast,
+            seed=seed + 1, names=names, raise_exception=raise_exception,
+        )
+    except GradcheckError as error:  # the same report, said of the second derivatives
+        what = "gradgradcheck failed (second derivatives against finite differences of the first):"
+        message = str(error).replace("gradcheck failed:", what, 1).replace("gradcheck:", "gradgradcheck:", 1)
+        raise GradcheckError(message) from None
+
+
+def _as_tensors(inputs) -> list[Tensor]:
+    """Tensors as they are; anything else as a float64 tensor that requires grad."""
+    return [x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float64), requires_grad=True) for x in inputs]
+
+
 def _compare(name: str, analytical: np.ndarray, numerical: np.ndarray, atol: float, rtol: float) -> str:
     """An empty string when close, else a description of the worst element."""
     error = np.abs(analytical - numerical) - (atol + rtol * np.abs(numerical))
@@ -167,7 +268,7 @@ def _compare(name: str, analytical: np.ndarray, numerical: np.ndarray, atol: flo
         bad = np.unravel_index(np.argmax(error), error.shape)
     where = f" at index {tuple(int(i) for i in bad)}" if analytical.ndim else ""
     return (
-        f"  {name}{where}: analytical {analytical[bad]!r}, numerical {numerical[bad]!r} "
+        f"  {name}{where}: analytical {float(analytical[bad])!r}, numerical {float(numerical[bad])!r} "
         f"(|difference| {abs(analytical[bad] - numerical[bad]):.3g}, allowed {atol + rtol * abs(numerical[bad]):.3g}); "
         f"{int((error > 0).sum())} of {error.size} elements differ"
     )

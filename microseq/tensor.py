@@ -13,15 +13,47 @@ import numpy as np
 from . import autograd
 from .autograd import Node, VersionCounter, _grad_mode
 
-__all__ = ["Tensor", "tensor", "as_tensor", "record", "zeros", "ones", "randn", "rand", "arange", "full"]
+__all__ = [
+    "Tensor", "tensor", "as_tensor", "record", "implements", "zeros", "ones", "randn", "rand", "arange", "full",
+]
 
 DEFAULT_FLOAT = np.float32
 
+# NumPy ufunc or function -> the microseq op that does the same on Tensors (filled by ``@implements``).
+_NUMPY_EQUIVALENTS: dict = {}
+# NumPy functions that only read a Tensor's shape: they keep working as they did before ``__array_function__``.
+_SHAPE_QUERIES = (np.shape, np.ndim, np.size)
+
+
+def implements(*numpy_functions):
+    """Register the decorated microseq op as what these NumPy ufuncs or functions do when given a Tensor.
+
+    Then ``np.exp(t)`` is ``ms.exp(t)`` and ``np.where(c, t, 0)`` is ``ms.where(c, t, 0)``: a backward rule
+    written in the NumPy API runs on arrays in a first-order backward and records itself on Tensors in a
+    ``create_graph`` backward. (NumPy's protocols: NEP 13 for ufuncs, NEP 18 for functions.)
+
+    Examples
+    --------
+    >>> @implements(np.exp)  # doctest: +SKIP
+    ... def exp(a): ...
+    """
+
+    def register(op):
+        for function in numpy_functions:
+            _NUMPY_EQUIVALENTS[function] = op
+        return op
+
+    return register
+
 
 def _to_array(data, dtype=None) -> np.ndarray:
-    """Array for ``data``: NumPy arrays keep their dtype; Python floats become float32, ints int64."""
+    """Array for ``data``: NumPy arrays and scalars keep their dtype; Python floats become float32, ints int64.
+
+    (A NumPy scalar is what an op on 0-d arrays returns: ``np.float64`` must stay float64.)"""
     if isinstance(data, Tensor):
         data = data.data
+    if isinstance(data, np.generic):
+        data = np.asarray(data)
     if isinstance(data, np.ndarray):
         return data if dtype is None or data.dtype == dtype else data.astype(dtype)
     array = np.asarray(data, dtype=dtype)
@@ -45,12 +77,12 @@ class Tensor:
     Attributes
     ----------
     data : numpy.ndarray
-    grad : numpy.ndarray or None
-        Accumulated gradient, of ``data``'s shape and dtype. ``zero_grad()`` or ``grad = None`` clears it.
+    grad : numpy.ndarray, Tensor or None
+        Accumulated gradient, of ``data``'s shape and dtype: an ndarray, or a Tensor with a history after
+        ``backward(create_graph=True)``. ``zero_grad()`` or ``grad = None`` clears it.
     """
 
     __slots__ = ("data", "requires_grad", "grad", "_node", "_version", "_base", "__weakref__")
-    __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
         self.data = _to_array(data, dtype)
@@ -115,13 +147,34 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    # -- NumPy on Tensors: ufuncs and functions run the matching microseq op ------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.exp(t)``, ``ndarray * t``: the registered microseq op (see :func:`implements`), so the result
+        is a Tensor and is recorded. NotImplemented (NumPy then raises TypeError) for other ufuncs, for
+        methods such as ``reduce`` or ``at``, and for ``out=`` (a Tensor is not written into by NumPy)."""
+        op = _NUMPY_EQUIVALENTS.get(ufunc)
+        if op is None or method != "__call__" or kwargs:
+            return NotImplemented
+        return op(*inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.sum(t, axis=0)``, ``np.where(c, t, 0)``, ``np.concatenate([t, u])``: the registered microseq op;
+        ``np.shape``/``ndim``/``size`` as before; NotImplemented (a TypeError) for any other function."""
+        op = _NUMPY_EQUIVALENTS.get(func)
+        if op is not None:
+            return op(*args, **kwargs)
+        if func in _SHAPE_QUERIES:
+            return func._implementation(*args, **kwargs)
+        return NotImplemented
+
     # -- autograd -------------------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
+    def backward(self, grad=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on.
 
-        See :func:`microseq.autograd.backward`.
+        With ``create_graph=True`` the backward pass is recorded and ``.grad`` is a Tensor that can be
+        differentiated again. See :func:`microseq.autograd.backward`.
         """
-        autograd.backward(self, grad, retain_graph=retain_graph)
+        autograd.backward(self, grad, retain_graph, create_graph)
 
     def detach(self) -> "Tensor":
         """The same values, cut from the tape (shares memory, like PyTorch)."""
@@ -231,6 +284,18 @@ class Tensor:
     def __rpow__(self, base):
         return _ops.pow(base, self)
 
+    def __floordiv__(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _ops.remainder(other, self)
+
     def __neg__(self):
         return _ops.neg(self)
 
@@ -245,6 +310,24 @@ class Tensor:
 
     def __getitem__(self, index):
         return _ops.getitem(self, index)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __and__(self, other):
+        return _ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _ops.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return _ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _ops.bitwise_or(other, self)
+
+    def __invert__(self):
+        return _ops.bitwise_not(self)
 
     def __lt__(self, other):
         return _ops.lt(self, other)
@@ -285,6 +368,122 @@ class Tensor:
 
     def relu(self):
         return _ops.relu(self)
+
+    # element-wise mathematics (microseq.ops.math)
+    def sin(self):
+        return _ops.sin(self)
+
+    def cos(self):
+        return _ops.cos(self)
+
+    def tan(self):
+        return _ops.tan(self)
+
+    def asin(self):
+        return _ops.asin(self)
+
+    def acos(self):
+        return _ops.acos(self)
+
+    def atan(self):
+        return _ops.atan(self)
+
+    def sinh(self):
+        return _ops.sinh(self)
+
+    def cosh(self):
+        return _ops.cosh(self)
+
+    def asinh(self):
+        return _ops.asinh(self)
+
+    def acosh(self):
+        return _ops.acosh(self)
+
+    def atanh(self):
+        return _ops.atanh(self)
+
+    def log2(self):
+        return _ops.log2(self)
+
+    def log10(self):
+        return _ops.log10(self)
+
+    def log1p(self):
+        return _ops.log1p(self)
+
+    def expm1(self):
+        return _ops.expm1(self)
+
+    def exp2(self):
+        return _ops.exp2(self)
+
+    def rsqrt(self):
+        return _ops.rsqrt(self)
+
+    def square(self):
+        return _ops.square(self)
+
+    def reciprocal(self):
+        return _ops.reciprocal(self)
+
+    def erf(self):
+        return _ops.erf(self)
+
+    def sign(self):
+        return _ops.sign(self)
+
+    def floor(self):
+        return _ops.floor(self)
+
+    def ceil(self):
+        return _ops.ceil(self)
+
+    def trunc(self):
+        return _ops.trunc(self)
+
+    def isnan(self):
+        return _ops.isnan(self)
+
+    def isinf(self):
+        return _ops.isinf(self)
+
+    def isfinite(self):
+        return _ops.isfinite(self)
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def round(self, decimals=0):
+        return _ops.round(self, decimals)
+
+    def atan2(self, other):
+        return _ops.atan2(self, other)
+
+    arctan2 = atan2
+
+    def maximum(self, other):
+        return _ops.maximum(self, other)
+
+    def minimum(self, other):
+        return _ops.minimum(self, other)
+
+    def logaddexp(self, other):
+        return _ops.logaddexp(self, other)
+
+    def xlogy(self, other):
+        return _ops.xlogy(self, other)
+
+    def lerp(self, end, weight):
+        return _ops.lerp(self, end, weight)
+
+    def floor_divide(self, other):
+        return _ops.floor_divide(self, other)
+
+    def remainder(self, other):
+        return _ops.remainder(self, other)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.isclose(self, other, rtol, atol, equal_nan)
 
     def clip(self, min=None, max=None):
         return _ops.clip(self, min, max)
@@ -394,7 +593,9 @@ def record(op: str, data: np.ndarray, inputs: tuple, backward, reduces_broadcast
     inputs : tuple of Tensor
         The op's tensor inputs, in the order ``backward`` returns their gradients.
     backward : callable
-        ``backward(g, *input_values, out) -> tuple`` of gradients (None where an input gets none); see
+        ``backward(g, *input_values, out) -> tuple`` of gradients (None where an input gets none), or
+        ``backward(g)`` for a rule that reads no values. Written in the NumPy API on its arguments (arrays in a
+        first-order backward, Tensors under ``create_graph``), closing over constants only; see
         :class:`microseq.autograd.Node`.
     reduces_broadcast : bool
         The op broadcasts its inputs: sum their gradients back to their shapes.

@@ -19,6 +19,15 @@ What is here
     The full check of an op in one call: gradcheck in float64 with a random upstream gradient, plus
     "inputs are not mutated", "no two gradients share memory" and "each gradient has its input's shape
     and dtype".
+``check_against_torch``
+    A function and PyTorch's version of it agree: values, shapes, dtypes and gradients (torch imported on use).
+``Arg``, ``Case``, ``case_inputs``, ``check_case``, ``check_case_against_torch``
+    A table of element-wise ops, one ``Case`` per row (the op, its NumPy reference, the domain of each
+    argument, optionally PyTorch's op), the inputs to draw for a row, and the checks of a row: forward
+    against NumPy and gradient against finite differences; values, gradients and dtypes against PyTorch.
+``check_second_derivatives``
+    The same for second order: the backward pass recorded with ``create_graph=True`` gives the same first
+    derivatives as the plain one and sets no ``.grad``, and ``gradgradcheck`` passes.
 
 Example
 -------
@@ -40,20 +49,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Union
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .gradcheck import GradcheckError, gradcheck
+from . import autograd
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .tensor import Tensor
 
 __all__ = [
+    "Arg",
+    "Case",
     "DOMAINS",
     "SequenceBatch",
     "arrays",
     "broadcastable_shapes",
+    "case_inputs",
+    "check_case",
+    "check_against_torch",
+    "check_case_against_torch",
     "check_gradients",
+    "check_second_derivatives",
     "sequence_batches",
     "shapes",
     "tensors",
@@ -358,6 +376,18 @@ def _values(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _of_checked(fn: Callable, args: list, positions: list[int]) -> Callable:
+    """``fn`` as a function of the checked inputs alone: the others (constants) stay as given."""
+
+    def of_checked(*tensors):
+        full = list(args)
+        for i, tensor in zip(positions, tensors):
+            full[i] = tensor
+        return fn(*full)
+
+    return of_checked
+
+
 def check_gradients(
     fn: Callable,
     *inputs,
@@ -453,12 +483,7 @@ def check_gradients(
                 raise GradcheckError(f"check_gradients: the gradient of {name} shares memory with {other}")
 
     # The values: finite differences, perturbing only the checked inputs (constants stay as they are).
-    def of_checked(*tensors):
-        full = list(args)
-        for i, tensor in zip(positions, tensors):
-            full[i] = tensor
-        return fn(*full)
-
+    of_checked = _of_checked(fn, args, positions)
     for _, x in checked:
         x.grad = None
     gradcheck(
@@ -466,3 +491,227 @@ def check_gradients(
         names=[name for name, _ in checked],
     )
     check_unchanged("gradcheck")
+
+
+# --------------------------------------------------------------------------------------------------
+# Tables of element-wise ops
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Arg:
+    """How to draw one argument of an op: its value domain, the kinks to keep away from and whether its values
+    come from the grid of ``distinct`` values (see :func:`arrays`). Two grid arguments either tie exactly or
+    differ by at least ``DISTINCT_GAP``: what ``maximum`` needs (a central difference at an exact tie is the
+    half-half split)."""
+
+    domain: object = "real"
+    avoid: tuple = ()
+    distinct: bool = False
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of an op's test table.
+
+    Attributes
+    ----------
+    name : str
+    op : callable
+        The microseq op, on tensors.
+    reference : callable
+        The same function in NumPy/SciPy, on arrays.
+    args : tuple of Arg
+        One per tensor argument; with several, their shapes are drawn mutually broadcastable.
+    torch : str or callable, optional
+        PyTorch's op: a dotted name under ``torch`` (``"sin"``, ``"nn.functional.gelu"``) called with the
+        tensors, or ``torch(torch_module, *tensors)``. None: no parity test.
+    """
+
+    name: str
+    op: Callable
+    reference: Callable
+    args: tuple
+    torch: Union[str, Callable, None] = None
+
+
+@st.composite
+def case_inputs(draw, case: Case, dtype=np.float64):
+    """Arrays for ``case``: any shape (size 0 and 1 included) for one argument, broadcastable ones for more."""
+    if len(case.args) == 1:
+        arg_shapes = (draw(shapes(max_dims=3, max_side=4)),)
+    else:
+        arg_shapes = draw(broadcastable_shapes(len(case.args), max_dims=3, max_side=3)).input_shapes
+    return [
+        draw(arrays(shape, dtype, arg.domain, arg.avoid, arg.distinct)) for shape, arg in zip(arg_shapes, case.args)
+    ]
+
+
+def check_case(case: Case, inputs: Sequence[np.ndarray], rtol: float = 1e-12) -> None:
+    """Forward against ``case.reference`` (float64 result of the right shape), then :func:`check_gradients`."""
+    out = case.op(*[Tensor(x) for x in inputs])
+    expected = case.reference(*inputs)
+    assert out.dtype == np.float64, f"{case.name}: float64 inputs gave {out.dtype}"
+    assert out.shape == np.shape(expected), f"{case.name}: shape {out.shape}, expected {np.shape(expected)}"
+    np.testing.assert_allclose(out.data, expected, rtol=rtol, atol=1e-300, err_msg=case.name)
+    check_gradients(case.op, *inputs)
+
+
+#: Tolerances of a parity test against PyTorch, by dtype: the two libraries may round differently.
+TORCH_TOLERANCES = {
+    np.dtype(np.float32): dict(rtol=1e-5, atol=1e-6),
+    np.dtype(np.float64): dict(rtol=1e-10, atol=1e-13),
+}
+
+
+def check_case_against_torch(case: Case, inputs: Sequence[np.ndarray], seed: int = 0) -> None:
+    """``case.op`` against ``case.torch`` with :func:`check_against_torch`, in the dtype of ``inputs`` (float32
+    or float64) with that dtype's tolerances. Needs ``torch`` (imported here only)."""
+    import torch
+
+    if isinstance(case.torch, str):
+        torch_fn = torch
+        for part in case.torch.split("."):
+            torch_fn = getattr(torch_fn, part)
+    else:
+        torch_fn = lambda *tensors: case.torch(torch, *tensors)  # noqa: E731
+    dtype = np.result_type(*inputs)
+    check_against_torch(case.op, torch_fn, *inputs, seed=seed, dtype=dtype, **TORCH_TOLERANCES[dtype])
+
+
+# --------------------------------------------------------------------------------------------------
+# Parity with PyTorch
+# --------------------------------------------------------------------------------------------------
+def check_against_torch(
+    fn: Callable,
+    torch_fn: Callable,
+    *inputs,
+    rtol: float = 1e-7,
+    atol: float = 1e-12,
+    seed: int = 0,
+    dtype=np.float64,
+) -> None:
+    """Check that ``fn`` (on microseq tensors) and ``torch_fn`` (on torch tensors) agree: output values,
+    shapes and dtypes, and the gradients (values and dtypes) of every float input for the same random upstream
+    gradients.
+
+    Parameters
+    ----------
+    fn, torch_fn : callable
+        The same computation in microseq and in PyTorch; each returns a tensor or a tuple of them (a tuple
+        such as ``(values, indices)`` is compared element by element).
+    *inputs : array
+        Float arrays become tensors of ``dtype`` that require grad on both sides; other arrays (indices,
+        masks) become constant tensors; anything else is passed as it is.
+    rtol, atol : float
+        Tolerances of the value and gradient comparisons (NaN must match NaN, inf the same inf).
+    dtype : numpy float dtype
+        float64 (the default) or float32, to check that the results keep PyTorch's dtypes.
+
+    Raises
+    ------
+    AssertionError
+        Naming the output or input that differs. ``import torch`` must work (skip the test otherwise).
+    """
+    import torch
+
+    ours, theirs = [], []
+    for x in inputs:
+        if isinstance(x, np.ndarray):
+            grad = x.dtype.kind == "f"
+            x = x.astype(dtype) if grad else x
+            ours.append(Tensor(x.copy(), requires_grad=grad))
+            theirs.append(torch.tensor(x, requires_grad=grad))
+        else:
+            ours.append(x)
+            theirs.append(x)
+    out, ref = fn(*ours), torch_fn(*theirs)
+    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    refs = tuple(ref) if isinstance(ref, (tuple, list)) else (ref,)
+    assert len(outs) == len(refs), f"check_against_torch: {len(outs)} outputs, PyTorch gives {len(refs)}"
+    rng = np.random.default_rng(seed)
+    grads_of = []
+    for k, (o, r) in enumerate(zip(outs, refs)):
+        expected = r.detach().numpy()
+        assert o.dtype == expected.dtype, f"output {k}: dtype {o.dtype}, PyTorch gives {expected.dtype}"
+        assert o.shape == expected.shape, f"output {k}: shape {o.shape}, PyTorch gives {expected.shape}"
+        np.testing.assert_allclose(o.data, expected, rtol=rtol, atol=atol, err_msg=f"output {k} values")
+        if r.requires_grad:
+            grads_of.append((o, r, rng.standard_normal(o.shape).astype(o.dtype)))
+    float_inputs = [(i, t) for i, t in enumerate(theirs) if isinstance(t, torch.Tensor) and t.requires_grad]
+    if not grads_of or not float_inputs:
+        return
+    expected_grads = torch.autograd.grad(
+        [r for _, r, _ in grads_of], [t for _, t in float_inputs],
+        [torch.tensor(v) for _, _, v in grads_of], allow_unused=True,
+    )
+    for k, (o, _, v) in enumerate(grads_of):
+        if o.requires_grad:
+            o.backward(v, retain_graph=k < len(grads_of) - 1)
+    for (i, t), expected in zip(float_inputs, expected_grads):
+        got = ours[i].grad if ours[i].grad is not None else np.zeros(t.shape, dtype)
+        want = expected.numpy() if expected is not None else np.zeros(t.shape, dtype)
+        assert got.dtype == want.dtype, f"gradient of input {i}: dtype {got.dtype}, PyTorch gives {want.dtype}"
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
+def check_second_derivatives(
+    fn: Callable,
+    *inputs,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    eps: float = 1e-6,
+    fast: bool | None = None,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+) -> None:
+    """Check an op's second derivatives in one call (the second-order companion of :func:`check_gradients`).
+
+    1. The first derivatives recorded with ``create_graph=True`` (the backward rules run on Tensors) equal
+       the plain ones (the rules run on arrays), for a random upstream gradient, and no ``.grad`` is set.
+    2. :func:`~microseq.gradgradcheck` passes: second derivatives against finite differences of the first.
+
+    Parameters
+    ----------
+    fn, *inputs, atol, rtol, eps, fast, seed, names
+        As in :func:`check_gradients`: float arrays become float64 tensors that require grad (those are
+        checked); other values pass through as constants.
+
+    Raises
+    ------
+    GradcheckError
+        Naming the input and what went wrong.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import microseq as ms
+    >>> from microseq.testing import check_second_derivatives
+    >>> check_second_derivatives(lambda x, w: ms.tanh(x @ w), np.ones((2, 3)), np.full((3, 1), 0.5))
+    """
+    args = _as_inputs(inputs)
+    names = list(names) if names is not None else [f"input {i}" for i in range(len(args))]
+    positions = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
+    if not positions:
+        raise GradcheckError("check_second_derivatives: no input requires grad, nothing to check")
+    checked = [args[i] for i in positions]
+    of_checked = _of_checked(fn, args, positions)
+    result = of_checked(*checked)
+    outputs = [out for out in (result if isinstance(result, (tuple, list)) else (result,))
+               if isinstance(out, Tensor) and out.requires_grad]
+    if not outputs:
+        raise GradcheckError("check_second_derivatives: no output depends on an input that requires grad")
+    rng = np.random.default_rng(seed)
+    upstream = [rng.standard_normal(out.shape).astype(out.dtype) for out in outputs]
+    plain = autograd.grad(outputs, checked, grad_outputs=upstream, retain_graph=True, allow_unused=True)
+    recorded = autograd.grad(outputs, checked, grad_outputs=upstream, create_graph=True, allow_unused=True)
+    for i, a, b in zip(positions, plain, recorded):
+        a, b = np.asarray(a.data), np.asarray(b.data)
+        if not np.allclose(a, b, rtol=1e-10, atol=1e-12, equal_nan=True):
+            worst = np.unravel_index(np.argmax(np.abs(a - b)), a.shape)
+            raise GradcheckError(
+                f"check_second_derivatives: the gradient of {names[i]} recorded with create_graph=True differs "
+                f"from the plain one (at index {tuple(int(k) for k in worst)}: {float(b[worst])!r} instead of "
+                f"{float(a[worst])!r})"
+            )
+    for i, x in zip(positions, checked):
+        if x.grad is not None:
+            raise GradcheckError(f"check_second_derivatives: autograd.grad set .grad on {names[i]}")
+    gradgradcheck(of_checked, checked, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed,
+                  names=[names[i] for i in positions])

@@ -60,6 +60,13 @@ def test_bce_with_logits_loss_gradient_with_weights(logits, data, reduction):
     check_gradients(lambda z: loss(z, target), logits)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_with_logits_loss_with_weights_is_one_op_on_the_tape(reduction):
+    logits = ms.tensor(np.linspace(-3, 3, 6).reshape(2, 3), requires_grad=True)
+    loss = nn.BCEWithLogitsLoss(weight=np.array([0.5, 1.0, 2.0]), reduction=reduction, pos_weight=np.full(3, 2.0))
+    assert [node.op for node in ms.tape_of(loss(logits, np.full((2, 3), 0.25)))] == ["bce_with_logits"]
+
+
 # -- masks --------------------------------------------------------------------------------------------
 @st.composite
 def sequence_logits(draw):
@@ -150,7 +157,7 @@ def test_bad_arguments_are_clear_errors():
         nn.masked_cross_entropy(logits, np.zeros((2, 3), np.int64), np.ones((3, 2), bool))
     with pytest.raises(TypeError, match=r"CrossEntropyLoss: mask must be boolean"):
         nn.CrossEntropyLoss()(np.zeros((2, 4)), np.zeros(2, np.int64), mask=np.ones(2))
-    with pytest.raises(ValueError, match=r"BCEWithLogitsLoss: weight of shape \(5,\) does not broadcast"):
+    with pytest.raises(ValueError, match=r"weight of shape \(5,\) does not broadcast to the logits' shape \(2, 4\)"):
         nn.BCEWithLogitsLoss(weight=np.ones(5))(np.zeros((2, 4)), np.zeros((2, 4)))
 
 

@@ -13,7 +13,9 @@
 #
 # Training a neural network means following the gradient of a loss with respect to thousands of
 # parameters. Writing those derivatives out by hand is slow and error-prone; *automatic
-# differentiation* computes them exactly (up to rounding), at the cost of about one extra forward pass.
+# differentiation* computes them exactly (up to rounding), at the cost of a small constant multiple of the
+# forward pass: an element-wise op's backward costs about as much as its forward, a matrix product's costs
+# about twice as much (two products of the same size, one per input).
 #
 # microseq does it the way PyTorch does: **reverse mode on a tape**. While you compute, every operation
 # is written down on a tape (a list of records): which op ran, what it read, and how to send a gradient
@@ -25,25 +27,37 @@
 # 3. see why the replay must run in *reverse* order and why gradients must be *added up*, by breaking
 #    each rule on purpose and watching the answer go wrong.
 #
+# 4. write a tape of your own (a `Value` class of about forty lines) and train something with it.
+#
 # Every claim below is checked with an `assert`: if the library ever disagrees with this text, the
 # tutorial fails in CI.
+#
+# **Exercises.** Every tutorial asks you to build two or three pieces yourself. An *exercise* cell holds a
+# function (or class) marked `@exercise` whose body raises `NotImplementedError`: replace the body with
+# your code. The cell right after it *checks* your answer with a property test (random inputs, gradients
+# against finite differences) and says what is wrong if it is. Stuck? The answers are in
+# `tutorials/solutions/tutorialNN.py`, and `MICROSEQ_TUTORIAL_SOLUTIONS=1` makes the tutorial use them
+# (set it in the environment before starting Python, or with `%env MICROSEQ_TUTORIAL_SOLUTIONS=1` before
+# the first cell of a notebook). That is how CI runs every tutorial; it also checks that each check *fails*
+# on the unfilled stub and on a plausible wrong answer. Without it, a tutorial stops at the first exercise
+# you have not done yet: fill it in and run the cell again.
 
 # %%
-import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure  # draws straight to PNG (Agg), no GUI needed
 
 import microseq as ms
 from microseq.autograd import unbroadcast
 
-QUICK = os.environ.get("MICROSEQ_TUTORIAL_QUICK") == "1"  # CI runs every tutorial with small sizes
-HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-FIGURES = Path(os.environ.get("MICROSEQ_TUTORIAL_OUT", HERE / "figures"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+from common import QUICK, show  # QUICK: CI runs every tutorial with small sizes; show: save a figure, inline in a notebook
+from exercises import check, exercises_of
+
+exercise = exercises_of("01")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial01.py
 
 # %% [markdown]
 # ## Recording a computation
@@ -87,18 +101,21 @@ assert [node.op for node in tape] == ["mul", "tanh", "mul", "add"]
 assert [node.saved_bytes() for node in tape] == [16, 8, 16, 0]  # two float64s, one, two, none
 
 # %% [markdown]
-# Each entry (a `Node`) holds the op's `inputs` and a `backward` function. Given the gradient of the final
-# result with respect to the op's *output*, `backward` returns the gradient with respect to each *input*.
+# Each entry (a `Node`) holds the op's `inputs` and a `backward` rule. Given the gradient of the final
+# result with respect to the op's *output*, the rule returns the gradient with respect to each *input*.
 # This is just the chain rule, one link at a time. For `c = x * b` and an incoming gradient
 # $g = \partial f / \partial c$:
 #
 # $$ \frac{\partial f}{\partial x} \mathrel{+}= g \cdot b, \qquad \frac{\partial f}{\partial b} = g \cdot x .$$
 #
-# Let's call one of them directly. The `mul` that made `c` is the third entry:
+# A rule is called as `backward(g, *input_values, output_value)`: `mul`'s rule is
+# `lambda g, x, w, _y: (g * w, g * x)` (a parameter named `_...` is one the rule does not read, so the node need
+# not save it). Calling a node with $g$ runs its `backward` on the values it saved. The `mul` that made `c` is
+# the third entry:
 
 # %%
 mul_node = tape[2]
-grad_x_part, grad_b = mul_node.backward(np.float64(1.0))
+grad_x_part, grad_b = mul_node(np.float64(1.0))
 b_value = np.tanh(w.item() * x.item())
 print("d c / d x =", grad_x_part, "  (this is b =", b_value, ")")
 print("d c / d b =", grad_b, "  (this is x =", x.item(), ")")
@@ -117,8 +134,10 @@ assert grad_x_part == b_value and grad_b == x.item()
 #    gradient.
 #
 # A tensor knows which op produced it through its `_node` attribute (PyTorch calls it `grad_fn`); leaves
-# have none. When an op broadcast its inputs, its gradients have the broadcast shape and are summed back to
-# each input's shape by `unbroadcast` (tutorial 2 is about this). Here is the whole algorithm (the
+# have none. Two more attributes of a node appear below: `node.out_shape` is the shape of the op's output
+# (an op that no gradient has reached yet gets zeros of that shape), and `node.reduces_broadcast` is True
+# for an op that broadcast its inputs, whose gradients therefore have the broadcast shape and must be summed
+# back to each input's shape by `unbroadcast` (tutorial 2 is about this). Here is the whole algorithm (the
 # `accumulate` switch is only there so that we can break it on purpose later):
 
 
@@ -129,14 +148,14 @@ def replay(output, order, accumulate=True):
     at_leaf = {}  # gradient collected by each leaf
     for node in order:
         grad_out = at_node.pop(id(node), np.zeros(node.out_shape))
-        for tensor, grad in zip(node.inputs, node.backward(grad_out)):
+        for tensor, grad in zip(node.inputs, node(grad_out)):
             if grad is None or not tensor.requires_grad:
                 continue
             if node.reduces_broadcast:
                 grad = unbroadcast(grad, tensor.shape)
             waiting = at_leaf if tensor._node is None else at_node  # a leaf has no _node
             key = id(tensor) if tensor._node is None else id(tensor._node)
-            waiting[key] = waiting.get(key, 0) + grad if accumulate else grad
+            waiting[key] = (waiting.get(key, 0) + grad) if accumulate else grad
     return at_leaf
 
 
@@ -176,14 +195,14 @@ def edge_gradients(output):
     sent = {}
     for node in reversed(ms.tape_of(output)):
         grad_out = at_node.pop(id(node))
-        for position, (tensor, grad) in enumerate(zip(node.inputs, node.backward(grad_out))):
+        for position, (tensor, grad) in enumerate(zip(node.inputs, node(grad_out))):
             sent[(id(node), position)] = float(grad)
             if tensor._node is not None:
                 at_node[id(tensor._node)] = at_node.get(id(tensor._node), 0) + grad
     return sent
 
 
-def draw_graph(output, intermediates, leaves, layout, path):
+def draw_graph(output, intermediates, leaves, layout, filename):
     """Leaves (blue) and ops (orange) with their values; each edge labelled with its backward gradient."""
     sent = edge_gradients(output)
     fig = Figure(figsize=(10, 4.2))
@@ -209,7 +228,7 @@ def draw_graph(output, intermediates, leaves, layout, path):
     ax.axis("off")
     ax.set_title("f = x tanh(wx) + w: values computed forward (black), gradients sent backward (red)")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    show(fig, filename)
 
 
 a = w * x
@@ -217,7 +236,7 @@ b = ms.tanh(a)
 c = x * b
 f = c + w
 layout = {"x": (0, 1), "w": (0, -1), "a": (1.5, 0), "b": (3, 0), "c": (4.5, 0.9), "f": (6, 0)}
-draw_graph(f, {"a": a, "b": b, "c": c, "f": f}, {"x": x, "w": w}, layout, FIGURES / "01_tape_graph.png")
+draw_graph(f, {"a": a, "b": b, "c": c, "f": f}, {"x": x, "w": w}, layout, "01_tape_graph.png")
 
 # %% [markdown]
 # ## Why reverse order?
@@ -290,19 +309,115 @@ else:
     raise AssertionError("a second backward through a freed graph must fail")
 
 # %% [markdown]
+# ## Your turn: a tape of your own
+#
+# You now know everything a tape needs. Write one, for single numbers, in about forty lines: a class
+# `Value` holding a float `data` and a float `grad` (starting at 0), with
+#
+# * `a + b`, `a * b`, `a - b` (where either side may also be a plain number) and `a.tanh()`, each returning a
+#   new `Value` that remembers its inputs and the *local* derivative of the result with respect to each input
+#   ($1$ and $1$ for `+`; $b$ and $a$ for `*`; $1 - y^2$ for `tanh`),
+# * a record of every result in the order the ops ran (a class-level list `tape` does it), and
+# * `backward()`, which sets $\partial\,\text{self} / \partial v$ into `v.grad` for every `Value` it depends on:
+#   start from 1, walk the tape backwards, multiply by the local derivatives, and **add** into what is waiting
+#   at each input (the two rules of the sections above).
+#
+# micrograd's `Value` is the model; ours walks the recorded tape instead of sorting the graph recursively.
+
+
+# %%
+@exercise
+class Value:
+    """A float that records the ops that made it; ``backward()`` fills ``.grad`` of everything it depends on."""
+
+    def __init__(self, data, inputs=(), local_grads=()):
+        raise NotImplementedError("exercise: write Value (data, grad, +, *, -, tanh, backward)")
+
+
+# %% [markdown]
+# The check builds $f(x, w) = x \tanh(wx) + w$ and $x^3 - x$ (where $x$ is used three times) with your
+# `Value` at a few hundred random points drawn by Hypothesis, and compares your gradients with microseq's.
+
+
+# %%
+def gradients_match_microseq(Value):
+    @settings(max_examples=20 if QUICK else 200, deadline=None, database=None)
+    @given(st.floats(-2, 2), st.floats(-2, 2))
+    def same_gradients(x0, w0):
+        x, w = Value(x0), Value(w0)
+        f = x * (w * x).tanh() + w
+        f.backward()
+        xt = ms.tensor(x0, dtype=np.float64, requires_grad=True)
+        wt = ms.tensor(w0, dtype=np.float64, requires_grad=True)
+        compute_f(xt, wt).backward()
+        assert np.isclose(f.data, compute_f(xt, wt).item(), rtol=1e-12, atol=1e-12), "f's value is wrong"
+        assert np.isclose(x.grad, xt.grad, rtol=1e-9, atol=1e-12), f"df/dx: yours {x.grad}, microseq {xt.grad}"
+        assert np.isclose(w.grad, wt.grad, rtol=1e-9, atol=1e-12), f"df/dw: yours {w.grad}, microseq {wt.grad}"
+        u = Value(x0)
+        (u * u * u - u).backward()
+        assert np.isclose(u.grad, 3 * x0**2 - 1, rtol=1e-9, atol=1e-12), f"d(x^3 - x)/dx: yours {u.grad}"
+
+    same_gradients()
+
+
+check(gradients_match_microseq, Value)
+
+# %% [markdown]
+# ## A gradient step with your tape
+#
+# A gradient is what you need to *train*. **Gradient descent** moves every parameter a small step against
+# its gradient,
+#
+# $$ \theta \leftarrow \theta - \eta\, \frac{\partial L}{\partial \theta}, $$
+#
+# because to first order $L(\theta - \eta g) \approx L(\theta) - \eta \lVert g \rVert^2$: for a small enough
+# learning rate $\eta$ every step lowers the loss (too large a step overshoots and the loss grows). One
+# training step is: compute the loss (recording), clear the old gradients, `backward()`, update.
+#
+# **Exercise.** Fit a line $y = a x + b$ to points by gradient descent on the mean squared error
+# $L = \frac1N \sum_i (a x_i + b - y_i)^2$, with your `Value` doing the differentiation. Start from
+# $a = b = 0$, run `steps` steps with learning rate `lr`, and return `a`, `b` (floats) and the list of losses.
+# (Clear `.grad` before each `backward()`: your tape adds, like microseq's.)
+
+
+# %%
+@exercise
+def fit_line(xs, ys, steps, lr):
+    """Gradient descent on the mean squared error of ``y = a x + b``; returns ``a, b, losses``."""
+    raise NotImplementedError("exercise: train a and b with your Value")
+
+
+# %%
+def line_is_fitted(fit_line):
+    xs = np.linspace(-1, 1, 16)
+    a, b, losses = fit_line(list(xs), list(2 * xs - 1), steps=60, lr=0.5)
+    print(f"a = {a:.6f}, b = {b:.6f}; loss {losses[0]:.3g} -> {losses[-1]:.3g} in {len(losses)} steps")
+    assert len(losses) == 60, "return one loss per step"
+    assert losses[-1] < 1e-6 * losses[0], "the loss did not fall: is the step going downhill?"
+    assert abs(a - 2) < 1e-3 and abs(b + 1) < 1e-3, f"expected a = 2, b = -1, got {a}, {b}"
+
+
+check(line_is_fitted, fit_line)
+
+# %% [markdown]
 # ## From numbers to arrays: vector-Jacobian products
 #
 # Nothing above depended on `x` being a single number. For arrays, each op's `backward` computes a
 # **vector-Jacobian product**: if $y = \text{op}(u)$ and $g = \partial L / \partial y$ is the incoming
 # gradient, then
 #
-# $$ \frac{\partial L}{\partial u_j} = \sum_i g_i \frac{\partial y_i}{\partial u_j} = (g^\top J)_j .$$
+# $$ \frac{\partial L}{\partial u_j} = \sum_i g_i \frac{\partial y_i}{\partial u_j} = (g J)_j ,$$
+#
+# with $J_{ij} = \partial y_i / \partial u_j$. **Notation, kept in every tutorial:** vectors are *rows*
+# (a gradient has the shape of its tensor, and a batch is a matrix with one example per row), so the
+# upstream gradient multiplies the Jacobian from the left, $g J$; with column vectors, as in many lecture
+# notes, the same product is written $J^\top g$ or $g^\top J$.
 #
 # The Jacobian $J$ is never built. For an element-wise op like `tanh` it is diagonal, with
 # $1 - y_i^2$ on the diagonal, so the product is just `g * (1 - y**2)`: as cheap as the forward pass.
 #
 # We can still *see* $J$: a backward pass with the upstream gradient $e_i$ (a one-hot vector) returns
-# $e_i^\top J$, the $i$-th row. One pass per row rebuilds the whole Jacobian of $y = x \tanh(w x)$ for
+# $e_i J$, the $i$-th row. One pass per row rebuilds the whole Jacobian of $y = x \tanh(w x)$ for
 # vectors (`retain_graph=True` keeps the tape for the next pass):
 
 # %%
@@ -324,7 +439,7 @@ assert np.allclose(jacobian, np.diag(t + xs.data * ws.data * (1 - t**2)), rtol=1
 
 # %% [markdown]
 # Diagonal, as promised: each $y_i$ depends only on $x_i$. `backward()` with any upstream vector $g$
-# computes $g^\top J$ without ever forming $J$:
+# computes $g J$ without ever forming $J$:
 
 # %%
 g = np.random.default_rng(0).standard_normal(n)
@@ -365,7 +480,7 @@ ax.set_ylim(bottom=0)
 ax.set_title("Replaying the tape takes time linear in its length")
 ax.grid(alpha=0.3)
 fig.tight_layout()
-fig.savefig(FIGURES / "01_backward_time.png", dpi=120)
+show(fig, "01_backward_time.png")
 
 # %% [markdown]
 # ## What we learned
@@ -376,6 +491,8 @@ fig.savefig(FIGURES / "01_backward_time.png", dpi=120)
 #   the op that produced each input. A dozen lines give exactly `backward()`'s numbers.
 # * Reverse order makes every gradient complete before it is passed on; accumulation is the chain rule's
 #   sum over paths, and it is also why `.grad` must be cleared between training steps.
+# * Your own `Value` class did all of this for numbers in about forty lines, and trained a line with
+#   gradient descent: $\theta \leftarrow \theta - \eta\, \partial L / \partial \theta$, gradients cleared each step.
 # * For arrays each rule is a vector-Jacobian product, as cheap as the forward op.
 #
 # Next, tutorial 2: what happens when an op *broadcasts*, and why the gradient must be summed back to the

@@ -18,23 +18,24 @@
 # copies, and a gradient must come back with its input's shape.
 #
 # This tutorial covers the broadcasting rules, derives the gradient of a broadcast, checks the library
-# against the rule, and shows what goes wrong when a gradient keeps the wrong shape.
+# against the rule, and shows what goes wrong when a gradient keeps the wrong shape. You will write
+# `unbroadcast` and an op with its own broadcasting backward rule (exercises work as in tutorial 1).
 
 # %%
-import os
-from pathlib import Path
-
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 import microseq as ms
 from microseq.autograd import unbroadcast
 from microseq.tensor import record
+from microseq.testing import arrays, broadcastable_shapes, check_gradients
 
-QUICK = os.environ.get("MICROSEQ_TUTORIAL_QUICK") == "1"
-HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-FIGURES = Path(os.environ.get("MICROSEQ_TUTORIAL_OUT", HERE / "figures"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+from common import QUICK, show
+from exercises import check, exercises_of
+
+exercise = exercises_of("02")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial02.py
 rng = np.random.default_rng(0)
 
 # %% [markdown]
@@ -111,8 +112,9 @@ assert np.allclose(v.grad, (g_outer * u.data).sum(axis=0, keepdims=True), rtol=1
 def heat(ax, array, title):
     array = np.atleast_2d(array)
     ax.imshow(array, cmap="coolwarm", vmin=-3, vmax=3)
-    for (i, j), value in np.ndenumerate(array):
-        ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=8)
+    for (i, j), value in np.ndenumerate(array):  # white text on the dark ends of the colour map
+        ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=8,
+                color="white" if abs(value) > 1.5 else "black")
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -130,13 +132,14 @@ heat(axes[1, 2], g_outer * v.data, "backward: g * v, (3, 4)")
 heat(axes[1, 3], u.grad, "u.grad = (g*v).sum(axis=1,\nkeepdims=True), (3, 1)")
 fig.suptitle("Broadcasting copies forward; the gradient sums over the copies backward")
 fig.tight_layout()
-fig.savefig(FIGURES / "02_broadcast_gradients.png", dpi=120)
+show(fig, "02_broadcast_gradients.png")
 
 # %% [markdown]
 # ## One place that undoes broadcasting
 #
-# Every binary op (add, sub, mul, div, pow, where) broadcasts, and writing the sum into each of their
-# backward rules would repeat the same code six times, with six chances to get it wrong. microseq does it
+# Every op that broadcasts (the binary add, sub, mul, div and pow, and the ternary `where(condition, a, b)`)
+# needs this sum, and writing it into each of their backward rules would repeat the same code six times,
+# with six chances to get it wrong. microseq does it
 # in exactly one place: an op that broadcasts declares `reduces_broadcast=True`, writes its rule as if no
 # broadcasting had happened (`mul`'s rule is just `(g * w, g * x)`), and the engine passes each gradient
 # through `unbroadcast(grad, input_shape)` before storing it. That function sums
@@ -144,8 +147,24 @@ fig.savefig(FIGURES / "02_broadcast_gradients.png", dpi=120)
 # * over the leading axes that the input did not have, and
 # * over the axes where the input had size 1 but the gradient does not,
 #
-# then reshapes. We can state that rule independently with NumPy and test the library's version against it
-# on many random shapes:
+# then reshapes. That function is your first exercise.
+#
+# **Exercise.** Write `unbroadcast_by_hand(grad, shape)`: sum `grad` (the broadcast shape) back to `shape`.
+# Leading axes that `shape` lacks are summed away; axes where `shape` has 1 and `grad` does not are summed
+# with `keepdims=True`.
+
+
+# %%
+@exercise
+def unbroadcast_by_hand(grad, shape):
+    """``grad`` summed over the axes along which an input of ``shape`` was copied; returns an array of ``shape``."""
+    raise NotImplementedError("exercise: sum grad back to shape")
+
+
+# %% [markdown]
+# The check states the rule a second, independent way: add up the gradient of every copy, one element at a
+# time, with `np.add.at` (slow and obviously right), on many random pairs of shapes (size 0 and 1 axes
+# included); the library's `unbroadcast` must agree too.
 
 
 # %%
@@ -166,13 +185,18 @@ def sum_over_copies(grad, shape):
     return result
 
 
-for _ in range(50 if QUICK else 500):
-    full, small = random_broadcast_pair(rng)
-    grad = rng.standard_normal(full)
-    reduced = unbroadcast(grad, small)
-    assert reduced.shape == small, (full, small)
-    assert np.allclose(reduced, sum_over_copies(grad, small), rtol=1e-12, atol=1e-12), (full, small)
-print("unbroadcast agrees with summing over copies on every random pair of shapes")
+def sums_over_copies(unbroadcast_fn):
+    pair_rng = np.random.default_rng(1)
+    for _ in range(50 if QUICK else 500):
+        full, small = random_broadcast_pair(pair_rng)
+        grad = pair_rng.standard_normal(full)
+        reduced = unbroadcast_fn(grad, small)
+        assert np.shape(reduced) == small, f"gradient {full} -> {small}: got shape {np.shape(reduced)}"
+        assert np.allclose(reduced, sum_over_copies(grad, small), rtol=1e-12, atol=1e-12), (full, small)
+
+
+check(sums_over_copies, unbroadcast_by_hand)
+sums_over_copies(unbroadcast)  # the library's version obeys the same rule
 
 # %% [markdown]
 # ## Why the gradient must have its input's shape
@@ -192,14 +216,17 @@ assert updated.shape != bias.shape
 
 # %% [markdown]
 # So the engine refuses to store a gradient of the wrong shape. To see it refuse, we write a small op of our
-# own, the way every microseq op is written (`record(name, value, inputs, backward_rule)`), and forget to
-# declare that it broadcasts:
+# own, the way every microseq op is written: `record(name, value, inputs, rule)` computes the value with
+# NumPy and puts the op on the tape with its backward rule. The rule is called as
+# `rule(g, *input_values, output_value)` and returns one gradient per input; a parameter whose name starts
+# with `_` is one the rule does not read (so the tape does not keep it alive). Addition's rule reads nothing
+# but `g`. We forget to declare that the op broadcasts:
 
 
 # %%
 def add_forgetting_broadcast(a, b):
     """``a + b`` with a correct rule but without ``reduces_broadcast``: the gradients keep the output's shape."""
-    return record("add_forgetting_broadcast", a.data + b.data, (a, b), lambda g: (g, g))
+    return record("add_forgetting_broadcast", a.data + b.data, (a, b), lambda g, _a, _b, _y: (g, g))
 
 
 h = ms.tensor(rng.standard_normal((B, H)), requires_grad=True)
@@ -221,11 +248,50 @@ assert "add_forgetting_broadcast" in message and "(5, 3)" in message and "(3,)" 
 
 # %%
 def add_declaring_broadcast(a, b):
-    return record("add_declaring_broadcast", a.data + b.data, (a, b), lambda g: (g, g), reduces_broadcast=True)
+    return record("add_declaring_broadcast", a.data + b.data, (a, b), lambda g, _a, _b, _y: (g, g),
+                  reduces_broadcast=True)
 
 
 add_declaring_broadcast(h, c).backward(g)
 assert np.array_equal(c.grad, g.sum(axis=0))
+
+# %% [markdown]
+# **Exercise.** Write the ternary op `select(condition, a, b)`, NumPy's `np.where`: `a` where the boolean
+# `condition` holds, else `b`, all three broadcast together. Only `a` and `b` are tensors; the condition is a
+# constant (an array the rule may close over). Each output element came from exactly one of `a` and `b`, so
+# the gradient `g` goes to `a` where the condition holds and to `b` elsewhere (zero for the other). Use
+# `record(..., reduces_broadcast=True)` so that the engine sums the gradients back to each input's shape.
+
+
+# %%
+@exercise
+def select(condition, a, b):
+    """``np.where(condition, a, b)`` as a recorded op. condition: bool array; a, b: Tensors (broadcastable)."""
+    raise NotImplementedError("exercise: record np.where and its backward rule")
+
+
+# %% [markdown]
+# The check is the library's own property test, `check_gradients` from `microseq.testing`: Hypothesis draws
+# three shapes that broadcast together (size 0 and 1 axes included), a condition and values; backward with a
+# random upstream gradient must agree with finite differences, and each gradient must have its input's shape.
+
+
+# %%
+def select_has_the_right_gradient(select):
+    @settings(max_examples=15 if QUICK else 100, deadline=None, database=None)
+    @given(broadcastable_shapes(3, max_dims=3, max_side=3), st.data())
+    def gradients_agree(shapes, data):
+        cond_shape, a_shape, b_shape = shapes.input_shapes
+        condition = data.draw(arrays(cond_shape, dtype=bool), label="condition")
+        a, b = data.draw(arrays(a_shape), label="a"), data.draw(arrays(b_shape), label="b")
+        out = select(condition, ms.tensor(a), ms.tensor(b))
+        assert np.array_equal(out.data, np.where(condition, a, b)), "the value is not np.where(condition, a, b)"
+        check_gradients(lambda a, b: select(condition, a, b), a, b, names=["a", "b"])
+
+    gradients_agree()
+
+
+check(select_has_the_right_gradient, select)
 
 # %% [markdown]
 # ## The silent bug: a reduction without `keepdims`

@@ -18,7 +18,11 @@
 #    `nn.GRUCell`;
 # 2. what each gate does, by forcing it open or shut and watching what the cell then can and cannot do;
 # 3. what the cells of a trained character model end up tracking: we train a small LSTM on Python source,
-#    and find cells that switch on inside strings, inside brackets, or count their way along a line.
+#    and find cells that switch on inside strings or inside brackets (and look for, without finding, a cell
+#    that counts its way along a line, as a much larger model did in Karpathy et al.'s study).
+#
+# You will write the GRU step yourself, in PyTorch's convention and in the lecture notes' one, and check
+# exactly how the two relate.
 
 # %%
 import os
@@ -31,6 +35,8 @@ import tokenize
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 import microseq as ms
@@ -38,10 +44,10 @@ from microseq import data, nn, optim
 from microseq.training.models import CharLM
 from microseq.training.tbptt import tbptt_backward
 
-QUICK = os.environ.get("MICROSEQ_TUTORIAL_QUICK") == "1"
-HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-FIGURES = Path(os.environ.get("MICROSEQ_TUTORIAL_OUT", HERE / "figures"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+from common import QUICK, show
+from exercises import check, exercises_of
+
+exercise = exercises_of("06")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial06.py
 ms.manual_seed(0)
 rng = np.random.default_rng(0)
 
@@ -62,6 +68,58 @@ rng = np.random.default_rng(0)
 # * the **input gate** $i$: how much of the candidate $g$ to write;
 # * the **candidate** $g \in (-1, 1)$: what to write (not a gate: it is the content);
 # * the **output gate** $o$: how much of the memory to show in $h_t$.
+#
+# The diagram shows the data flow: the gates (orange) read $[x_t, h_{t-1}]$;
+# the memory $c$ runs along the top, touched only by a multiplication and an addition: the additive path.
+
+
+# %%
+def draw_cell_diagram(ax, title, nodes, edges):
+    """A cell as boxes (gates: orange, operations: white circles, states: blue) joined by arrows.
+
+    nodes: name -> (x, y, label, kind) with kind in {"state", "gate", "op"}; edges: (from, to) pairs.
+    """
+    style = {"state": dict(boxstyle="round", fc="#dbe9f6"), "gate": dict(boxstyle="round", fc="#fde9c9"),
+             "op": dict(boxstyle="circle", fc="white")}
+    for a, b in edges:
+        ax.annotate("", xy=nodes[b][:2], xytext=nodes[a][:2],
+                    arrowprops=dict(arrowstyle="->", color="0.35", shrinkA=14, shrinkB=14))
+    for x, y, label, kind in nodes.values():
+        ax.text(x, y, label, ha="center", va="center", fontsize=10, bbox=style[kind])
+    ax.set_xlim(-0.6, 6.6)
+    ax.set_ylim(-0.8, 3.6)
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
+
+
+LSTM_DIAGRAM = dict(
+    nodes={"c_prev": (0, 3, "$c_{t-1}$", "state"), "h_prev": (0, 0, "$h_{t-1}$", "state"),
+           "x": (0.9, -0.5, "$x_t$", "state"), "f": (1.5, 1.2, r"$f=\sigma$", "gate"),
+           "i": (2.5, 1.2, r"$i=\sigma$", "gate"), "g": (3.5, 1.2, r"$g=\tanh$", "gate"),
+           "o": (4.5, 1.2, r"$o=\sigma$", "gate"), "mul_f": (1.5, 3, r"$\odot$", "op"),
+           "mul_ig": (3, 2.1, r"$\odot$", "op"), "add": (3, 3, "$+$", "op"), "c": (6, 3, "$c_t$", "state"),
+           "tanh_c": (5, 2.1, "tanh", "op"), "mul_o": (5, 0.4, r"$\odot$", "op"), "h": (6, 0, "$h_t$", "state")},
+    edges=[("c_prev", "mul_f"), ("f", "mul_f"), ("mul_f", "add"), ("i", "mul_ig"), ("g", "mul_ig"),
+           ("mul_ig", "add"), ("add", "c"), ("add", "tanh_c"), ("tanh_c", "mul_o"), ("o", "mul_o"),
+           ("mul_o", "h"), *[(src, gate) for src in ("h_prev", "x") for gate in "figo"]],
+)
+GRU_DIAGRAM = dict(  # PyTorch's convention: h_t = (1 - z) * n + z * h_{t-1}, r inside the candidate
+    nodes={"h_prev": (0, 3, "$h_{t-1}$", "state"), "x": (0.9, -0.5, "$x_t$", "state"),
+           "r": (1.5, 1.0, r"$r=\sigma$", "gate"), "z": (2.7, 1.8, r"$z=\sigma$", "gate"),
+           "n": (3.6, 0.6, r"$n=\tanh(\ldots r\odot\ldots)$", "gate"), "mul_z": (2.7, 3, r"$\odot$", "op"),
+           "one_minus": (4.2, 1.8, "$1-z$", "op"), "mul_n": (5, 1.8, r"$\odot$", "op"), "add": (5, 3, "$+$", "op"),
+           "h": (6.2, 3, "$h_t$", "state")},
+    edges=[("h_prev", "mul_z"), ("z", "mul_z"), ("mul_z", "add"), ("z", "one_minus"), ("one_minus", "mul_n"),
+           ("n", "mul_n"), ("mul_n", "add"), ("add", "h"), ("r", "n"), ("h_prev", "n"), ("x", "n"),
+           *[(src, gate) for src in ("h_prev", "x") for gate in "rz"]],
+)
+
+fig = Figure(figsize=(6.5, 3.8))
+draw_cell_diagram(fig.add_subplot(), "LSTM: c runs along the top, touched by one $\\odot$ and one $+$",
+                  **LSTM_DIAGRAM)
+fig.tight_layout()
+show(fig, "06_lstm_diagram.png")
+
 
 # %%
 def sigmoid(a):
@@ -111,27 +169,141 @@ print("our LSTM step and nn.LSTMCell agree")
 # * the **reset gate** $r$: how much of the old state the candidate $n$ may look at;
 # * the **candidate** $n$: the proposed new state.
 #
+# In a diagram (PyTorch's convention): the old state reaches the new one through a multiplication by $z$
+# and an addition, the GRU's additive path; the reset gate acts inside the candidate.
+
+# %%
+fig = Figure(figsize=(6.5, 3.8))
+draw_cell_diagram(fig.add_subplot(), "GRU (PyTorch's convention): $h$ itself is the additive path", **GRU_DIAGRAM)
+fig.tight_layout()
+show(fig, "06_gru_diagram.png")
+
+# %% [markdown]
 # One detail matters for matching PyTorch to the last bit: the reset gate multiplies $h W_{hn}^\top$
 # *with its bias* $b_{hn}$, so the state's part of the pre-activation must be kept apart from the
 # input's, not summed first as in the LSTM.
+#
+# **Exercise.** Write `gru_step(x, h, w_ih, w_hh, b_ih, b_hh)` in NumPy, like `lstm_step` above: the three
+# blocks of rows in the order r, z, n, the reset gate applied to the state's part *with its bias*, and
+# return the new state and a dict of the gates `r`, `z`, `n`.
+
 
 # %%
+@exercise
 def gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
     """One GRU step on arrays: x (B, I), h (B, H) -> h' and the gates r, z, n, each (B, H)."""
-    H = h.shape[-1]
-    from_x = x @ w_ih.T + b_ih  # (B, 3H)
-    from_h = h @ w_hh.T + b_hh  # (B, 3H)
-    r = sigmoid(from_x[:, 0 * H:1 * H] + from_h[:, 0 * H:1 * H])  # reset gate
-    z = sigmoid(from_x[:, 1 * H:2 * H] + from_h[:, 1 * H:2 * H])  # update gate
-    n = np.tanh(from_x[:, 2 * H:3 * H] + r * from_h[:, 2 * H:3 * H])  # candidate
-    h = (1 - z) * n + z * h
-    return h, dict(r=r, z=z, n=n)
+    raise NotImplementedError("exercise: r, z, n from two products, then h' = (1 - z) n + z h")
 
 
+# %% [markdown]
+# The check compares your step with `nn.GRUCell` for Hypothesis-drawn sizes (batch 0 included) and random
+# weights, states and inputs.
+
+
+# %%
+def sizes_and_seed():
+    return st.tuples(st.integers(0, 3), st.integers(1, 4), st.integers(1, 5), st.integers(0, 2**32 - 1))
+
+
+def random_gru_case(batch, inputs, hidden, seed):
+    """A float64 GRUCell with random (non-default) biases, and an input and a state for it."""
+    draw = np.random.default_rng(seed)
+    cell = nn.GRUCell(inputs, hidden, dtype=np.float64)
+    with ms.no_grad():
+        cell.bias_ih.copy_(draw.standard_normal(3 * hidden))
+        cell.bias_hh.copy_(draw.standard_normal(3 * hidden))
+    return cell, draw.standard_normal((batch, inputs)), draw.standard_normal((batch, hidden))
+
+
+def cell_weights(cell):
+    return [p.data for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+
+
+def matches_gru_cell(gru_step):
+    @settings(max_examples=15 if QUICK else 100, deadline=None, database=None)
+    @given(sizes_and_seed())
+    def same_as_library(case):
+        cell, x_case, h_case = random_gru_case(*case)
+        ours, gates = gru_step(x_case, h_case, *cell_weights(cell))
+        assert np.shape(ours) == h_case.shape, f"shape {np.shape(ours)}, expected {h_case.shape}"
+        assert set(gates) == {"r", "z", "n"}, "return the gates as dict(r=..., z=..., n=...)"
+        assert np.allclose(ours, cell(ms.tensor(x_case), ms.tensor(h_case)).data, rtol=0, atol=1e-12)
+
+    same_as_library()
+
+
+check(matches_gru_cell, gru_step)
 gru = nn.GRUCell(I, H, dtype=np.float64)
-h_ours, _ = gru_step(x, h, *[p.data for p in (gru.weight_ih, gru.weight_hh, gru.bias_ih, gru.bias_hh)])
-assert np.allclose(h_ours, gru(ms.tensor(x), ms.tensor(h)).data, rtol=0, atol=1e-14)
-print("our GRU step and nn.GRUCell agree")
+
+# %% [markdown]
+# ### The lecture notes' GRU, and what really differs
+#
+# The lecture notes (and colah's post, and Cho et al.'s paper) write the GRU differently:
+#
+# $$ \tilde h = \tanh\big(x W_{in}^\top + b_{in} + (r \odot h_{t-1}) W_{hn}^\top + b_{hn}\big), \qquad
+#    h_t = (1 - z) \odot h_{t-1} + z \odot \tilde h . $$
+#
+# Two differences, of two kinds:
+#
+# * **Which side $z$ multiplies is only a relabelling.** The notes' $z$ is PyTorch's $1 - z$. Since
+#   $1 - \sigma(a) = \sigma(-a)$, negating the z block's weights and biases turns one convention into the
+#   other exactly: same functions, same training, different names.
+# * **Where the reset gate sits is a real difference.** The notes apply $r$ to the state *before* the
+#   product, $(r \odot h) W_{hn}^\top$: $r_k$ scales what unit $k$ of the old state contributes to every
+#   candidate unit. PyTorch (like cuDNN) applies it *after*, $r \odot (h W_{hn}^\top + b_{hn})$: $r_j$
+#   scales candidate unit $j$'s whole view of the state. No renaming of parameters turns one into the other
+#   (for H > 1); PyTorch's form is chosen because the product $h W_{hh}^\top$ for all three blocks can then
+#   be done as one matrix product before $r$ is known. With $r = 1$ the two agree.
+#
+# **Exercise.** Write `gru_step_notes(x, h, w_ih, w_hh, b_ih, b_hh)`, the notes' equations with the same
+# parameter layout (blocks r, z, n); return the new state only.
+
+
+# %%
+@exercise
+def gru_step_notes(x, h, w_ih, w_hh, b_ih, b_hh):
+    """The lecture notes' GRU step: r before the product, h' = (1 - z) h + z h~. x (B, I), h (B, H) -> (B, H)."""
+    raise NotImplementedError("exercise: the notes' equations, term by term")
+
+
+# %% [markdown]
+# The check proves both bullets on Hypothesis-drawn cells: with the reset gate pinned open ($r = 1$, bias
+# +30) your notes' step with the z block negated equals `nn.GRUCell`; with a free reset gate it differs
+# (when H > 1 and the batch is not empty).
+
+
+# %%
+def negate_z_block(w_ih, w_hh, b_ih, b_hh):
+    hidden = w_hh.shape[1]
+    flipped = [p.copy() for p in (w_ih, w_hh, b_ih, b_hh)]
+    for p in flipped:
+        p[hidden:2 * hidden] *= -1  # z is the second block of rows
+    return flipped
+
+
+def relates_to_pytorch_as_claimed(gru_step_notes):
+    @settings(max_examples=15 if QUICK else 100, deadline=None, database=None)
+    @given(sizes_and_seed())
+    def relabelled_equal_reset_differs(case):
+        cell, x_case, h_case = random_gru_case(*case)
+        batch, hidden = h_case.shape
+        with ms.no_grad():
+            cell.bias_hh[:hidden] = cell.bias_hh.data[:hidden] + 30.0  # r pinned to 1
+        pytorch = cell(ms.tensor(x_case), ms.tensor(h_case)).data
+        notes = gru_step_notes(x_case, h_case, *negate_z_block(*cell_weights(cell)))
+        assert np.shape(notes) == h_case.shape, f"shape {np.shape(notes)}, expected {h_case.shape}"
+        assert np.allclose(notes, pytorch, rtol=0, atol=1e-9), "with r = 1 and z relabelled, the two must agree"
+        with ms.no_grad():
+            cell.bias_hh[:hidden] = cell.bias_hh.data[:hidden] - 30.0  # r free again
+        pytorch = cell(ms.tensor(x_case), ms.tensor(h_case)).data
+        notes = gru_step_notes(x_case, h_case, *negate_z_block(*cell_weights(cell)))
+        if hidden > 1 and batch > 0:
+            assert not np.allclose(notes, pytorch, rtol=0, atol=1e-6), "r must act before the product"
+
+    relabelled_equal_reset_differs()
+
+
+check(relates_to_pytorch_as_claimed, gru_step_notes)
 
 # %% [markdown]
 # With input size I the LSTM has $4H(I + H + 2)$ parameters and the GRU $3H(I + H + 2)$: for the same H
@@ -296,7 +468,10 @@ print(probe[:300])
 
 # %% [markdown]
 # The model is `training.models.CharLM`: an embedding of each character, one `nn.LSTM` layer, and a linear
-# read-out of the next character's logits at every step. The training loop is the plain one (tutorial 7
+# read-out of the next character's logits at every step. An **embedding** is a learned table $E$ of shape
+# `(V, D)`, one row of D numbers per character of a V-character vocabulary: the model reads character $k$
+# as row $E_k$. That is exactly the one-hot row $e_k$ times $E$, without doing the multiplication, and it lets
+# similar characters end up with similar rows (tutorial 7 derives its gradient). The training loop is the plain one (tutorial 7
 # takes it apart): the text is cut into parallel streams, read 64 characters per step, the state carried
 # from one window to the next, Adam, gradient clipping.
 
@@ -470,7 +645,7 @@ for ax, name in zip(axes, ("in a string", "in prose", "in brackets")):
     ax.set_title(f"cell {k}: the best match for '{name}' (correlation {corr_trained[name][k]:+.2f})", fontsize=10)
 fig.suptitle("tanh(c) of single LSTM cells of a trained character model, character by character")
 fig.tight_layout()
-fig.savefig(FIGURES / "06_cells_as_text.png", dpi=130)
+show(fig, "06_cells_as_text.png", dpi=130)
 
 # %% [markdown]
 # In the full run the string cell is near $-1$ (blue) from the character after an opening quote to the

@@ -18,9 +18,12 @@
 # from scratch. Tutorial 6 trained one briefly to look at its cells; this tutorial does it properly:
 #
 # 1. the loss, and the two numbers everyone reports: **bits per character** and **perplexity**, with the
-#    baselines that give them meaning;
-# 2. training over a long text with carried state and truncated backpropagation through time;
-# 3. **temperature sampling**: what the model writes, and how one number trades safety for variety.
+#    baselines that give them meaning; the gradient of softmax + cross entropy and of an embedding, derived
+#    (and written by you);
+# 2. a min-char-rnn: a character RNN from primitive ops, writing better and better samples as it trains;
+# 3. training the library's LSTM over a long text with carried state and truncated backpropagation through
+#    time;
+# 4. **temperature sampling**: what the model writes, and how one number trades safety for variety.
 
 # %%
 import os
@@ -29,21 +32,23 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one BLAS t
 
 import math
 import time
-from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 import microseq as ms
-from microseq import data, optim
+from microseq import data, nn, optim
+from microseq.testing import arrays
 from microseq.training.models import CharLM
 from microseq.training.sampling import next_token_probabilities, sample_text
 from microseq.training.tbptt import lm_loss_sum, tbptt_backward
 
-QUICK = os.environ.get("MICROSEQ_TUTORIAL_QUICK") == "1"
-HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-FIGURES = Path(os.environ.get("MICROSEQ_TUTORIAL_OUT", HERE / "figures"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+from common import QUICK, show
+from exercises import check, exercises_of
+
+exercise = exercises_of("07")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial07.py
 ms.manual_seed(0)
 
 # %% [markdown]
@@ -119,6 +124,193 @@ by_hand = -log_p[np.arange(200), targets[0]].mean()
 fused = ms.cross_entropy(logits.reshape(200, V), targets.reshape(-1)).item()
 print(f"untrained loss {by_hand:.4f} nats; ln V = {math.log(V):.4f}")
 assert abs(by_hand - fused) < 1e-5 and abs(by_hand - math.log(V)) < 0.05 * math.log(V)
+
+# %% [markdown]
+# ### The gradient of softmax + cross entropy: $p$ minus one-hot
+#
+# The loss of one position is $\ell = -\ln p_y$ with $p = \operatorname{softmax}(z)$,
+# $p_k = e^{z_k} / \sum_j e^{z_j}$, and $y$ the target. Backward goes through two ops, so we need the
+# softmax's vector-Jacobian product (tutorial 1). Its Jacobian is
+#
+# $$ \frac{\partial p_k}{\partial z_j} = p_k (\delta_{kj} - p_j), \qquad J = \operatorname{diag}(p) - p^\top p $$
+#
+# (with $p$ a row), so for an upstream gradient $g = \partial \ell / \partial p$,
+#
+# $$ (g J)_j = \sum_k g_k\, p_k (\delta_{kj} - p_j) = p_j \big(g_j - \textstyle\sum_k g_k p_k\big),
+#    \qquad \text{i.e.} \quad g J = p \odot (g - \langle g, p \rangle) . $$
+#
+# **Exercise.** Write `softmax_vjp(p, g)`: for rows of probabilities `p` and upstream gradients `g`, both of
+# shape `(N, V)`, return $p \odot (g - \langle g, p\rangle)$ row by row, without building any Jacobian.
+
+
+# %%
+@exercise
+def softmax_vjp(p, g):
+    """The gradient at the logits of softmax's output p (N, V), given the upstream gradient g (N, V)."""
+    raise NotImplementedError("exercise: p * (g - <g, p>) per row")
+
+
+# %% [markdown]
+# The check draws logits and upstream gradients of random shapes with Hypothesis and compares your product
+# with `backward()` through `ms.softmax`.
+
+
+# %%
+def is_softmax_backward(softmax_vjp):
+    @settings(max_examples=20 if QUICK else 100, deadline=None, database=None)
+    @given(st.integers(1, 4), st.integers(1, 6), st.data())
+    def same_as_autograd(n, v, data_draw):
+        logits_case = ms.tensor(data_draw.draw(arrays((n, v)), label="logits"), requires_grad=True)
+        upstream_case = data_draw.draw(arrays((n, v)), label="g")
+        p_case = ms.softmax(logits_case, axis=-1)
+        p_case.backward(upstream_case)
+        ours = softmax_vjp(p_case.data, upstream_case)
+        assert np.shape(ours) == (n, v), f"shape {np.shape(ours)}, expected {(n, v)}"
+        assert np.allclose(ours, logits_case.grad, rtol=1e-9, atol=1e-12), "differs from backward()"
+
+    same_as_autograd()
+
+
+check(is_softmax_backward, softmax_vjp)
+
+# %% [markdown]
+# Now put in the cross entropy's own gradient, $g = \partial(-\ln p_y)/\partial p = -e_y / p_y$ (nonzero only
+# at the target). Then $\langle g, p \rangle = -1$ and
+#
+# $$ \frac{\partial \ell}{\partial z} = p \odot \Big(-\frac{e_y}{p_y} + 1\Big) = p - e_y : $$
+#
+# **the probabilities minus the one-hot target.** Averaged over N positions, divide by N. Every
+# probability the model gave to a wrong character is pushed down in proportion to it; the right one is
+# pushed up by $1 - p_y$. This is also why `ms.cross_entropy` is one fused op: its backward is one
+# subtraction, with no division by a possibly tiny $p_y$. Your VJP gives the same, and so does autograd:
+
+# %%
+logits_demo = ms.tensor(np.random.default_rng(1).standard_normal((6, V)), requires_grad=True)
+targets_demo = np.random.default_rng(2).integers(0, V, 6)
+ms.cross_entropy(logits_demo, targets_demo).backward()
+p_demo = ms.softmax(logits_demo, axis=-1).data
+one_hot = np.eye(V)[targets_demo]
+g_at_p = -one_hot / p_demo / 6  # d(mean of -ln p_y)/dp
+assert np.allclose(softmax_vjp(p_demo, g_at_p), (p_demo - one_hot) / 6, rtol=1e-9, atol=1e-12)
+assert np.allclose(logits_demo.grad, (p_demo - one_hot) / 6, rtol=1e-6, atol=1e-9)
+print("d loss / d logits = (p - one_hot) / N: by the VJP, and by autograd")
+
+# %% [markdown]
+# ### The embedding's gradient: a scatter-add
+#
+# The embedding (tutorial 6) reads character $k$ as row $E_k$ of a `(V, D)` table. Looking up ids
+# $k_1, \dots, k_N$ gives rows $y_n = E_{k_n}$, so $\partial L / \partial E_v = \sum_{n : k_n = v} g_n$: the
+# upstream gradient of every position is **added** into the row it was read from. A character that appears
+# ten times in a batch gets ten contributions: the accumulation of tutorials 1 and 2 (the gradient of a
+# copy is the sum over the copies), with the copies chosen by index instead of by broadcasting.
+#
+# **Exercise.** Write `embedding_backward(ids, g, vocab_size)`: ids is an integer array of any shape `(...)`,
+# g the upstream gradient of shape `(..., D)`; return the table's gradient `(vocab_size, D)`. (Careful:
+# NumPy's `grad[ids] += g` does *not* add twice for a repeated id; `np.add.at` does.)
+
+
+# %%
+@exercise
+def embedding_backward(ids, g, vocab_size):
+    """dL/dE for rows E[ids]: ids (...) ints, g (..., D) -> (vocab_size, D), summed over repeats."""
+    raise NotImplementedError("exercise: scatter-add each g row into its id's row")
+
+
+# %% [markdown]
+# The check draws ids (with repeats) and gradients with Hypothesis and compares with `backward()` through
+# `nn.functional.embedding`.
+
+
+# %%
+def is_embedding_backward(embedding_backward):
+    @settings(max_examples=20 if QUICK else 100, deadline=None, database=None)
+    @given(st.integers(1, 5), st.integers(1, 3), st.data())
+    def same_as_autograd(vocab_size, dim, data_draw):
+        ids = data_draw.draw(arrays(st.tuples(st.integers(0, 3), st.integers(0, 4)), dtype=np.int64,
+                                    domain=(0, vocab_size - 1)), label="ids")
+        table = ms.tensor(np.random.default_rng(vocab_size).standard_normal((vocab_size, dim)), requires_grad=True)
+        upstream_case = data_draw.draw(arrays(ids.shape + (dim,)), label="g")
+        nn.functional.embedding(ids, table).backward(upstream_case)
+        ours = embedding_backward(ids, upstream_case, vocab_size)
+        expected = table.grad if table.grad is not None else np.zeros((vocab_size, dim))
+        assert np.shape(ours) == (vocab_size, dim), f"shape {np.shape(ours)}, expected {(vocab_size, dim)}"
+        assert np.allclose(ours, expected, rtol=1e-12, atol=1e-12), f"ids {ids.tolist()}: rows differ"
+
+    same_as_autograd()
+
+
+check(is_embedding_backward, embedding_backward)
+
+# %% [markdown]
+# ## A min-char-rnn: a character model from primitive ops
+#
+# Before the library's LSTM takes over, the smallest thing that works, in the spirit of Karpathy's
+# [min-char-rnn](https://gist.github.com/karpathy/d4dee566867f8291f086): a vanilla RNN (tutorial 4) with
+# an embedding in front and a linear read-out behind, written with primitive ops, trained by the tape. The
+# loss is the log-softmax and pick of the section above. Every so often it writes a sample, one character at
+# a time: feed a character, turn the logits into probabilities, draw the next one, feed it back.
+
+
+# %%
+def init_char_rnn(vocab_size, hidden, rng):
+    scale = 1 / np.sqrt(hidden)
+    shapes = {"embed": (vocab_size, hidden), "w_hh": (hidden, hidden), "b": (hidden,),
+              "w_out": (vocab_size, hidden), "b_out": (vocab_size,)}
+    return {name: ms.tensor(rng.uniform(-scale, scale, shape).astype(np.float32), requires_grad=True)
+            for name, shape in shapes.items()}
+
+
+def char_rnn(params, ids, h):
+    """ids (B, T) ints, h (B, H) -> logits (B, T, V) and the last state."""
+    outputs = []
+    for t in range(ids.shape[1]):
+        h = ms.tanh(params["embed"][ids[:, t]] + h @ params["w_hh"].T + params["b"])  # embedding = row lookup
+        outputs.append(h @ params["w_out"].T + params["b_out"])
+    return ms.stack(outputs, axis=1), h
+
+
+def char_rnn_sample(params, first_id, n, rng):
+    """n characters drawn one at a time, each fed back in."""
+    ids, h = [first_id], ms.zeros(1, params["w_hh"].shape[0])
+    with ms.no_grad():
+        for _ in range(n):
+            logits_t, h = char_rnn(params, np.array([[ids[-1]]]), h)
+            p_next = np.exp(logits_t.data[0, -1] - logits_t.data[0, -1].max())
+            ids.append(int(rng.choice(len(p_next), p=p_next / p_next.sum())))
+    return vocab.decode(np.array(ids))
+
+
+mini_steps, mini_hidden = (150, 64) if QUICK else (1500, 128)
+params = init_char_rnn(V, mini_hidden, np.random.default_rng(0))
+mini_optimizer = optim.Adam(list(params.values()), lr=1e-2)
+mini_stream = data.LMStream(train_ids, 16, 25, seed=0)
+h, mini_losses, draw = None, [], np.random.default_rng(0)
+for step in range(mini_steps + 1):
+    if step % (mini_steps // 3) == 0:
+        print(f"--- step {step}, loss {np.mean(mini_losses[-20:]) if mini_losses else math.log(V):.2f} nats ---")
+        print(char_rnn_sample(params, vocab.encode("d")[0], 80 if QUICK else 200, draw))
+    if step == mini_steps:
+        break
+    batch = next(mini_stream)
+    h = ms.zeros(16, mini_hidden) if h is None or batch.reset else h.detach()  # truncated BPTT, tutorial 4
+    logits_mini, h = char_rnn(params, batch.inputs, h)
+    log_p_mini = ms.log_softmax(logits_mini, axis=-1)
+    rows, cols = np.meshgrid(np.arange(16), np.arange(25), indexing="ij")
+    loss = -log_p_mini[rows, cols, batch.targets].mean()  # cross entropy by hand: pick the target's entry
+    mini_optimizer.zero_grad()
+    loss.backward()
+    optim.clip_grad_norm_(list(params.values()), max_norm=5.0)
+    mini_optimizer.step()
+    mini_losses.append(loss.item())
+
+# %% [markdown]
+# The first sample is noise drawn from nearly uniform probabilities. Within a hundred steps the model writes
+# spaces and common letters in plausible proportions; later (in the full run) short words, indentation and
+# `self.` appear. The loss falls accordingly:
+
+# %%
+print(f"min-char-rnn: {mini_losses[0]:.2f} -> {np.mean(mini_losses[-20:]):.2f} nats per character")
+assert np.mean(mini_losses[-20:]) < mini_losses[0] - 0.8
 
 # %% [markdown]
 # ## Reading a long text: parallel streams and carried state
@@ -202,7 +394,7 @@ ax.set_title(f"Character LSTM (H = {HIDDEN}) on Python's standard library")
 ax.legend()
 ax.grid(alpha=0.3)
 fig.tight_layout()
-fig.savefig(FIGURES / "07_loss_curve.png", dpi=120)
+show(fig, "07_loss_curve.png")
 
 # %% [markdown]
 # Within the first hundred steps the loss falls through the unigram line: the model has learned how
@@ -260,12 +452,14 @@ width = 0.8 / len(temperatures)
 for n, tau in enumerate(temperatures):
     ax.bar(np.arange(len(top)) + (n - 1.5) * width, dists[tau][top], width,
            label=f"tau = {tau} ({entropy[tau]:.1f} bits)")
-ax.set_xticks(np.arange(len(top)), [repr(ch)[1:-1] for ch in vocab.decode(top)], family="monospace")
+visible = {" ": "\u2423", "\n": "\\n", "\t": "\\t"}  # a space would be an invisible tick label: show it as ␣
+ax.set_xticks(np.arange(len(top)), [visible.get(ch, ch) for ch in vocab.decode(top)], family="monospace")
+ax.set_xlabel("next character (\u2423 is a space)")
 ax.set_ylabel("probability of the next character")
 ax.set_title(f"Next character after {prompt.lstrip()!r} at four temperatures")
 ax.legend()
 fig.tight_layout()
-fig.savefig(FIGURES / "07_temperature.png", dpi=120)
+show(fig, "07_temperature.png")
 
 # %% [markdown]
 # And what each temperature writes, from the same prompt and the same random seed:
@@ -301,6 +495,11 @@ assert variety[temperatures[0]] < variety[1.0]
 # * A language model is trained with the cross entropy of the next character; bits per character
 #   ($L / \ln 2$) and perplexity ($e^L$) are the same number on other scales, read against the uniform
 #   ($\log_2 V$ bits) and unigram baselines.
+# * The gradient of softmax + cross entropy at the logits is $p - e_y$ (the softmax VJP
+#   $p \odot (g - \langle g, p\rangle)$ with $g = -e_y / p_y$); an embedding's gradient is a scatter-add of the
+#   upstream rows into the rows that were read (`np.add.at`, never `grad[ids] += g`).
+# * A min-char-rnn of a few primitive ops already learns spelling-level statistics and writes samples that
+#   improve as the loss falls.
 # * A long text is read as parallel streams; the state is carried across windows (context) and detached at
 #   their edges (bounded memory and time); carrying it measurably lowers the loss.
 # * Sampling divides the logits by a temperature: low is repetitive and safe, high is varied and broken.

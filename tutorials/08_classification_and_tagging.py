@@ -21,24 +21,25 @@
 # **padded** to a rectangle, and the padding must change nothing. And a word's meaning often depends on what
 # comes *after* it, which a left-to-right network has not read yet: a **bidirectional** layer runs a second
 # network from right to left and joins the two. This tutorial shows how microseq handles both (the
-# `lengths` argument of the recurrent layers, masked losses, `bidirectional=True`), checks every claim,
-# and then trains a sentence classifier and a tagger on two small generated languages.
+# `lengths` argument of the recurrent layers, masked losses, `bidirectional=True`, stacked layers), checks
+# every claim, and then trains a sentence classifier and a tagger on two small generated languages. You will
+# write the reversal a bidirectional layer does and the loss that skips padding.
 
 # %%
-import os
 import time
-from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 import microseq as ms
 from microseq import data, nn, optim
 
-QUICK = os.environ.get("MICROSEQ_TUTORIAL_QUICK") == "1"
-HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-FIGURES = Path(os.environ.get("MICROSEQ_TUTORIAL_OUT", HERE / "figures"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+from common import QUICK, show
+from exercises import check, exercises_of
+
+exercise = exercises_of("08")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial08.py
 ms.manual_seed(0)
 rng = np.random.default_rng(0)
 
@@ -130,6 +131,78 @@ for b, L in enumerate(lengths):
     assert np.array_equal(out_masked.data[b, 0, H:], h_masked.data[-1, b])      # reverse: step 0
 
 # %% [markdown]
+# The reverse direction is nothing but a forward layer (with its own weights) reading each sentence
+# backwards: reverse every sequence *within its length*, run, and reverse the outputs back. The padding must
+# stay at the end, or the reverse layer would again start in the pads.
+#
+# **Exercise.** Write `reverse_padded(x, lengths)`: `x` of shape `(B, T, ...)`, row b real for its first
+# `lengths[b]` steps; return a new array whose row b holds those steps in reverse order, followed by row b's
+# padding unchanged.
+
+
+# %%
+@exercise
+def reverse_padded(x, lengths):
+    """Each row's first lengths[b] steps reversed, the padding left where it is. x (B, T, ...) -> same shape."""
+    raise NotImplementedError("exercise: reverse x[b, :L] for each row")
+
+
+# %% [markdown]
+# The check builds, for Hypothesis-drawn lengths, a forward-only `nn.LSTM` holding the bidirectional layer's
+# `_reverse` weights, and asserts that running it on `reverse_padded(x)` and reversing back gives exactly the
+# bidirectional layer's reverse half at every real step.
+
+
+# %%
+def reverse_direction_is_a_reversed_forward_pass(reverse_padded):
+    @settings(max_examples=12 if QUICK else 60, deadline=None, database=None)
+    @given(st.lists(st.integers(1, 6), min_size=1, max_size=4), st.integers(0, 2**32 - 1))
+    def halves_agree(lens, seed):
+        lens = np.array(lens)
+        draw = np.random.default_rng(seed)
+        x_case = draw.standard_normal((len(lens), int(lens.max()), E))
+        forward_only = nn.LSTM(E, H, batch_first=True, dtype=np.float64)
+        forward_only.load_state_dict({name.replace("_reverse", ""): value.data
+                                      for name, value in layer.named_parameters() if name.endswith("_reverse")})
+        with ms.no_grad():
+            both, _ = layer(ms.tensor(x_case), lengths=lens)
+            backwards, _ = forward_only(ms.tensor(reverse_padded(x_case, lens)), lengths=lens)
+        ours = reverse_padded(backwards.data, lens)
+        assert np.shape(ours) == both.data[..., H:].shape, f"shape {np.shape(ours)}"
+        real = np.arange(x_case.shape[1]) < lens[:, None]
+        assert np.allclose(ours[real], both.data[..., H:][real], rtol=0, atol=1e-12), f"lengths {lens.tolist()}"
+
+    halves_agree()
+
+
+check(reverse_direction_is_a_reversed_forward_pass, reverse_padded)
+
+# %% [markdown]
+# ## Stacked layers
+#
+# `num_layers=2` stacks two recurrent layers: the second reads the *output sequence* of the first (for a
+# bidirectional first layer, its $2H$-wide concatenation) as its input, step by step. The lower layer sees
+# words; the upper one sees the lower one's states, so it can work at a coarser level (phrases rather than
+# characters, in a language model). Each layer has its own weights (`weight_ih_l0`, `weight_ih_l1`, ...) and
+# its own initial and final states: `h_n` has shape `(num_layers * directions, B, H)`, layer by layer, the
+# forward direction first within each. The check: a 2-layer LSTM is exactly two 1-layer LSTMs chained.
+
+# %%
+stacked = nn.LSTM(E, H, num_layers=2, bidirectional=True, batch_first=True, dtype=np.float64)
+weights = {name: value.data for name, value in stacked.named_parameters()}
+lower = nn.LSTM(E, H, bidirectional=True, batch_first=True, dtype=np.float64)
+upper = nn.LSTM(2 * H, H, bidirectional=True, batch_first=True, dtype=np.float64)
+lower.load_state_dict({name: value for name, value in weights.items() if "_l0" in name})
+upper.load_state_dict({name.replace("_l1", "_l0"): value for name, value in weights.items() if "_l1" in name})
+with ms.no_grad():
+    out_stacked, (h_stacked, _) = stacked(ms.tensor(x), lengths=lengths)
+    out_lower, (h_lower, _) = lower(ms.tensor(x), lengths=lengths)
+    out_upper, (h_upper, _) = upper(out_lower, lengths=lengths)
+print("h_n of the stack:", h_stacked.shape, "= (layers x directions, B, H)")
+assert np.allclose(out_stacked.data, out_upper.data, rtol=0, atol=1e-12)
+assert np.allclose(h_stacked.data, np.concatenate([h_lower.data, h_upper.data]), rtol=0, atol=1e-12)
+
+# %% [markdown]
 # ## Losses that skip the padding
 #
 # A tagger produces logits for every step, padded ones included, and the loss must count only the real
@@ -155,6 +228,42 @@ assert (logits.grad[~step_mask] == 0).all()  # no gradient flows into padded pos
 garbage = logits.data.copy()
 garbage[~step_mask] = 1e4
 assert nn.masked_cross_entropy(ms.tensor(garbage), targets, step_mask).item() == loss.item()
+
+# %% [markdown]
+# **Exercise.** Write the masked loss yourself from primitive ops: `masked_loss(logits, targets, mask)` with
+# `ms.log_softmax`, a pick of each target's log-probability (index the tensor with integer arrays), and the
+# mean over the real positions only: divide by the number of True entries of the mask, not by B x T.
+
+
+# %%
+@exercise
+def masked_loss(logits, targets, mask):
+    """Mean cross entropy over the real positions: logits (B, T, C) Tensor, targets (B, T) ints, mask (B, T) bool."""
+    raise NotImplementedError("exercise: log_softmax, pick the targets, average over the mask")
+
+
+# %% [markdown]
+# The check: for Hypothesis-drawn lengths and classes, the same value as `nn.masked_cross_entropy` and the
+# right gradient by `ms.gradcheck` (finite differences), padding included, where the gradient must be 0.
+
+
+# %%
+def masks_like_the_library(masked_loss):
+    @settings(max_examples=12 if QUICK else 60, deadline=None, database=None)
+    @given(st.lists(st.integers(1, 5), min_size=1, max_size=3), st.integers(2, 4), st.integers(0, 2**32 - 1))
+    def same_loss_and_gradient(lens, classes, seed):
+        draw = np.random.default_rng(seed)
+        real = np.arange(max(lens)) < np.array(lens)[:, None]
+        z = draw.standard_normal(real.shape + (classes,))
+        t = draw.integers(0, classes, size=real.shape)
+        expected = nn.masked_cross_entropy(ms.tensor(z), t, real).item()
+        assert np.isclose(masked_loss(ms.tensor(z), t, real).item(), expected, rtol=1e-10), "loss differs"
+        ms.gradcheck(lambda zz: masked_loss(zz, t, real), [z], names=["logits"])
+
+    same_loss_and_gradient()
+
+
+check(masks_like_the_library, masked_loss)
 
 # %% [markdown]
 # ## Many-to-one: classifying reviews
@@ -362,7 +471,7 @@ right_ax.set_title("Tagger accuracy by kind of word")
 right_ax.legend(loc="upper center", ncol=2)
 fig.suptitle(f"Classification and tagging ({n_train} training sentences, {n_test} test sentences)")
 fig.tight_layout()
-fig.savefig(FIGURES / "08_classification_and_tagging.png", dpi=120)
+show(fig, "08_classification_and_tagging.png")
 
 # %% [markdown]
 # Both taggers get the unambiguous words right. On the ambiguous ones the forward-only tagger has to guess

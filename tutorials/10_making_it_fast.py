@@ -18,12 +18,12 @@
 #
 # This tutorial looks at where the composed path spends its time, what the fused kernel does instead, how
 # we know the two compute the same numbers (a property test that you can run here, and that catches a
-# planted bug), and finally measures both against PyTorch on this machine.
+# planted bug), and finally measures both against PyTorch on this machine. You will write the heart of the
+# kernel's backward pass in NumPy: one step through the cell, and the weight gradients as one product each.
 
 # %%
 import os
 import time
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -35,10 +35,10 @@ import microseq as ms
 from microseq import bench, kernels, nn
 from microseq.testing import sequence_batches
 
-QUICK = os.environ.get("MICROSEQ_TUTORIAL_QUICK") == "1"
-HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-FIGURES = Path(os.environ.get("MICROSEQ_TUTORIAL_OUT", HERE / "figures"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+from common import QUICK, show
+from exercises import check, exercises_of
+
+exercise = exercises_of("10")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial10.py
 ms.manual_seed(0)
 rng = np.random.default_rng(0)
 
@@ -149,9 +149,101 @@ for name, a, b in zip(("out", "h_n", "c_n"), by_numpy, by_kernel):
 # $$ \frac{\partial L}{\partial c_{t-1}} = g_c\, f, \qquad
 #    \frac{\partial L}{\partial h_{t-1}} = \partial a\, W_{hh} . $$
 #
+# The term that is easiest to forget is the second one of $g_c$: the cell $c_t$ reaches the loss not only
+# through $c_{t+1}$ but also through $h_t = o \tanh(c_t)$, so the gradient arriving at $h_t$ must be sent on
+# into $c_t$ as well (drop it and the LSTM still trains, a little worse, and nobody knows why: tutorial 3).
+#
+# **Exercise.** Write one step of the kernel's backward in NumPy: `lstm_step_backward(g_h, g_c_next, gates,
+# c_prev, tanh_c, w_hh)` with `g_h` the gradient reaching $h_t$, `g_c_next` the gradient reaching $c_t$ from
+# step $t+1$ (both `(B, H)`), `gates` a dict of `i, f, g, o` `(B, H)` each, `c_prev` $= c_{t-1}$, `tanh_c`
+# $= \tanh(c_t)$ and `w_hh` `(4H, H)`. Return `d_a` (`(B, 4H)`, the pre-activation gradients in the order
+# i, f, g, o), `dh_prev` and `dc_prev` (`(B, H)` each).
+
+
+# %%
+@exercise
+def lstm_step_backward(g_h, g_c_next, gates, c_prev, tanh_c, w_hh):
+    """Backward through one LSTM step: returns d_a (B, 4H), dL/dh_{t-1} (B, H), dL/dc_{t-1} (B, H)."""
+    raise NotImplementedError("exercise: g_c first (both terms), then the four gates, then h_{t-1} and c_{t-1}")
+
+
+# %% [markdown]
+# The check runs `nn.LSTMCell` (float64, composed of gradient-checked ops) one step for Hypothesis-drawn sizes,
+# sends random gradients into its $h_t$ and $c_t$ with `backward()`, and compares what reaches $h_{t-1}$ and
+# $c_{t-1}$ (and the bias, whose gradient is the batch sum of `d_a`).
+
+
+# %%
+def is_the_cells_backward(lstm_step_backward):
+    @settings(max_examples=15 if QUICK else 100, deadline=None, database=None)
+    @given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(0, 2**32 - 1))
+    def same_as_autograd(batch, inputs, hidden, seed):
+        draw = np.random.default_rng(seed)
+        cell = nn.LSTMCell(inputs, hidden, dtype=np.float64)
+        x_t = ms.tensor(draw.standard_normal((batch, inputs)))
+        h_prev, c_prev = (ms.tensor(draw.standard_normal((batch, hidden)), requires_grad=True) for _ in range(2))
+        h_t, c_t = cell(x_t, (h_prev, c_prev))
+        g_h, g_c_next = draw.standard_normal((batch, hidden)), draw.standard_normal((batch, hidden))
+        (h_t * ms.tensor(g_h) + c_t * ms.tensor(g_c_next)).sum().backward()
+        a = x_t.data @ cell.weight_ih.data.T + cell.bias_ih.data + h_prev.data @ cell.weight_hh.data.T + cell.bias_hh.data
+        i, f, g, o = np.split(a, 4, axis=-1)
+        gates = dict(i=sigmoid(i), f=sigmoid(f), g=np.tanh(g), o=sigmoid(o))
+        d_a, dh_prev, dc_prev = lstm_step_backward(g_h, g_c_next, gates, c_prev.data, np.tanh(c_t.data),
+                                                   cell.weight_hh.data)
+        assert np.allclose(np.sum(d_a, axis=0), cell.bias_ih.grad, rtol=1e-9, atol=1e-12), "d_a differs"
+        assert np.allclose(dc_prev, c_prev.grad, rtol=1e-9, atol=1e-12), "dL/dc_{t-1} differs"
+        assert np.allclose(dh_prev, h_prev.grad, rtol=1e-9, atol=1e-12), "dL/dh_{t-1} differs"
+
+    same_as_autograd()
+
+
+check(is_the_cells_backward, lstm_step_backward)
+
+# %% [markdown]
 # The weight gradients are then one large product each over all steps, e.g.
-# $\partial W_{ih} = \sum_t \partial a_t^\top x_t$. On the tape, the whole thing is the `backward` of a single
-# node. Numba compiles each kernel the first time it meets a new dtype and caches the machine code on disk;
+# $\partial W_{ih} = \sum_t \partial a_t^\top x_t$: with the steps stacked, a single matrix product over
+# $T \cdot B$ rows instead of T small ones.
+#
+# **Exercise.** Write `weight_gradients(d_a, x, h_prev)`: `d_a` `(T, B, 4H)` the pre-activation gradients
+# of every step, `x` `(T, B, I)` the inputs and `h_prev` `(T, B, H)` the state each step read. Return
+# `d_w_ih (4H, I)`, `d_w_hh (4H, H)` and `d_b (4H,)` (the gradient of each bias: both are added to every
+# step's pre-activation), each with one reshape and one product or sum, no loop.
+
+
+# %%
+@exercise
+def weight_gradients(d_a, x, h_prev):
+    """dW_ih (4H, I), dW_hh (4H, H), db (4H,) from d_a (T, B, 4H), x (T, B, I), h_prev (T, B, H)."""
+    raise NotImplementedError("exercise: flatten T and B, then one product per weight")
+
+
+# %% [markdown]
+# The check: for Hypothesis-drawn sizes, the pre-activations $a = x W_{ih}^\top + h_{t-1} W_{hh}^\top + b$
+# of every step are built with ms ops and `backward(d_a)` gives the weights' gradients to compare.
+
+
+# %%
+def are_the_weight_gradients(weight_gradients):
+    @settings(max_examples=15 if QUICK else 100, deadline=None, database=None)
+    @given(st.integers(1, 4), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**32 - 1))
+    def same_as_autograd(steps, batch, inputs, hidden, seed):
+        draw = np.random.default_rng(seed)
+        x_all, h_all = draw.standard_normal((steps, batch, inputs)), draw.standard_normal((steps, batch, hidden))
+        d_a = draw.standard_normal((steps, batch, 4 * hidden))
+        w_ih, w_hh, b = (ms.tensor(draw.standard_normal(shape), requires_grad=True)
+                         for shape in ((4 * hidden, inputs), (4 * hidden, hidden), (4 * hidden,)))
+        (ms.tensor(x_all) @ w_ih.T + ms.tensor(h_all) @ w_hh.T + b).backward(d_a)
+        for name, ours, param in zip(("d_w_ih", "d_w_hh", "d_b"), weight_gradients(d_a, x_all, h_all), (w_ih, w_hh, b)):
+            assert np.shape(ours) == param.shape, f"{name}: shape {np.shape(ours)}, expected {param.shape}"
+            assert np.allclose(ours, param.grad, rtol=1e-9, atol=1e-12), f"{name} differs"
+
+    same_as_autograd()
+
+
+check(are_the_weight_gradients, weight_gradients)
+
+# %% [markdown]
+# On the tape, the whole thing is the `backward` of a single node. Numba compiles each kernel the first time it meets a new dtype and caches the machine code on disk;
 # `kernels.compile_all()` does that for every kernel and reports the seconds (a cache load, if the cache is
 # warm):
 
@@ -290,6 +382,13 @@ shapes = [(1, 20, 8, 16), (8, 20, 32, 64)] if QUICK else [bench.SHAPES["tiny"], 
 cells = ["lstm"] if QUICK else ["lstm", "gru"]
 repeats, warmup = (3, 1) if QUICK else (5, 1)
 peaks = {"float32": bench.gemm_peak_gflops(np.float32, n=256 if QUICK else 1024)}
+# Any core of the last decade multiplies float32 matrices at 10 GFLOP/s or more; a lower peak, or more
+# runnable processes than cores, means other work shared the machine during this run.
+load = os.getloadavg()[0]
+busy = peaks["float32"] < 10 or load > os.cpu_count()
+if busy:
+    print(f"WARNING: this machine was busy (GEMM peak {peaks['float32']:.1f} GFLOP/s, load {load:.1f} on "
+          f"{os.cpu_count()} cores): the times below are inflated and their ratios unreliable.")
 start = time.perf_counter()
 rows = [bench.measure_row(cell, shape, np.float32, bench.IMPLEMENTATIONS, repeats, warmup, peaks["float32"])
         for cell in cells for shape in shapes]
@@ -310,11 +409,13 @@ ax.set_xticks(np.arange(len(rows)), [f"{row.cell}\nB,T,I,H = {','.join(map(str, 
               fontsize=8)
 ax.set_yscale("log")
 ax.set_ylabel("ms per training step (forward + backward)")
-ax.set_title("One training step of a recurrent layer, float32, measured in this run (lower is faster)")
+ax.set_title("One training step of a recurrent layer, float32, measured in this run (lower is faster)"
+             + (f"\nMACHINE BUSY (GEMM peak {peaks['float32']:.0f} GFLOP/s, load {load:.1f}): not representative"
+                if busy else ""), color="tab:red" if busy else "black")
 ax.legend()
 ax.grid(alpha=0.3, axis="y", which="both")
 fig.tight_layout()
-fig.savefig(FIGURES / "10_benchmark.png", dpi=120)
+show(fig, "10_benchmark.png")
 
 # %% [markdown]
 # What to read in the table (the ratios are printed below from this run's measurements):
@@ -327,7 +428,10 @@ fig.savefig(FIGURES / "10_benchmark.png", dpi=120)
 # * **torch / fused**: above 1 means microseq's step was faster than PyTorch's on this shape.
 #
 # Medians of a few runs on a shared machine can still be far off (the quick run that CI does takes only
-# three); `python -m microseq.bench` with more repeats on a quiet machine gives the numbers to quote.
+# three). When the machine was busy during this run (an implausibly low matrix-multiply peak, or a load
+# above the number of cores), the cell above printed a warning and the figure's title says so in red: then
+# the bars may well contradict the text, and only `python -m microseq.bench` with more repeats on a quiet
+# machine gives numbers to quote.
 
 # %%
 for row in rows:

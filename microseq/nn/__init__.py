@@ -7,4 +7,11 @@ from .bidirectional import Bidirectional
 from .cells import GRUCell, LSTMCell, RNNCell
 from .recurrent import GRU, LSTM, RNN
 from .unroll import Recurrent
-from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss, masked_cross_entropy
+from .activation import (
+    ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish, ReLU, ReLU6, Sigmoid, SiLU,
+    Softplus, Softsign, Tanh,
+)
+from .loss import (
+    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, HuberLoss, KLDivLoss,
+    L1Loss, MSELoss, NLLLoss, SmoothL1Loss, masked_cross_entropy,
+)

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .._checks import check_float_dtype, check_nonlinearity
 from ..ops import chunk, relu, sigmoid, tanh
 from ..random import default_generator
 from ..tensor import Tensor, as_tensor
@@ -122,13 +123,6 @@ def reset_uniform(module: Module, hidden_size: int) -> None:
         parameter._version.value += 1
 
 
-def check_nonlinearity(layer: str, nonlinearity: str) -> None:
-    if nonlinearity not in NONLINEARITIES:
-        raise ValueError(
-            f"{layer}: unknown nonlinearity {nonlinearity!r}; expected one of {', '.join(map(repr, NONLINEARITIES))}"
-        )
-
-
 class _CellBase(Module):
     """Parameters, initialisation and input checks shared by the three cells.
 
@@ -143,6 +137,7 @@ class _CellBase(Module):
         name = type(self).__name__
         if input_size < 1 or hidden_size < 1:
             raise ValueError(f"{name}: input_size and hidden_size must be positive, got {input_size} and {hidden_size}")
+        dtype = check_float_dtype(name, dtype)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         rows = self.gates * hidden_size
         self.weight_ih = Parameter(np.empty((rows, input_size), dtype=dtype))
@@ -197,7 +192,7 @@ class RNNCell(_CellBase):
     bias : bool
         Without bias, ``bias_ih`` and ``bias_hh`` are None.
     nonlinearity : "tanh" or "relu"
-    dtype : numpy dtype (float32 default)
+    dtype : float32 (default) or float64
 
     Call ``cell(x, hx=None)``: x (B, I) or (I,); hx (B, H) or (H,), zeros if None; returns h' like hx.
     """
@@ -225,7 +220,7 @@ class LSTMCell(_CellBase):
     ----------
     input_size, hidden_size : int
     bias : bool
-    dtype : numpy dtype (float32 default)
+    dtype : float32 (default) or float64
 
     Call ``cell(x, hx=None)``: x (B, I) or (I,); hx a pair (h, c) of (B, H) or (H,), zeros if None;
     returns the pair (h', c').
@@ -251,7 +246,7 @@ class GRUCell(_CellBase):
     ----------
     input_size, hidden_size : int
     bias : bool
-    dtype : numpy dtype (float32 default)
+    dtype : float32 (default) or float64
 
     Call ``cell(x, hx=None)``: x (B, I) or (I,); hx (B, H) or (H,), zeros if None; returns h' like hx.
     """

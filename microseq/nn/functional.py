@@ -6,7 +6,16 @@ import numpy as np
 
 from ..ops import *  # noqa: F403  (F.tanh, F.softmax, F.cross_entropy, ... as in torch.nn.functional)
 from ..ops import matmul
+from ..ops.shape import index_put
 from ..tensor import Tensor, as_tensor, record
+
+
+def array_of(value) -> np.ndarray:
+    """The array behind a Tensor, or ``value`` as an array (targets, masks, lengths, indices given either way).
+
+    ``getattr(value, "data", value)`` would be wrong here: an ndarray's ``.data`` is its raw memory buffer.
+    """
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
 def linear(x, weight, bias=None) -> Tensor:
@@ -42,20 +51,18 @@ def embedding(indices, weight, padding_idx: int | None = None) -> Tensor:
     -------
     Tensor, shape (..., E)
     """
-    index = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    index = array_of(indices)
     if index.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {index.dtype}")
     vocab = weight.shape[0]
     if index.size and (index.min() < 0 or index.max() >= vocab):
         bad = index.min() if index.min() < 0 else index.max()
         raise IndexError(f"embedding: index {bad} is out of range for a table of {vocab} rows")
-    table = weight.data
+    shape = weight.shape
+    counted = None if padding_idx is None else (index != padding_idx % vocab)[..., None]  # padding: no gradient
 
     def backward(g):
-        grad = np.zeros_like(table)
-        np.add.at(grad, index.reshape(-1), g.reshape(-1, table.shape[1]))
-        if padding_idx is not None:
-            grad[padding_idx] = 0
-        return (grad,)
+        g = g if counted is None else g * counted
+        return (index_put(g.reshape(-1, shape[1]), index.reshape(-1), shape),)
 
-    return record("embedding", table[index], (weight,), backward)
+    return record("embedding", weight.data[index], (weight,), backward)

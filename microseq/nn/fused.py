@@ -32,13 +32,9 @@ from ..tensor import Tensor, record
 __all__ = ["fused_rnn", "fused_lstm", "fused_gru"]
 
 
-def _fused(op: str, kernel: str, x: Tensor, states: tuple, weights: tuple, lengths, reverse: bool, **options):
-    """Run the kernel pair ``{kernel}_forward/_backward`` as one tape node; return (out, *final_states),
-    each final state of shape (1, B, H)."""
-    from .. import kernels  # lazy: numba loads on the first fused call, not at import
-
-    forward = getattr(kernels, f"{kernel}_forward")
-    backward = getattr(kernels, f"{kernel}_backward")
+def _fused(op: str, forward, backward, x: Tensor, states: tuple, weights: tuple, lengths, reverse: bool, **options):
+    """Run a kernel pair (``forward``, ``backward``) as one tape node; return (out, *final_states), each final
+    state of shape (1, B, H). The one place where a fused node is recorded on the tape."""
     w_ih, w_hh, b_ih, b_hh = weights
     has_bias = b_ih is not None
     *results, saved = forward(
@@ -58,6 +54,8 @@ def _fused(op: str, kernel: str, x: Tensor, states: tuple, weights: tuple, lengt
     inputs = (x, *states, w_ih, w_hh) + ((b_ih, b_hh) if has_bias else ())
 
     def backward_rule(g):
+        if isinstance(g, Tensor):  # a create_graph backward: the kernels compute first-order gradients only
+            raise RuntimeError(f"{op}: the fused kernels have no second derivative; build the layer with fused=False")
         grads = backward(saved, g[:steps], *g[steps:])  # dx, d(initial states), dw_ih, dw_hh, db_ih, db_hh
         return grads if has_bias else grads[:-2]
 
@@ -82,7 +80,10 @@ def fused_rnn(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=Fal
     -------
     out : Tensor (T, B, H), zero at padded steps;  h_n : Tensor (1, B, H)
     """
-    return _fused("rnn (fused)", "rnn", x, (h0,), (w_ih, w_hh, b_ih, b_hh), lengths, reverse, nonlinearity=nonlinearity)
+    from .. import kernels  # lazy: numba loads on the first fused call, not at import
+
+    return _fused("rnn (fused)", kernels.rnn_forward, kernels.rnn_backward, x, (h0,), (w_ih, w_hh, b_ih, b_hh),
+                  lengths, reverse, nonlinearity=nonlinearity)
 
 
 def fused_lstm(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False):
@@ -94,7 +95,10 @@ def fused_lstm(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, revers
     -------
     out : Tensor (T, B, H);  h_n, c_n : Tensor (1, B, H)
     """
-    return _fused("lstm (fused)", "lstm", x, (h0, c0), (w_ih, w_hh, b_ih, b_hh), lengths, reverse)
+    from .. import kernels
+
+    return _fused("lstm (fused)", kernels.lstm_forward, kernels.lstm_backward, x, (h0, c0),
+                  (w_ih, w_hh, b_ih, b_hh), lengths, reverse)
 
 
 def fused_gru(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False):
@@ -106,4 +110,7 @@ def fused_gru(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=Fal
     -------
     out : Tensor (T, B, H);  h_n : Tensor (1, B, H)
     """
-    return _fused("gru (fused)", "gru", x, (h0,), (w_ih, w_hh, b_ih, b_hh), lengths, reverse)
+    from .. import kernels
+
+    return _fused("gru (fused)", kernels.gru_forward, kernels.gru_backward, x, (h0,), (w_ih, w_hh, b_ih, b_hh),
+                  lengths, reverse)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .._checks import check_float_dtype
 from ..ops import dropout
 from ..random import default_generator
 from . import functional as F
@@ -27,6 +28,7 @@ class Linear(Module):
     ----------
     in_features, out_features : int
     bias : bool
+    dtype : float32 (default) or float64
 
     Shapes: input (..., in_features) -> output (..., out_features). ``weight`` is (out_features,
     in_features), initialised like PyTorch from U(-1/sqrt(in), 1/sqrt(in)).
@@ -34,6 +36,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float32) -> None:
         super().__init__()
+        dtype = check_float_dtype("Linear", dtype)
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
         self.weight = uniform_parameter((out_features, in_features), bound, dtype)
@@ -55,6 +58,7 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=np.float32) -> None:
         super().__init__()
+        dtype = check_float_dtype("Embedding", dtype)
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim

@@ -21,34 +21,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from ..ops import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss, reshape
-from ..ops import mean as _mean
-from ..ops import mul as _mul
-from ..ops import sum as _sum
+from ..ops.loss import _REDUCTIONS
+from ..ops.loss import _check_reduction as _check
 from ..tensor import Tensor, as_tensor
+from .functional import array_of
 from .module import Module
 
-__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss", "masked_cross_entropy"]
+__all__ = [
+    "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss", "masked_cross_entropy", "BCELoss",
+    "KLDivLoss", "HuberLoss", "SmoothL1Loss", "L1Loss", "CosineSimilarity", "CosineEmbeddingLoss",
+]
 
-_REDUCTIONS = ("mean", "sum", "none")
 
-
-def _check_reduction(name: str, reduction: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+def _check_reduction(name: str, reduction: str, allowed: tuple = _REDUCTIONS) -> str:
+    """The ops' reduction check, returning the reduction (for ``self.reduction = ...``)."""
+    _check(name, reduction, allowed)
     return reduction
 
 
 def _optional_array(value):
     """A class/element weight as a plain array (None stays None)."""
-    return None if value is None else np.asarray(getattr(value, "data", value))
-
-
-def _broadcasts_to(shape: tuple, target_shape: tuple) -> bool:
-    try:
-        return np.broadcast_shapes(shape, target_shape) == target_shape
-    except ValueError:
-        return False
+    return None if value is None else array_of(value)
 
 
 def _mask_targets(name: str, target, mask, ignore_index: int) -> np.ndarray:
@@ -59,10 +54,10 @@ def _mask_targets(name: str, target, mask, ignore_index: int) -> np.ndarray:
     target : integer array_like, any shape (...)
     mask : bool array_like of the same shape, or None (everything counts)
     """
-    target = np.asarray(getattr(target, "data", target))
+    target = array_of(target)
     if mask is None:
         return target
-    mask = np.asarray(getattr(mask, "data", mask))
+    mask = array_of(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"{name}: mask must be boolean (True = real target, False = padding), got dtype {mask.dtype}")
     if mask.shape != target.shape:
@@ -134,15 +129,19 @@ class CrossEntropyLoss(Module):
     ``ignore_index``). For (B, T, C) sequence logits use :func:`masked_cross_entropy`.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
+    def __init__(
+        self, weight=None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0
+    ) -> None:
         super().__init__()
         self.weight = _optional_array(weight)
         self.ignore_index = ignore_index
         self.reduction = _check_reduction("CrossEntropyLoss", reduction)
+        self.label_smoothing = label_smoothing
 
     def forward(self, input, target, mask=None) -> Tensor:
-        target = _mask_targets("CrossEntropyLoss", target, mask, self.ignore_index)
-        return cross_entropy(input, target, self.weight, self.ignore_index, self.reduction)
+        if mask is not None:
+            target = _mask_targets("CrossEntropyLoss", target, mask, self.ignore_index)
+        return cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
 
     def extra_repr(self) -> str:
         return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
@@ -184,7 +183,8 @@ class MSELoss(Module):
 
 
 class BCEWithLogitsLoss(Module):
-    """Binary cross entropy on logits, as ``torch.nn.BCEWithLogitsLoss``.
+    """Binary cross entropy on logits, as ``torch.nn.BCEWithLogitsLoss``: one op on the tape,
+    :func:`microseq.ops.binary_cross_entropy_with_logits` with the module's options.
 
     ``loss = weight * (-(pos_weight * t * log s(z) + (1 - t) * log(1 - s(z))))`` elementwise, with s the
     sigmoid, computed without overflow for any logit; then reduced (``"mean"`` over all elements).
@@ -207,19 +207,108 @@ class BCEWithLogitsLoss(Module):
         self.pos_weight = _optional_array(pos_weight)
 
     def forward(self, input, target) -> Tensor:
-        if self.weight is None:
-            return binary_cross_entropy_with_logits(input, target, reduction=self.reduction, pos_weight=self.pos_weight)
-        input = as_tensor(input)
-        if not _broadcasts_to(self.weight.shape, input.shape):
-            raise ValueError(
-                f"BCEWithLogitsLoss: weight of shape {self.weight.shape} does not broadcast to the input's "
-                f"shape {input.shape}"
-            )
-        losses = binary_cross_entropy_with_logits(input, target, reduction="none", pos_weight=self.pos_weight)
-        weighted = _mul(losses, Tensor(self.weight.astype(losses.dtype, copy=False)))
-        if self.reduction == "none":
-            return weighted
-        return _mean(weighted) if self.reduction == "mean" else _sum(weighted)
+        return binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
+
+
+class _ReducedLoss(Module):
+    """A loss module: stores ``reduction`` and the named options, and calls ``function`` with them."""
+
+    function = None
+
+    def __init__(self, reduction: str = "mean", allowed: tuple = _REDUCTIONS, **options) -> None:
+        super().__init__()
+        self.reduction = _check_reduction(type(self).__name__, reduction, allowed)
+        self._options = tuple(options)
+        for name, value in options.items():
+            setattr(self, name, value)
+
+    def forward(self, input, target) -> Tensor:
+        options = {name: getattr(self, name) for name in self._options}
+        return type(self).function(input, target, reduction=self.reduction, **options)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in ("reduction", *self._options))
+
+
+class BCELoss(_ReducedLoss):
+    """Binary cross entropy of probabilities (logs clamped at -100), as ``torch.nn.BCELoss``.
+
+    Shapes: input (probabilities) and target (...) of equal shape; ``weight`` broadcasts to them.
+    """
+
+    function = staticmethod(ops.binary_cross_entropy)
+
+    def __init__(self, weight=None, reduction: str = "mean") -> None:
+        super().__init__(reduction, weight=_optional_array(weight))
+
+
+class KLDivLoss(_ReducedLoss):
+    """KL divergence ``t (log t - input)`` with ``input`` log-probabilities, as ``torch.nn.KLDivLoss``.
+
+    ``reduction="batchmean"`` divides the sum by the batch size (the mathematically right mean).
+    """
+
+    function = staticmethod(ops.kl_div)
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(reduction, _REDUCTIONS + ("batchmean",), log_target=log_target)
+
+
+class HuberLoss(_ReducedLoss):
+    """Huber loss (quadratic below ``delta``, linear above), as ``torch.nn.HuberLoss``."""
+
+    function = staticmethod(ops.huber_loss)
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction, delta=delta)
+
+
+class SmoothL1Loss(_ReducedLoss):
+    """Smooth L1 loss (quadratic below ``beta``, then ``|d| - beta / 2``), as ``torch.nn.SmoothL1Loss``."""
+
+    function = staticmethod(ops.smooth_l1_loss)
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction, beta=beta)
+
+
+class L1Loss(_ReducedLoss):
+    """Mean absolute error, as ``torch.nn.L1Loss``."""
+
+    function = staticmethod(ops.l1_loss)
+
+
+class CosineEmbeddingLoss(Module):
+    """``1 - cos(x1, x2)`` for target 1, ``max(0, cos - margin)`` for -1, as ``torch.nn.CosineEmbeddingLoss``.
+
+    Shapes: inputs (N, D) or (D,), targets (N,) or ().
+    """
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
+        super().__init__()
+        self.margin = margin
+        self.reduction = _check_reduction("CosineEmbeddingLoss", reduction)
+
+    def forward(self, input1, input2, target) -> Tensor:
+        return ops.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"margin={self.margin}, reduction={self.reduction!r}"
+
+
+class CosineSimilarity(Module):
+    """Cosine of the angle between ``x1`` and ``x2`` along ``dim``, as ``torch.nn.CosineSimilarity``."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim = dim
+        self.eps = eps
+
+    def forward(self, x1, x2) -> Tensor:
+        return ops.cosine_similarity(x1, x2, self.dim, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, eps={self.eps}"

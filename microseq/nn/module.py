@@ -12,7 +12,9 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from .._checks import check_float_dtype
 from ..tensor import Tensor
+from .functional import array_of
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList"]
 
@@ -112,7 +114,9 @@ class Module:
         return self.train(False)
 
     def astype(self, dtype) -> "Module":
-        """Convert every parameter to ``dtype`` in place (e.g. ``np.float64`` for gradient checks)."""
+        """Convert every parameter to ``dtype`` (float32 or float64) in place (e.g. ``np.float64`` for gradient
+        checks)."""
+        dtype = check_float_dtype(f"{type(self).__name__}.astype", dtype)
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)
             parameter.grad = None
@@ -149,7 +153,7 @@ class Module:
         for name, parameter in own.items():
             if name not in state:
                 continue
-            value = np.asarray(getattr(state[name], "data", state[name]))
+            value = array_of(state[name])
             if value.shape != parameter.shape:
                 problems.append(f"{name}: shape {value.shape} in the state, {parameter.shape} in the model")
             elif value.dtype.kind != "f":
@@ -158,7 +162,7 @@ class Module:
             raise ValueError(f"load_state_dict ({type(self).__name__}): " + "; ".join(problems))
         for name, parameter in own.items():
             if name in state:
-                parameter.data = np.array(getattr(state[name], "data", state[name]), dtype=parameter.dtype, copy=True)
+                parameter.data = np.array(array_of(state[name]), dtype=parameter.dtype, copy=True)
                 parameter._version.value += 1
         return missing, unexpected
 

@@ -7,7 +7,7 @@ A layer runs its cell over the sequence once per layer and direction. Two interc
 - ``fused=False``: the cell's equations from primitive ops applied step by step (:mod:`microseq.nn.cells`,
   :func:`microseq.nn.unroll.unroll`), the readable path.
 
-Both give the same outputs and gradients (tested), and both follow ``../shared/REFERENCE.md``:
+Both give the same outputs and gradients (tested), and both follow PyTorch's conventions:
 
 - input (T, B, I), or (B, T, I) with ``batch_first``, or unbatched (T, I); ``h0``/``c0`` (num_layers*D, B, H)
   (``batch_first`` never applies to them), zeros when missing;
@@ -27,9 +27,10 @@ import warnings
 
 import numpy as np
 
+from .._checks import check_float_dtype, check_nonlinearity
 from ..ops import concatenate, dropout, swapaxes, unsqueeze
 from ..tensor import Tensor, as_tensor
-from .cells import check_nonlinearity, gru_cell, lstm_cell, reset_uniform, rnn_cell
+from .cells import gru_cell, lstm_cell, reset_uniform, rnn_cell
 from .fused import fused_gru, fused_lstm, fused_rnn
 from .module import Module, Parameter
 from .unroll import check_lengths, reverse_sequences, unroll
@@ -38,14 +39,26 @@ __all__ = ["RNN", "LSTM", "GRU", "RNNBase"]
 
 
 class RNNBase(Module):
-    """What the three layers share: parameters, checks, the loop over layers and directions.
+    """What the three layers share: parameters, checks, the loop over layers and directions, and running one
+    direction of one layer on either path.
 
-    Subclasses set ``gates`` and define how one direction of one layer runs (``_run_fused`` and ``_step``).
-    A layer's state is a Tensor h (RNN, GRU) or a pair (h, c) (LSTM). ``proj_size`` is for :class:`LSTM`.
+    A subclass declares only what differs:
+
+    - ``gates``: G, the number of gate blocks stacked in the rows of the weights;
+    - ``state_names``: the state of one direction, ``("h0",)`` or ``("h0", "c0")``, in the order that its
+      cell and its fused op take them;
+    - ``cell``: one step from primitive ops, ``cell(x_t, *state, *weights, **options) -> h'`` or ``(h', c')``;
+    - ``fused_op``: one direction over the whole sequence as one tape node,
+      ``fused_op(x, *state, *weights, lengths=, reverse=, **options) -> (out, *final_states)``;
+    - ``cell_options``: names of the layer's attributes passed to both as keywords (the RNN's
+      ``nonlinearity``);
+    - ``projectable``: whether ``proj_size`` is allowed (LSTM only).
     """
 
     gates = 1
     state_names = ("h0",)
+    cell_options: tuple = ()
+    projectable = False
 
     def __init__(
         self,
@@ -56,16 +69,21 @@ class RNNBase(Module):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
         *,
         dtype=np.float32,
         fused: bool = True,
-        proj_size: int = 0,
     ) -> None:
         super().__init__()
         name = type(self).__name__
         for what, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name}: {what} must be a positive integer, got {value!r}")
+        if proj_size and not self.projectable:
+            raise ValueError(f"{name}: proj_size is supported by LSTM only, got proj_size={proj_size!r}")
+        if not isinstance(proj_size, (int, np.integer)) or not 0 <= proj_size < hidden_size:
+            raise ValueError(f"{name}: proj_size must be an integer in [0, hidden_size={hidden_size}), got {proj_size!r}")
+        dtype = check_float_dtype(name, dtype)
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout}")
         if dropout > 0 and num_layers == 1:
@@ -165,39 +183,44 @@ class RNNBase(Module):
             raise TypeError(f"{type(self).__name__}: {what} has dtype {state.dtype}, expected {dtype}")
         return state if batched else unsqueeze(state, 1)
 
-    def _initial_states(self, hx, batch: int, batched: bool, dtype) -> list:
-        """The initial state of every (layer, direction), in h_n order."""
+    def _initial_states(self, hx, batch: int, batched: bool, dtype) -> list[tuple]:
+        """The initial state of every (layer, direction), in h_n order, each a tuple in ``state_names`` order."""
         count = self.num_layers * self.num_directions
         if hx is None:
-            zeros = [Tensor(np.zeros((batch, self._state_size(name)), dtype=dtype)) for name in self.state_names]
-            return [self._pack_state(zeros)] * count
-        parts = self._unpack_hx(hx)
-        parts = [self._check_state(name, part, batch, batched, dtype) for name, part in zip(self.state_names, parts)]
-        return [self._pack_state([part[k] for part in parts]) for k in range(count)]
+            zeros = tuple(Tensor(np.zeros((batch, self._state_size(name)), dtype=dtype)) for name in self.state_names)
+            return [zeros] * count
+        parts = [self._check_state(name, part, batch, batched, dtype) for name, part in zip(self.state_names, self._split_hx(hx))]
+        return [tuple(part[k] for part in parts) for k in range(count)]
 
-    def _unpack_hx(self, hx) -> tuple:
-        return (hx,)
-
-    @staticmethod
-    def _pack_state(parts: list):
-        return parts[0]
+    def _split_hx(self, hx) -> tuple:
+        """``hx`` as one tensor per state name: the tensor h0, or the pair (h0, c0)."""
+        if len(self.state_names) == 1:
+            return (hx,)
+        if not (isinstance(hx, (tuple, list)) and len(hx) == len(self.state_names)):
+            raise TypeError(f"{type(self).__name__}: hx must be a pair (h0, c0) or None, got {type(hx).__name__}")
+        return tuple(hx)
 
     # -- running -----------------------------------------------------------------------------------------
-    def _run(self, x: Tensor, state, layer: int, direction: int, lengths):
+    def _run(self, x: Tensor, state: tuple, layer: int, direction: int, lengths):
         """One direction of one layer: (output (T, B, H), final state as a tuple of (1, B, H) tensors,
         h first, then c for the LSTM)."""
         weights = self.weights(layer, direction)
         reverse = direction == 1
+        options = {name: getattr(self, name) for name in self.cell_options}
         if self.fused:
-            output, *finals = self._run_fused(x, state, weights, lengths, reverse)
+            output, *finals = self.fused_op(x, *state, *weights, lengths=lengths, reverse=reverse, **options)
             return output, tuple(finals)
-        step = self._step(weights)
+
+        def step(x_t, state):
+            new = self.cell(x_t, *state, *weights, **options)
+            return new if isinstance(new, tuple) else (new,)
+
         if reverse:
             output, final = unroll(step, reverse_sequences(x, lengths), state, lengths)
             output = reverse_sequences(output, lengths)
         else:
             output, final = unroll(step, x, state, lengths)
-        return output, tuple(unsqueeze(f, 0) for f in (final if isinstance(final, tuple) else (final,)))
+        return output, tuple(unsqueeze(f, 0) for f in final)
 
     def forward(self, input, hx=None, lengths=None):
         """Run the layer over a batch of sequences.
@@ -268,7 +291,7 @@ class RNN(RNNBase):
     dropout : float
         Dropout probability between layers (training only).
     bidirectional : bool
-    dtype : numpy dtype, keyword only (float32 default)
+    dtype : float32 (default) or float64, keyword only
     fused : bool, keyword only
         Run the fused kernels (default) or the cells composed of primitive ops. Same results.
 
@@ -278,31 +301,16 @@ class RNN(RNNBase):
     Call ``rnn(input, hx=None, lengths=None) -> (output, h_n)``; see :meth:`RNNBase.forward`.
     """
 
-    gates = 1
+    cell = staticmethod(rnn_cell)
+    fused_op = staticmethod(fused_rnn)
+    cell_options = ("nonlinearity",)
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        nonlinearity: str = "tanh",
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        *,
-        dtype=np.float32,
-        fused: bool = True,
-    ) -> None:
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 *, dtype=np.float32, fused: bool = True) -> None:
         check_nonlinearity("RNN", nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype, fused=fused)
         self.nonlinearity = nonlinearity
-
-    def _run_fused(self, x, h0, weights, lengths, reverse):
-        return fused_rnn(x, h0, *weights, lengths=lengths, reverse=reverse, nonlinearity=self.nonlinearity)
-
-    def _step(self, weights):
-        return lambda x_t, h: rnn_cell(x_t, h, *weights, nonlinearity=self.nonlinearity)
 
     def extra_repr(self) -> str:
         act = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity!r}"
@@ -325,42 +333,9 @@ class LSTM(RNNBase):
 
     gates = 4
     state_names = ("h0", "c0")
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        proj_size: int = 0,
-        *,
-        dtype=np.float32,
-        fused: bool = True,
-    ) -> None:
-        if not isinstance(proj_size, (int, np.integer)) or not 0 <= proj_size < hidden_size:
-            raise ValueError(f"LSTM: proj_size must be an integer in [0, hidden_size={hidden_size}), got {proj_size!r}")
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            dtype=dtype, fused=fused, proj_size=proj_size,
-        )
-
-    def _unpack_hx(self, hx) -> tuple:
-        if not (isinstance(hx, (tuple, list)) and len(hx) == 2):
-            raise TypeError(f"LSTM: hx must be a pair (h0, c0) or None, got {type(hx).__name__}")
-        return tuple(hx)
-
-    @staticmethod
-    def _pack_state(parts: list):
-        return tuple(parts)
-
-    def _run_fused(self, x, state, weights, lengths, reverse):
-        return fused_lstm(x, *state, *weights, lengths=lengths, reverse=reverse)
-
-    def _step(self, weights):
-        return lambda x_t, state: lstm_cell(x_t, *state, *weights)
+    cell = staticmethod(lstm_cell)
+    fused_op = staticmethod(fused_lstm)
+    projectable = True
 
 
 class GRU(RNNBase):
@@ -373,9 +348,5 @@ class GRU(RNNBase):
     """
 
     gates = 3
-
-    def _run_fused(self, x, h0, weights, lengths, reverse):
-        return fused_gru(x, h0, *weights, lengths=lengths, reverse=reverse)
-
-    def _step(self, weights):
-        return lambda x_t, h: gru_cell(x_t, h, *weights)
+    cell = staticmethod(gru_cell)
+    fused_op = staticmethod(fused_gru)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..ops import getitem, stack, swapaxes, where
 from ..tensor import Tensor, as_tensor
+from .functional import array_of
 from .module import Module
 
 __all__ = ["check_lengths", "reverse_sequences", "unroll", "Recurrent"]
@@ -25,7 +26,7 @@ def check_lengths(layer: str, lengths, steps: int, batch: int) -> np.ndarray | N
     """``lengths`` as an int64 array of shape (B,) with 1 <= L_b <= T, or None; a clear error otherwise."""
     if lengths is None:
         return None
-    array = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    array = array_of(lengths)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{layer}: lengths must be integers, got dtype {array.dtype}")
     if array.shape != (batch,):

@@ -4,21 +4,26 @@ Binary ops broadcast like NumPy; their input gradients are summed back to the in
 (``reduces_broadcast=True``), so the rules below are written as if no broadcasting had happened.
 
 Notation in the comments: ``g`` is the gradient of the loss with respect to the op's output ``y``.
+
+Each rule is written in the NumPy API on its arguments ``(g, *inputs, y)``: arrays in a first-order backward,
+Tensors in a ``create_graph`` backward, where the same line records itself and can be differentiated again.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Tensor, as_tensor, implements, record
 from ._util import broadcast_error, pair
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu",
-    "clip", "where", "masked_fill", "lt", "le", "gt", "ge", "eq", "ne", "astype",
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "sign", "tanh", "sigmoid", "relu",
+    "clip", "where", "masked_fill", "lt", "le", "gt", "ge", "eq", "ne", "bitwise_and", "bitwise_or",
+    "bitwise_not", "astype",
 ]
 
 
+@implements(np.add)
 def add(a, b) -> Tensor:
     """``a + b``.  dy/da = 1, dy/db = 1."""
     a, b = pair(a, b)
@@ -29,6 +34,7 @@ def add(a, b) -> Tensor:
     return record("add", y, (a, b), lambda g: (g, g), reduces_broadcast=True)
 
 
+@implements(np.subtract)
 def sub(a, b) -> Tensor:
     """``a - b``.  dy/da = 1, dy/db = -1."""
     a, b = pair(a, b)
@@ -39,6 +45,7 @@ def sub(a, b) -> Tensor:
     return record("sub", y, (a, b), lambda g: (g, -g), reduces_broadcast=True)
 
 
+@implements(np.multiply)
 def mul(a, b) -> Tensor:
     """``a * b``.  dy/da = b, dy/db = a."""
     a, b = pair(a, b)
@@ -49,23 +56,25 @@ def mul(a, b) -> Tensor:
     return record("mul", y, (a, b), lambda g, x, w, _y: (g * w, g * x), reduces_broadcast=True)
 
 
+@implements(np.true_divide)
 def div(a, b) -> Tensor:
     """``a / b``.  dy/da = 1/b, dy/db = -a/b**2."""
     a, b = pair(a, b)
-    x, w = a.data, b.data
     try:
-        y = x / w
+        y = a.data / b.data
     except ValueError:
         raise broadcast_error("div", a, b) from None
-    return record("div", y, (a, b), lambda g: (g / w, -g * y / w), reduces_broadcast=True)
+    return record("div", y, (a, b), lambda g, _x, w, y: (g / w, -g * y / w), reduces_broadcast=True)
 
 
+@implements(np.negative)
 def neg(a) -> Tensor:
     """``-a``."""
     a = as_tensor(a)
     return record("neg", -a.data, (a,), lambda g: (-g,))
 
 
+@implements(np.power)
 def pow(a, b) -> Tensor:
     """``a ** b``.  dy/da = b a**(b-1), dy/db = a**b log(a).
 
@@ -73,53 +82,64 @@ def pow(a, b) -> Tensor:
     negative base (log(a) is undefined there).
     """
     a, b = pair(a, b)
-    x, p = a.data, b.data
     try:
-        y = x**p
+        y = a.data**b.data
     except ValueError:
         raise broadcast_error("pow", a, b) from None
 
-    def backward(g):
+    # b a**(b-1) is 0 * inf or NaN where b == 0 and a is 0 or NaN; its value there is 0 (PyTorch's). Only those
+    # points are masked: elsewhere b a**(b-1) is already 0 at b == 0, and stays differentiable in b.
+    undefined = (b.data == 0) & ~(np.abs(a.data) > 0)
+
+    def backward(g, x, p, y):
         with np.errstate(divide="ignore", invalid="ignore"):
-            ga = np.where(p == 0, 0, g * p * x ** (p - 1)) if a.requires_grad else None
+            ga = np.where(undefined, 0, g * p * x ** (p - 1)) if a.requires_grad else None
             gb = np.where((x == 0) & (p >= 0), 0, g * y * np.log(x)) if b.requires_grad else None
         return ga, gb
 
     return record("pow", y, (a, b), backward, reduces_broadcast=True)
 
 
+@implements(np.exp)
 def exp(a) -> Tensor:
     """``exp(a)``.  dy/da = y."""
     a = as_tensor(a)
     return record("exp", np.exp(a.data), (a,), lambda g, _x, y: (g * y,))
 
 
+@implements(np.log)
 def log(a) -> Tensor:
     """Natural logarithm.  dy/da = 1/a."""
     a = as_tensor(a)
-    x = a.data
-    return record("log", np.log(x), (a,), lambda g: (g / x,))
+    return record("log", np.log(a.data), (a,), lambda g, x, _y: (g / x,))
 
 
+@implements(np.sqrt)
 def sqrt(a) -> Tensor:
     """``sqrt(a)``.  dy/da = 1 / (2 y)."""
     a = as_tensor(a)
-    y = np.sqrt(a.data)
-    return record("sqrt", y, (a,), lambda g: (g / (2 * y),))
+    return record("sqrt", np.sqrt(a.data), (a,), lambda g, _x, y: (g / (2 * y),))
 
 
+@implements(np.absolute)
 def abs(a) -> Tensor:
-    """``|a|``.  dy/da = sign(a) (0 at 0, as in PyTorch)."""
+    """``|a|``.  dy/da = sign(a) (0 at 0 and at NaN, as in PyTorch)."""
     a = as_tensor(a)
-    x = a.data
-    return record("abs", np.abs(x), (a,), lambda g: (g * np.sign(x),))
+    return record("abs", np.abs(a.data), (a,), lambda g, x, _y: (g * (x > 0) - g * (x < 0),))
 
 
+@implements(np.sign)
+def sign(a) -> Tensor:
+    """-1, 0 or 1 as the sign of ``a``, and 0 for NaN (as ``torch.sign``).  dy/da = 0 everywhere, 0 included."""
+    a = as_tensor(a)
+    return record("sign", np.nan_to_num(np.sign(a.data), nan=0), (a,), lambda g: (g * 0,))
+
+
+@implements(np.tanh)
 def tanh(a) -> Tensor:
     """``tanh(a)``.  dy/da = 1 - y**2."""
     a = as_tensor(a)
-    y = np.tanh(a.data)
-    return record("tanh", y, (a,), lambda g: (g * (1 - y * y),))
+    return record("tanh", np.tanh(a.data), (a,), lambda g, _x, y: (g * (1 - y * y),))
 
 
 def _stable_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -131,15 +151,19 @@ def _stable_sigmoid(x: np.ndarray) -> np.ndarray:
 def sigmoid(a) -> Tensor:
     """``1 / (1 + exp(-a))``, stable for large ``|a|``.  dy/da = y (1 - y)."""
     a = as_tensor(a)
-    y = _stable_sigmoid(a.data)
-    return record("sigmoid", y, (a,), lambda g: (g * y * (1 - y),))
+    return record("sigmoid", _stable_sigmoid(a.data), (a,), lambda g, _x, y: (g * y * (1 - y),))
+
+
+def sigmoid_of(x):
+    """The sigmoid in the NumPy API, for backward rules: of an array an array (the stable formula), of a
+    Tensor the recorded op (whose derivative ``y (1 - y)`` holds at 0, where the formula's ``|x|`` has a kink)."""
+    return sigmoid(x) if isinstance(x, Tensor) else _stable_sigmoid(x)
 
 
 def relu(a) -> Tensor:
-    """``max(a, 0)``.  dy/da = 1 where a > 0, else 0 (0 at the kink, as in PyTorch)."""
+    """``max(a, 0)``.  dy/da = 0 where a <= 0 (the kink included), else 1 (NaN passes ``g`` on), as in PyTorch."""
     a = as_tensor(a)
-    x = a.data
-    return record("relu", np.maximum(x, 0), (a,), lambda g: (g * (x > 0),))
+    return record("relu", np.maximum(a.data, 0), (a,), lambda g, x, _y: (np.where(x <= 0, 0, g),))
 
 
 def clip(a, min=None, max=None) -> Tensor:
@@ -168,6 +192,7 @@ def _as_mask(op: str, mask) -> np.ndarray:
     return mask
 
 
+@implements(np.where)
 def where(condition, a, b) -> Tensor:
     """``a`` where ``condition`` holds, else ``b`` (all three broadcast).  dy/da = cond, dy/db = not cond."""
     cond = _as_mask("where", condition)
@@ -212,26 +237,50 @@ def _compare(op: str, ufunc, a, b) -> Tensor:
         raise broadcast_error(op, a, b) from None
 
 
+@implements(np.less)
 def lt(a, b) -> Tensor:
     """``a < b`` as a boolean tensor (comparisons have no gradient)."""
     return _compare("lt", np.less, a, b)
 
 
+@implements(np.less_equal)
 def le(a, b) -> Tensor:
     return _compare("le", np.less_equal, a, b)
 
 
+@implements(np.greater)
 def gt(a, b) -> Tensor:
     return _compare("gt", np.greater, a, b)
 
 
+@implements(np.greater_equal)
 def ge(a, b) -> Tensor:
     return _compare("ge", np.greater_equal, a, b)
 
 
+@implements(np.equal)
 def eq(a, b) -> Tensor:
     return _compare("eq", np.equal, a, b)
 
 
+@implements(np.not_equal)
 def ne(a, b) -> Tensor:
     return _compare("ne", np.not_equal, a, b)
+
+
+@implements(np.bitwise_and)
+def bitwise_and(a, b) -> Tensor:
+    """``a & b``: logical and of boolean tensors (bitwise for integers); no gradient."""
+    return _compare("bitwise_and", np.bitwise_and, a, b)
+
+
+@implements(np.bitwise_or)
+def bitwise_or(a, b) -> Tensor:
+    """``a | b``: logical or of boolean tensors (bitwise for integers); no gradient."""
+    return _compare("bitwise_or", np.bitwise_or, a, b)
+
+
+@implements(np.invert)
+def bitwise_not(a) -> Tensor:
+    """``~a``: logical not of a boolean tensor (bitwise for integers); no gradient."""
+    return Tensor(np.invert(as_tensor(a).data))

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, record
+from ..tensor import Tensor, implements, record
 from ._util import pair
 
 __all__ = ["matmul"]
@@ -30,13 +30,14 @@ def _check_matmul_shapes(a: Tensor, b: Tensor) -> None:
         raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
 
 
-def _rows(stack: np.ndarray) -> np.ndarray:
+def _rows(stack):
     """A stack of matrices (..., n, k) as one (N, k) matrix (explicit N: -1 is ambiguous when k is 0)."""
     return stack.reshape(math.prod(stack.shape[:-1]), stack.shape[-1])
 
 
-def _product(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``p @ q`` for stacks of matrices, fast in the two shapes a backward pass meets most.
+def _product(p, q):
+    """``p @ q`` for stacks of matrices (arrays, or Tensors in a ``create_graph`` backward), fast in the two
+    shapes a backward pass meets most.
 
     - contracted axis of size 1 (an outer product, e.g. the gradient of a one-query attention score):
       broadcasting ``p * q`` is several times faster than NumPy's batched matmul;
@@ -49,6 +50,7 @@ def _product(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.matmul(p, q)
 
 
+@implements(np.matmul)
 def matmul(a, b) -> Tensor:
     """``a @ b``.
 
@@ -67,9 +69,8 @@ def matmul(a, b) -> Tensor:
     except ValueError:
         _check_matmul_shapes(a, b)
         raise
-    x, w = a.data, b.data
 
-    def backward(g):
+    def backward(g, x, w, _y):
         # Vectors as matrices: a (k,) is the row (1, k), b (k,) the column (k, 1); g gets their axes back
         # (b's last, then a's, so that a vector . vector's scalar g becomes (1, 1)).
         x2 = x[None, :] if x.ndim == 1 else x

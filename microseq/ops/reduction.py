@@ -1,7 +1,8 @@
 """Reductions and the softmax family.
 
 A reduction's gradient is the upstream gradient spread back over the reduced axes: ``_expand`` puts the
-reduced axes back (as size 1) so that it broadcasts against the input.
+reduced axes back (as size 1) so that it broadcasts against the input. The rules use the NumPy API on their
+arguments, so that they record themselves when a ``create_graph`` backward passes Tensors.
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ import builtins
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Tensor, as_tensor, implements, record
 from ._util import check_float, normalize_axes
 
 __all__ = ["sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax"]
 
 
-def _expand(g: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
-    """Re-insert the reduced ``axes`` as size-1 axes (a no-op when ``keepdims`` kept them)."""
+def _expand(g, axes: tuple, keepdims: bool):
+    """Re-insert the reduced ``axes`` of ``g`` (an array or a Tensor) as size-1 axes (a no-op when ``keepdims``
+    kept them)."""
     return g if keepdims else np.expand_dims(g, axes)
 
 
+@implements(np.sum)
 def sum(a, axis=None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (all axes by default).  dy/da = 1 for every summed element."""
     a = as_tensor(a)
@@ -30,6 +33,7 @@ def sum(a, axis=None, keepdims: bool = False) -> Tensor:
     return record("sum", np.asarray(y), (a,), lambda g: (np.broadcast_to(_expand(g, axes, keepdims), shape),))
 
 
+@implements(np.mean)
 def mean(a, axis=None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis``.  dy/da = 1/n for each of the n averaged elements."""
     a = as_tensor(a)
@@ -50,34 +54,37 @@ def _extremum(op: str, reducer, a, axis, keepdims: bool) -> Tensor:
     axes = normalize_axes(op, axis, a.ndim)
     if a.size == 0 or builtins.any(a.shape[i] == 0 for i in axes):
         raise ValueError(f"{op}: cannot reduce over an empty axis (shape {a.shape}, axis {axis})")
-    x = a.data
-    y_kept = reducer(x, axis=axes, keepdims=True)
-    y = y_kept if keepdims else np.squeeze(y_kept, axis=axes)
+    y = reducer(a.data, axis=axes, keepdims=keepdims)
 
-    def backward(g):
-        # Ties share the gradient equally (like torch.amax): the subgradient that keeps symmetry.
-        winners = x == y_kept
+    def backward(g, x, y):
+        # Ties share the gradient equally (like torch.amax): the subgradient that keeps symmetry. The mask of
+        # the winners is piecewise constant, so the rule is linear in g (and the second derivative is 0).
+        winners = x == _expand(y, axes, keepdims)
         return (winners * (_expand(g, axes, keepdims) / winners.sum(axis=axes, keepdims=True)),)
 
     return record(op, np.asarray(y), (a,), backward)
 
 
+@implements(np.max, np.amax)
 def max(a, axis=None, keepdims: bool = False) -> Tensor:
     """Largest value over ``axis``; the gradient goes to the maximal element(s)."""
     return _extremum("max", np.max, a, axis, keepdims)
 
 
+@implements(np.min, np.amin)
 def min(a, axis=None, keepdims: bool = False) -> Tensor:
     """Smallest value over ``axis``; the gradient goes to the minimal element(s)."""
     return _extremum("min", np.min, a, axis, keepdims)
 
 
-def _safe_max(x: np.ndarray, axes, keepdims: bool = True) -> np.ndarray:
-    """The max used to shift before ``exp``; 0 where it is not finite (an all ``-inf`` slice stays -inf).
+def _safe_max(x: np.ndarray, axes, keepdims: bool = True, finite: bool = True) -> np.ndarray:
+    """The max used to shift before ``exp``; 0 for an all ``-inf`` slice (so that it stays -inf).
 
+    With ``finite`` (logsumexp) a +inf or NaN max becomes 0 too, so that a slice holding +inf sums to +inf;
+    without (softmax, log_softmax) it is kept, and such a slice is NaN (inf - inf), both as in PyTorch.
     ``initial=-inf`` makes the max of an empty slice -inf (so 0 here) instead of an error."""
     m = np.max(x, axis=axes, keepdims=keepdims, initial=-np.inf)
-    return np.where(np.isfinite(m), m, 0)
+    return np.where(np.isfinite(m) if finite else m != -np.inf, m, 0)
 
 
 def logsumexp(a, axis=None, keepdims: bool = False) -> Tensor:
@@ -89,11 +96,14 @@ def logsumexp(a, axis=None, keepdims: bool = False) -> Tensor:
     check_float("logsumexp", a)
     axes = normalize_axes("logsumexp", axis, a.ndim)
     x = a.data
-    m = _safe_max(x, axes)
+    m = _safe_max(x, axes, keepdims)
     with np.errstate(divide="ignore"):
-        y_kept = m + np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))
-    y = y_kept if keepdims else np.squeeze(y_kept, axis=axes)
-    return record("logsumexp", np.asarray(y), (a,), lambda g: (_expand(g, axes, keepdims) * np.exp(x - y_kept),))
+        y = m + np.log(np.sum(np.exp(x - _expand(m, axes, keepdims)), axis=axes, keepdims=keepdims))
+
+    def backward(g, x, y):
+        return (_expand(g, axes, keepdims) * np.exp(x - _expand(y, axes, keepdims)),)
+
+    return record("logsumexp", np.asarray(y), (a,), backward)
 
 
 def softmax(a, axis: int = -1) -> Tensor:
@@ -104,9 +114,10 @@ def softmax(a, axis: int = -1) -> Tensor:
     a = as_tensor(a)
     check_float("softmax", a)
     (ax,) = normalize_axes("softmax", axis, a.ndim)
-    e = np.exp(a.data - _safe_max(a.data, ax))
+    with np.errstate(invalid="ignore"):  # inf - inf: a slice holding +inf is NaN
+        e = np.exp(a.data - _safe_max(a.data, ax, finite=False))
     y = e / np.sum(e, axis=ax, keepdims=True)
-    return record("softmax", y, (a,), lambda g: (y * (g - np.sum(g * y, axis=ax, keepdims=True)),))
+    return record("softmax", y, (a,), lambda g, _x, y: (y * (g - np.sum(g * y, axis=ax, keepdims=True)),))
 
 
 def log_softmax(a, axis: int = -1) -> Tensor:
@@ -115,7 +126,7 @@ def log_softmax(a, axis: int = -1) -> Tensor:
     check_float("log_softmax", a)
     (ax,) = normalize_axes("log_softmax", axis, a.ndim)
     x = a.data
-    m = _safe_max(x, ax)
-    with np.errstate(divide="ignore"):
+    m = _safe_max(x, ax, finite=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
         y = x - m - np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True))
-    return record("log_softmax", y, (a,), lambda g: (g - np.exp(y) * np.sum(g, axis=ax, keepdims=True),))
+    return record("log_softmax", y, (a,), lambda g, _x, y: (g - np.exp(y) * np.sum(g, axis=ax, keepdims=True),))

@@ -2,22 +2,23 @@
 
 Their gradients move the upstream gradient back to where each value came from. Indexing with integer
 arrays may read one element several times (an embedding lookup does); its gradient then *adds* the
-contributions (``np.add.at``), it does not overwrite them.
+contributions (:func:`index_put`, ``np.add.at``), it does not overwrite them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, _unwrap_index, as_tensor, record
+from ..tensor import Tensor, as_tensor, implements, record
 from ._util import normalize_axes
 
 __all__ = [
-    "reshape", "transpose", "swapaxes", "unsqueeze", "squeeze", "getitem", "concatenate", "stack",
-    "split", "chunk",
+    "reshape", "transpose", "swapaxes", "moveaxis", "unsqueeze", "squeeze", "broadcast_to", "getitem",
+    "concatenate", "stack", "split", "chunk",
 ]
 
 
+@implements(np.reshape)
 def reshape(a, shape) -> Tensor:
     """The same values in a new shape.  The gradient is reshaped back."""
     a = as_tensor(a)
@@ -30,6 +31,7 @@ def reshape(a, shape) -> Tensor:
     return record("reshape", y, (a,), lambda g: (g.reshape(source),), view_of=a)
 
 
+@implements(np.transpose)
 def transpose(a, axes=None) -> Tensor:
     """Permute the axes (reverse them by default).  The gradient is permuted back by the inverse."""
     a = as_tensor(a)
@@ -43,6 +45,7 @@ def transpose(a, axes=None) -> Tensor:
     return record("transpose", a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),), view_of=a)
 
 
+@implements(np.swapaxes)
 def swapaxes(a, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     a = as_tensor(a)
@@ -52,14 +55,41 @@ def swapaxes(a, axis1: int, axis2: int) -> Tensor:
     return transpose(a, order)
 
 
+@implements(np.moveaxis)
+def moveaxis(a, source, destination) -> Tensor:
+    """Move the axes ``source`` to the positions ``destination``; the others keep their order (as NumPy)."""
+    a = as_tensor(a)
+    source, destination = np.atleast_1d(source).tolist(), np.atleast_1d(destination).tolist()
+    if len(source) != len(destination):
+        raise ValueError(f"moveaxis: {len(source)} source axes but {len(destination)} destinations")
+    normalize_axes("moveaxis", source, a.ndim), normalize_axes("moveaxis", destination, a.ndim)  # checked
+    source, destination = [i % a.ndim for i in source], [i % a.ndim for i in destination]
+    order = [i for i in range(a.ndim) if i not in source]
+    for to, origin in sorted(zip(destination, source)):
+        order.insert(to, origin)
+    return transpose(a, order)
+
+
+@implements(np.expand_dims)
+def expand_dims(a, axis) -> Tensor:
+    """Insert axes of size 1 at the positions ``axis`` (an int or a tuple, as NumPy's ``expand_dims``)."""
+    a = as_tensor(a)
+    try:
+        shape = np.expand_dims(np.empty(a.shape, dtype=[]), axis).shape
+    except np.exceptions.AxisError as error:
+        raise ValueError(f"expand_dims: {error} (tensor of shape {a.shape})") from None
+    return reshape(a, shape)
+
+
 def unsqueeze(a, axis: int) -> Tensor:
     """Insert an axis of size 1 at ``axis``."""
     a = as_tensor(a)
     if not -a.ndim - 1 <= axis <= a.ndim:
         raise ValueError(f"unsqueeze: axis {axis} is out of range for a tensor with {a.ndim} dimensions")
-    return reshape(a, np.expand_dims(a.data, axis).shape)
+    return expand_dims(a, axis)
 
 
+@implements(np.squeeze)
 def squeeze(a, axis=None) -> Tensor:
     """Remove axes of size 1 (all of them, or the given ones)."""
     a = as_tensor(a)
@@ -69,37 +99,117 @@ def squeeze(a, axis=None) -> Tensor:
     return reshape(a, np.squeeze(a.data, axis=axes).shape)
 
 
-def _is_advanced(index) -> bool:
-    """Whether ``index`` uses integer or boolean arrays (NumPy's 'advanced' indexing)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (np.ndarray, list)) for p in parts)
+@implements(np.broadcast_to)
+def broadcast_to(a, shape) -> Tensor:
+    """``a`` repeated along new leading axes and along its axes of size 1 until it has ``shape`` (a read-only
+    view, as NumPy's).  The gradient adds the copies up: the engine's ``unbroadcast``."""
+    a = as_tensor(a)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    try:
+        y = np.broadcast_to(a.data, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: a tensor of shape {a.shape} does not broadcast to {shape}") from None
+    return record("broadcast_to", y, (a,), lambda g: (g,), reduces_broadcast=True, view_of=a)
+
+
+def _index_part(part):
+    """One entry of an index as NumPy reads it: a Tensor is its array, a list or tuple (nested or not) and a
+    Python bool are arrays (advanced indices), a 0-d integer array is an int; the rest is kept."""
+    if isinstance(part, Tensor):
+        part = part.data
+    if isinstance(part, (list, tuple, bool, np.bool_)):
+        part = np.asarray(part)
+        if part.size == 0 and part.dtype.kind == "f":  # x[[]]: an empty list indexes nothing
+            part = part.astype(np.intp)
+    if isinstance(part, np.ndarray) and part.ndim == 0 and part.dtype.kind in "iu":
+        return int(part)
+    return part
+
+
+def _split_index(index) -> tuple:
+    """``index`` as ``(basic, advanced)`` so that ``x[index]`` is ``x[basic][advanced]`` (a part that is None is
+    skipped): ``advanced`` is None when the index has no array, ``basic`` None when it has no int next to
+    an array. Integers are applied first, as PyTorch does (NumPy treats them as advanced indices, which moves
+    the array axes to the front when a slice separates them: ``a[0, :, [0, 1]]`` of a (2, 3, 4) tensor is
+    (3, 2) in PyTorch and here, (2, 3) in NumPy)."""
+    parts = tuple(_index_part(p) for p in (index if isinstance(index, tuple) else (index,)))
+    if not any(isinstance(p, np.ndarray) for p in parts):
+        return parts, None
+    if not any(isinstance(p, (int, np.integer)) for p in parts):
+        return None, parts
+    basic, advanced = [], []
+    for p in parts:
+        if isinstance(p, np.ndarray):  # an array reads its axes in the second step (a k-d mask reads k)
+            basic += [slice(None)] * (p.ndim if p.dtype == np.bool_ else 1)
+            advanced.append(p)
+        elif isinstance(p, (int, np.integer)):  # an int removes its axis in the first step
+            basic.append(p)
+        elif p is Ellipsis:
+            basic.append(p)
+            advanced.append(p)
+        else:  # a slice or None makes its axis in the first step
+            basic.append(p)
+            advanced.append(slice(None))
+    if not any(p is Ellipsis for p in parts):
+        basic.append(Ellipsis)  # so that x[basic] is an array (a view), never a NumPy scalar
+    return tuple(basic), tuple(advanced)
+
+
+def _take(x, basic, advanced):
+    """``x[basic][advanced]`` (an array or a Tensor), skipping a step that is None."""
+    y = x if basic is None else x[basic]
+    return y if advanced is None else y[advanced]
+
+
+def index_put(values, index, shape: tuple):
+    """Zeros of ``shape`` with ``values`` added where ``x[index]`` reads (repeated positions add up, as
+    ``torch.Tensor.index_put_(..., accumulate=True)``): the gradient of :func:`getitem`, whose own gradient
+    is :func:`getitem` again.
+
+    Like a NumPy function it maps an array to an array (in a first-order backward rule) and a Tensor to a
+    recorded Tensor (in a ``create_graph`` backward).
+
+    Parameters
+    ----------
+    values : array or Tensor, shape of ``x[index]`` for an ``x`` of ``shape``
+    index : any index :func:`getitem` takes
+    shape : tuple
+    """
+    basic, advanced = _split_index(index)
+    if not isinstance(values, Tensor):
+        return _put(values, basic, advanced, shape)
+    y = _put(values.data, basic, advanced, shape)
+    return record("index_put", y, (values,), lambda g: (_take(g, basic, advanced),))
+
+
+def _put(values: np.ndarray, basic, advanced, shape: tuple) -> np.ndarray:
+    out = np.zeros(shape, dtype=values.dtype)
+    if advanced is None:
+        out[basic] = values
+    else:
+        np.add.at(out if basic is None else out[basic], advanced, values)  # out[basic] is a view
+    return out
 
 
 def getitem(a, index) -> Tensor:
-    """``a[index]`` with NumPy's basic and advanced indexing.
+    """``a[index]``: ints, slices (with steps), None, Ellipsis, integer and boolean arrays, lists, tuples
+    inside the index and Tensors, as NumPy reads them, except that ints are applied before arrays as in
+    PyTorch: ``a[0, :, [0, 1]]`` of a (2, 3, 4) tensor has PyTorch's shape (3, 2), not NumPy's (2, 3).
 
-    The gradient scatters the upstream gradient back into a zero array of ``a``'s shape; with integer
-    arrays repeated indices add up.
+    The gradient scatters the upstream gradient back into zeros of ``a``'s shape (:func:`index_put`);
+    positions read several times (repeated indices, e.g. ``x[:, (1, 1)]``) add up their gradients.
     """
     a = as_tensor(a)
-    index = _unwrap_index(index)
+    basic, advanced = _split_index(index)
     try:
-        y = a.data[index]
+        y = _take(a.data, basic, advanced)
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {a.shape})") from None
-    advanced = _is_advanced(index)
-
-    def backward(g):
-        grad = np.zeros(a.shape, dtype=g.dtype)
-        if advanced:
-            np.add.at(grad, index, g)
-        else:
-            grad[index] = g
-        return (grad,)
-
-    return record("getitem", np.asarray(y), (a,), backward, view_of=None if advanced else a)
+    shape, view_of = a.shape, a if advanced is None else None
+    return record("getitem", np.asarray(y), (a,), lambda g: (index_put(g, index, shape),), view_of=view_of)
 
 
+@implements(np.concatenate)
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis.  Each input gets its slice of the gradient back."""
     tensors = tuple(as_tensor(t) for t in tensors)
@@ -114,6 +224,23 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     return record("concatenate", y, tensors, lambda g: tuple(np.split(g, ends, axis=axis)))
 
 
+@implements(np.split)
+def _numpy_split(a, indices_or_sections, axis: int = 0) -> list[Tensor]:
+    """NumPy's ``split`` (for rules): cut before each of the given indices along ``axis``, or into that many
+    equal parts."""
+    a = as_tensor(a)
+    (axis,) = normalize_axes("split", axis, a.ndim)
+    length = a.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        parts = int(indices_or_sections)
+        if parts <= 0 or length % parts:
+            raise ValueError(f"split: {parts} equal parts do not divide an axis of length {length}")
+        indices_or_sections = [length // parts * i for i in range(1, parts)]
+    bounds = [0, *(int(i) for i in indices_or_sections), None]
+    return [_slice_along(a, axis, start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+@implements(np.stack)
 def stack(tensors, axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis.  Each input gets its slice of the gradient back."""
     tensors = tuple(as_tensor(t) for t in tensors)
@@ -126,7 +253,7 @@ def stack(tensors, axis: int = 0) -> Tensor:
         y = np.stack([t.data for t in tensors], axis=axis)
     except np.exceptions.AxisError:
         raise ValueError(f"stack: axis {axis} is out of range for {tensors[0].ndim + 1} dimensions") from None
-    return record("stack", y, tensors, lambda g: tuple(np.moveaxis(g, axis, 0)))
+    return record("stack", y, tensors, lambda g: tuple(np.moveaxis(g, axis, 0)))  # one piece per input
 
 
 def _slice_along(a: Tensor, axis: int, start: int, stop: int) -> Tensor:

@@ -133,7 +133,8 @@ class Optimizer:
                             f"{p.shape}"
                         )
                     state = self.state.get(p, {})
-                    self._update(p, p.grad, state, group)
+                    grad = p.grad.data if isinstance(p.grad, Tensor) else p.grad  # a Tensor after create_graph
+                    self._update(p, grad, state, group)
                     if state:  # plain SGD keeps none, as in PyTorch
                         self.state[p] = state
         return loss

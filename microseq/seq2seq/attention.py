@@ -88,7 +88,7 @@ def masked_softmax(scores, mask=None, axis: int = -1) -> Tensor:
     e = np.where(keep, np.exp(x - m), 0).astype(scores.dtype)
     total = np.sum(e, axis=axis, keepdims=True)
     y = e / np.where(total > 0, total, 1)
-    return record("masked_softmax", y, (scores,), lambda g: (y * (g - np.sum(g * y, axis=axis, keepdims=True)),))
+    return record("masked_softmax", y, (scores,), lambda g, _x, y: (y * (g - np.sum(g * y, axis=axis, keepdims=True)),))
 
 
 def scaled_dot_product_attention(query, key, value, mask=None, return_weights: bool = False):

@@ -4,32 +4,13 @@ Each case declares the domain of every argument (``"positive"`` for log, kinks t
 the same table drives the forward test and the gradient property test.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import microseq as ms
-from microseq.testing import arrays, broadcastable_shapes, check_gradients, shapes
-
-
-@dataclass(frozen=True)
-class Arg:
-    """How to draw one argument: its value domain and the kinks to keep away from."""
-
-    domain: object = "real"
-    avoid: tuple = ()
-
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    op: Callable  # microseq, on tensors
-    reference: Callable  # NumPy, on arrays
-    args: tuple  # one Arg per tensor argument; with two, their shapes are drawn mutually broadcastable
+from microseq.testing import Arg, Case, arrays, broadcastable_shapes, case_inputs, check_gradients, shapes
 
 
 def _sigmoid(x):
@@ -69,16 +50,6 @@ CASES = [
     Case("pow", ms.pow, np.power, (POSITIVE, Arg((-2.0, 2.0)))),
 ]
 IDS = [c.name for c in CASES]
-
-
-@st.composite
-def case_inputs(draw, case: Case, dtype=np.float64):
-    """Arrays for ``case``: any shape (size 0 and 1 included) for one argument, broadcastable ones for two."""
-    if len(case.args) == 1:
-        arg_shapes = (draw(shapes(max_dims=3, max_side=4)),)
-    else:
-        arg_shapes = draw(broadcastable_shapes(len(case.args), max_dims=3, max_side=3)).input_shapes
-    return [draw(arrays(shape, dtype, arg.domain, arg.avoid)) for shape, arg in zip(arg_shapes, case.args)]
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -137,6 +108,53 @@ def test_pow_exponent_gradient_at_zero_and_negative_base_like_pytorch():
     assert b.grad[0] == 0.0
     assert np.isnan(b.grad[1])
     assert b.grad[2] == pytest.approx(8 * np.log(2.0), rel=1e-15)
+
+
+def test_pow_gradients_at_base_zero_follow_pytorch():
+    """At a = 0 the exponent's gradient a**b log(a) is 0 for every b >= 0, exponent 0 included (PyTorch masks
+    it there, so 0**0 = 1 does not give 1 * log(0) = -inf); for b < 0 it is -inf. The base's: 0 where b = 0."""
+    a = ms.Tensor(np.zeros(4), requires_grad=True)
+    b = ms.Tensor(np.array([0.0, 0.5, 2.0, -1.0]), requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        (a**b).backward(np.ones(4))
+    np.testing.assert_array_equal(b.grad, [0.0, 0.0, 0.0, -np.inf])
+    np.testing.assert_array_equal(a.grad, [0.0, np.inf, 0.0, -np.inf])
+
+
+SPECIAL_POINTS = [-np.inf, -2.0, -1.0, -0.0, 0.0, 1e-300, 0.5, 2.0, np.inf, np.nan]
+SPECIAL = {  # microseq op, the same in PyTorch (by name of a torch function, or a lambda of torch tensors)
+    "relu": (ms.relu, lambda torch, x: torch.relu(x)),
+    "abs": (ms.abs, lambda torch, x: torch.abs(x)),
+    "clip": (lambda x: ms.clip(x, -1.0, 2.0), lambda torch, x: torch.clamp(x, -1.0, 2.0)),
+    "clip_min_only": (lambda x: ms.clip(x, min=0.0), lambda torch, x: torch.clamp(x, min=0.0)),
+    "sqrt": (ms.sqrt, lambda torch, x: torch.sqrt(x)),
+    "log": (ms.log, lambda torch, x: torch.log(x)),
+    "exp": (ms.exp, lambda torch, x: torch.exp(x)),
+    "tanh": (ms.tanh, lambda torch, x: torch.tanh(x)),
+    "sigmoid": (ms.sigmoid, lambda torch, x: torch.sigmoid(x)),
+    "square": (lambda x: x**2.0, lambda torch, x: x**2.0),
+    "pow_zero": (lambda x: x**0.0, lambda torch, x: x**0.0),
+    "rpow": (lambda x: 2.0**x, lambda torch, x: 2.0**x),
+    "reciprocal": (lambda x: 1.0 / x, lambda torch, x: 1.0 / x),
+    "neg": (ms.neg, lambda torch, x: -x),
+}
+
+
+@pytest.mark.parametrize("name", SPECIAL)
+def test_values_and_gradients_at_special_points_match_pytorch(name):
+    """0 (both signs), a tiny value, kinks, infinities and NaN: PyTorch's values and subgradients."""
+    torch = pytest.importorskip("torch")
+    op, torch_op = SPECIAL[name]
+    upstream = np.arange(1.0, len(SPECIAL_POINTS) + 1)
+    x = ms.Tensor(np.array(SPECIAL_POINTS), requires_grad=True)
+    with np.errstate(all="ignore"):
+        y = op(x)
+        y.backward(upstream)
+    t = torch.tensor(SPECIAL_POINTS, dtype=torch.float64, requires_grad=True)
+    z = torch_op(torch, t)
+    z.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(y.data, z.detach().numpy(), rtol=1e-15, atol=0, equal_nan=True)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-15, atol=0, equal_nan=True)
 
 
 # -- where / masked_fill ----------------------------------------------------------------------------

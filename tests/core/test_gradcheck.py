@@ -11,7 +11,7 @@ from microseq.testing import check_gradients
 
 def cube_with_wrong_rule(x):
     """x**3 with the derivative 2 x**2 instead of 3 x**2."""
-    return record("cube", x.data**3, (x,), lambda g: (g * 2 * x.data**2,))
+    return record("cube", x.data**3, (x,), lambda g, x, _y: (g * 2 * x**2,))
 
 
 def reverse_with_wrong_rule(x):

@@ -53,6 +53,19 @@ def test_reduction_forward_and_gradient(name, data, keepdims):
     check_gradients(lambda x: op(x, axis=axis, keepdims=keepdims), x)
 
 
+@pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.parametrize("axis", [1, -1, (1, 2), (0, 2), (2, 0)], ids=str)
+@pytest.mark.parametrize("keepdims", [False, True], ids=["drop", "keep"])
+def test_partial_reductions_over_non_leading_axes(name, axis, keepdims):
+    """Always run (not left to the draw): on a cube, a gradient put back on the wrong axes still broadcasts
+    to the input's shape, so only the values tell (a rule that ignores ``keepdims`` gets caught here)."""
+    op, reference = REDUCTIONS[name]
+    x = np.random.default_rng(3).permutation(27).reshape(3, 3, 3) / 9.0 - 1.5  # distinct: max/min have no ties
+    out = op(ms.Tensor(x), axis=axis, keepdims=keepdims)
+    np.testing.assert_allclose(out.data, reference(x, axis=axis, keepdims=keepdims), rtol=1e-12)
+    check_gradients(lambda x: op(x, axis=axis, keepdims=keepdims), x)
+
+
 @pytest.mark.parametrize(
     "op, x, expected_grad",
     [
@@ -66,6 +79,47 @@ def test_ties_share_the_gradient_equally(op, x, expected_grad):
     t = ms.Tensor(np.array(x), requires_grad=True)
     op(t, axis=1).backward(np.array([6.0, 3.0]))
     np.testing.assert_array_equal(t.grad, expected_grad)
+
+
+TIES = np.array([[1.0, 3.0, 3.0, -np.inf], [np.inf, 2.0, np.inf, 2.0], [0.0, -0.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1)], ids=str)
+@pytest.mark.parametrize("keepdims", [False, True], ids=["drop", "keep"])
+def test_ties_and_infinities_match_pytorch_amax_amin(name, axis, keepdims):
+    """Ties (3 and 3, 0 and -0, inf and inf) share the gradient evenly, as torch.amax/amin do."""
+    torch = pytest.importorskip("torch")
+    x = ms.Tensor(TIES.copy(), requires_grad=True)
+    y = REDUCTIONS[name][0](x, axis=axis, keepdims=keepdims)
+    upstream = np.arange(1.0, y.size + 1).reshape(y.shape)
+    y.backward(upstream)
+    t = torch.tensor(TIES, requires_grad=True)
+    dims = tuple(range(TIES.ndim)) if axis is None else axis
+    z = getattr(torch, "a" + name)(t, dim=dims, keepdim=keepdims)
+    z.backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(y.data, z.detach().numpy())
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "logsumexp"])
+@pytest.mark.parametrize("shape, axis", [((0, 3), 0), ((2, 0), 1), ((2, 0, 3), (1, 2)), ((0,), None)], ids=str)
+@pytest.mark.parametrize("keepdims", [False, True], ids=["drop", "keep"])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # torch's reference has none; NumPy warns about 0 / 0
+def test_reductions_over_empty_axes_match_pytorch(name, shape, axis, keepdims):
+    """Sum of nothing 0, mean NaN, logsumexp -inf; the gradient has the input's (empty or not) shape."""
+    torch = pytest.importorskip("torch")
+    x = ms.Tensor(np.zeros(shape), requires_grad=True)
+    y = REDUCTIONS[name][0](x, axis=axis, keepdims=keepdims)
+    y.backward(np.ones(y.shape))
+    t = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
+    dims = tuple(range(len(shape))) if axis is None else axis
+    z = getattr(torch, name)(t, dim=dims, keepdim=keepdims)
+    z.backward(torch.ones(z.shape, dtype=torch.float64))
+    assert y.shape == tuple(z.shape)
+    np.testing.assert_array_equal(y.data, z.detach().numpy())
+    assert x.grad.shape == shape
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
 
 
 def test_method_forms_match_functions():
@@ -104,6 +158,31 @@ def test_softmax_family_over_an_empty_axis():
     np.testing.assert_array_equal(lse.data, [-np.inf] * 3)
     lse.backward(np.ones(3))
     assert x.grad.shape == (0, 3)
+
+
+SPECIAL_ROWS = np.array([
+    [-np.inf, -np.inf, -np.inf],  # nothing to attend to: NaN (PyTorch's softmax; masked_softmax gives zeros)
+    [np.inf, 0.0, 1.0],  # +inf: softmax and log_softmax NaN (inf - inf), logsumexp +inf
+    [np.inf, np.inf, 0.0],
+    [np.nan, 0.0, 1.0],
+    [-np.inf, 0.0, 1.0],  # a masked position: weight exactly 0
+    [1e308, -1e308, 0.0],
+])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_softmax_family_at_infinities_and_nan_matches_pytorch(name):
+    torch = pytest.importorskip("torch")
+    x = ms.Tensor(SPECIAL_ROWS.copy(), requires_grad=True)
+    y = getattr(ms, name)(x, axis=1)
+    upstream = np.arange(1.0, y.size + 1).reshape(y.shape)
+    y.backward(upstream)
+    t = torch.tensor(SPECIAL_ROWS, requires_grad=True)
+    z = getattr(torch, name)(t, dim=1)
+    z.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(y.data, z.detach().numpy(), rtol=1e-15, atol=0, equal_nan=True)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-14, atol=0, equal_nan=True)
 
 
 # -- numerical stability ----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Random recurrent problems for the kernel tests, and uniform calls into any backend.
 
 A ``Problem`` holds every argument of one cell's forward and backward. ``run_forward(problem, impl)`` and
-``run_backward(problem, impl, saved)`` call ``impl.<cell>_forward`` / ``impl.<cell>_backward`` where impl is
-the public package, the NumPy reference, or a fused numba module, so one test body covers all three cells.
+``run_backward(problem, impl, saved)`` call ``impl.rnn_forward`` / ``impl.rnn_backward`` (and so on, see
+``kernel_pair``) where impl is the public package, the NumPy reference, or a fused numba module, so one test
+body covers all three cells.
 
 Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 """
@@ -64,18 +65,29 @@ class Problem:
                        grads=(None if d_out is None else d_out[steps, b:b + 1],) + tuple(map(row, self.grads[1:])))
 
 
+def kernel_pair(impl, cell):
+    """(forward, backward) of ``cell`` in ``impl``: the public package, the reference, or a fused module
+    (which holds one cell's pair only)."""
+    if cell == "rnn":
+        return impl.rnn_forward, impl.rnn_backward
+    if cell == "lstm":
+        return impl.lstm_forward, impl.lstm_backward
+    return impl.gru_forward, impl.gru_backward
+
+
 def run_forward(problem, impl):
     """(outputs, saved): outputs = (out, h_n) or (out, h_n, c_n)."""
     p = problem
     options = {"nonlinearity": p.nonlinearity} if p.cell == "rnn" else {}
-    *outputs, saved = getattr(impl, f"{p.cell}_forward")(
-        p.x, *p.states, p.w_ih, p.w_hh, p.b_ih, p.b_hh, p.lengths, p.reverse, **options)
+    forward, _ = kernel_pair(impl, p.cell)
+    *outputs, saved = forward(p.x, *p.states, p.w_ih, p.w_hh, p.b_ih, p.b_hh, p.lengths, p.reverse, **options)
     return tuple(outputs), saved
 
 
 def run_backward(problem, impl, saved):
     """(dx, d states..., dw_ih, dw_hh, db_ih, db_hh)."""
-    return getattr(impl, f"{problem.cell}_backward")(saved, *problem.grads)
+    _, backward = kernel_pair(impl, problem.cell)
+    return backward(saved, *problem.grads)
 
 
 def grad_names(cell):

@@ -57,7 +57,7 @@ def test_gate_count_is_in_the_message():
 
 def test_unknown_nonlinearity():
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match=re.escape("rnn_forward: nonlinearity must be 'tanh' or 'relu', got 'sigmoid'")):
+    with pytest.raises(ValueError, match=re.escape("rnn_forward: unknown nonlinearity 'sigmoid'; expected one of 'tanh', 'relu'")):
         K.rnn_forward(rng.standard_normal((2, 1, 1)), np.zeros((1, 1)), np.ones((1, 1)), np.ones((1, 1)),
                       None, None, nonlinearity="sigmoid")
 

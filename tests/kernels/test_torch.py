@@ -8,7 +8,7 @@ import pytest
 
 import microseq.kernels as K
 
-from .cases import CELLS, using_backend
+from .cases import CELLS, kernel_pair, using_backend
 
 torch = pytest.importorskip("torch")
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
@@ -46,9 +46,10 @@ def test_matches_pytorch_bidirectional_packed(backend, cell, nonlinearity):
         options = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
         cols = slice(direction * H, (direction + 1) * H)
         with using_backend(backend):
-            *results, saved = getattr(K, f"{cell}_forward")(x, *states, *weights, LENGTHS, bool(direction), **options)
+            forward, backward = kernel_pair(K, cell)
+            *results, saved = forward(x, *states, *weights, LENGTHS, bool(direction), **options)
             state_grads = (d_h_n[direction],) + ((None,) if cell == "lstm" else ())
-            grads = getattr(K, f"{cell}_backward")(saved, np.ascontiguousarray(d_out[:, :, cols]), *state_grads)
+            grads = backward(saved, np.ascontiguousarray(d_out[:, :, cols]), *state_grads)
         np.testing.assert_allclose(results[0], out[:, :, cols], rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(results[1], h_n[direction], rtol=1e-10, atol=1e-12)
         dx_total += grads[0]

@@ -211,6 +211,20 @@ def test_embedding_bad_input_is_named(call, error, message):
         call()
 
 
+@pytest.mark.parametrize("make, name", [
+    (lambda dtype: nn.Linear(3, 2, dtype=dtype), "Linear"),
+    (lambda dtype: nn.Embedding(3, 2, dtype=dtype), "Embedding"),
+    (lambda dtype: nn.RNNCell(3, 2, dtype=dtype), "RNNCell"),
+    (lambda dtype: nn.LSTMCell(3, 2, dtype=dtype), "LSTMCell"),
+    (lambda dtype: nn.GRUCell(3, 2, dtype=dtype), "GRUCell"),
+    (lambda dtype: nn.Linear(3, 2).astype(dtype), r"Linear\.astype"),
+])
+@pytest.mark.parametrize("dtype", [np.float16, np.int32, np.complex128])
+def test_a_dtype_the_layers_cannot_compute_in_is_refused_at_construction(make, name, dtype):
+    with pytest.raises(TypeError, match=rf"^{name}: dtype {np.dtype(dtype)} is not supported; expected float32 or float64$"):
+        make(dtype)
+
+
 def test_embedding_negative_padding_idx_counts_from_the_end():
     assert nn.Embedding(5, 2, padding_idx=-1).padding_idx == 4
 

@@ -397,6 +397,11 @@ BAD_INPUT = [
     ("proj_size too big", lambda: nn.LSTM(3, 4, proj_size=4, fused=False), ValueError, r"proj_size must be an integer in \[0, hidden_size=4\), got 4"),
     ("h0 shape proj", lambda: nn.LSTM(3, 4, proj_size=2, fused=False, dtype=np.float64)(_x(5, 2, 3), (_x(1, 2, 4), _x(1, 2, 4))), ValueError, r"h0 has shape \(1, 2, 4\), expected \(1, 2, 2\)"),
     ("empty", lambda: _lstm()(_x(0, 2, 3)), ValueError, r"input of shape \(0, 2, 3\) is empty"),
+    ("LSTM hidden_size 0", lambda: nn.LSTM(4, 0), ValueError, r"^LSTM: hidden_size must be a positive integer, got 0$"),
+    ("proj_size on GRU", lambda: nn.GRU(4, 8, proj_size=2), ValueError, r"GRU: proj_size is supported by LSTM only"),
+    ("LSTM float16", lambda: nn.LSTM(4, 8, dtype=np.float16), TypeError, r"^LSTM: dtype float16 is not supported; expected float32 or float64$"),
+    ("RNN int64", lambda: nn.RNN(4, 8, dtype=np.int64), TypeError, r"^RNN: dtype int64 is not supported; expected float32 or float64$"),
+    ("GRU not a dtype", lambda: nn.GRU(4, 8, dtype="half-ish"), TypeError, r"^GRU: dtype 'half-ish' is not a NumPy dtype; expected float32 or float64$"),
 ]
 
 

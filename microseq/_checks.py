@@ -1,0 +1,31 @@
+"""Argument checks shared by the layers (:mod:`microseq.nn`) and the fused kernels (:mod:`microseq.kernels`).
+
+NumPy only, so that the kernels use them without loading the layers and the layers without loading numba.
+Each raises a one-line error that names the caller, what was wrong and what is accepted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # what the layers and the kernels compute in
+NONLINEARITIES = ("tanh", "relu")  # of an Elman RNN
+
+
+def check_float_dtype(caller: str, dtype) -> np.dtype:
+    """``dtype`` as a NumPy dtype if it is float32 or float64; a TypeError naming it otherwise."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{caller}: dtype {dtype!r} is not a NumPy dtype; expected float32 or float64") from None
+    if resolved not in FLOAT_DTYPES:
+        raise TypeError(f"{caller}: dtype {resolved} is not supported; expected float32 or float64")
+    return resolved
+
+
+def check_nonlinearity(caller: str, nonlinearity) -> None:
+    """A ValueError unless ``nonlinearity`` is "tanh" or "relu"."""
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(
+            f"{caller}: unknown nonlinearity {nonlinearity!r}; expected one of {', '.join(map(repr, NONLINEARITIES))}"
+        )
