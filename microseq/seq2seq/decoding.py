@@ -29,8 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..autograd import no_grad
-from .model import DecoderState, Memory, Seq2Seq
 from ..data import CharVocab, pad_sequences
+from ..nn.functional import array_of
+from .model import DecoderState, Memory, Seq2Seq
 from .tasks import PAD
 
 __all__ = ["Decoded", "length_penalty", "greedy_decode", "beam_search", "translate"]
@@ -88,8 +89,8 @@ def _inference(model: Seq2Seq):
 
 
 def _check_args(src, src_lengths, max_len: int, beam_width: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    src = np.asarray(getattr(src, "data", src))
-    src_lengths = np.asarray(getattr(src_lengths, "data", src_lengths))
+    src = array_of(src)
+    src_lengths = array_of(src_lengths)
     if src.ndim != 2 or src_lengths.shape != src.shape[:1]:
         raise ValueError(f"decoding: src must be (B, S) and src_lengths (B,), got {src.shape} and {src_lengths.shape}")
     if max_len < 1:

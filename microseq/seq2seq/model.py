@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import ops
 from ..nn import Dropout, Embedding, GRUCell, Linear, LSTMCell, Module, ModuleList, RNNCell
+from ..nn.functional import array_of
 from ..tensor import Tensor, as_tensor
 from ..training.models import final_state, recurrent_layer
 from .attention import make_attention
@@ -86,10 +87,10 @@ class Encoder(Module):
         self.rnn = recurrent_layer(cell, embedding_size, hidden_size, num_layers, dropout, bidirectional, fused=fused)
 
     def forward(self, src, lengths) -> tuple[Tensor, Tensor]:
-        src = np.asarray(getattr(src, "data", src))
+        src = array_of(src)
         if src.ndim != 2:
             raise ValueError(f"Encoder: src must be (B, S) integer indices, got shape {src.shape}")
-        outputs, h_n = self.rnn(self.embedding(src), lengths=np.asarray(getattr(lengths, "data", lengths)))
+        outputs, h_n = self.rnn(self.embedding(src), lengths=array_of(lengths))
         return outputs, final_state(h_n, self.num_directions == 2)
 
 
@@ -331,7 +332,7 @@ def sequence_loss(logits, targets, eos: int = EOS) -> Tensor:
         add nothing to the loss or its gradient, whatever the model predicted there.
     """
     logits = as_tensor(logits)
-    targets = np.asarray(getattr(targets, "data", targets))
+    targets = array_of(targets)
     if logits.ndim != 3 or targets.shape != logits.shape[:2]:
         raise ValueError(f"sequence_loss: logits must be (B, T, V) and targets (B, T), got {logits.shape} and {targets.shape}")
     counted = np.where(mask_after_eos(targets, eos), targets, -100)
@@ -379,8 +380,8 @@ class Seq2Seq(Module):
 
     def encode(self, src, src_lengths) -> tuple[Memory, DecoderState]:
         """Run the encoder: the memory to attend to and the decoder's initial state."""
-        src = np.asarray(getattr(src, "data", src))
-        lengths = np.asarray(getattr(src_lengths, "data", src_lengths))
+        src = array_of(src)
+        lengths = array_of(src_lengths)
         keys, final = self.encoder(src, lengths)
         mask = np.arange(src.shape[1])[None, :] < lengths[:, None]
         return self.decoder.memory(keys, mask), self.decoder.init_state(final)
@@ -417,7 +418,7 @@ class Seq2Seq(Module):
         """
         if not 0.0 <= teacher_forcing_ratio <= 1.0:
             raise ValueError(f"Seq2Seq: teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}")
-        tgt_in = np.asarray(getattr(tgt_in, "data", tgt_in))
+        tgt_in = array_of(tgt_in)
         if tgt_in.ndim != 2 or tgt_in.shape[1] < 1:
             raise ValueError(f"Seq2Seq: tgt_in must be (B, T) integer indices with T >= 1, got shape {tgt_in.shape}")
         memory, state = self.encode(src, src_lengths)

@@ -41,6 +41,7 @@ import numpy as np
 
 from .. import optim
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .._threads import blas_threads
 from ..random import manual_seed
 from .checkpoints import RunCheckpoints, read_training_checkpoint, training_metadata
 from .config import CUSTOM_TASK, FIELDS, RESUMABLE_OVERRIDES, ConfigError, TrainConfig, renamed
@@ -48,7 +49,6 @@ from .memory import check_memory
 from .metrics import MetricsLog
 from .progress import Progress, format_duration
 from .rundir import RunDirectory
-from .threads import get_blas_threads, set_blas_threads
 from .tasks import Task, make_task
 
 __all__ = ["Trainer", "TrainResult", "TrainingError", "train", "resume", "make_optimizer", "make_scheduler", "format_score",
@@ -327,57 +327,61 @@ class Trainer:
             print(f"resuming at step {self.step}", file=self.out)
         progress = Progress(config.max_steps, self.step, config.time_budget, config.progress, config.log_interval)
         previous_handlers = self._install_handlers()
-        previous_threads = get_blas_threads()
-        set_blas_threads(config.threads)
         started = time.perf_counter()
-        stopped, scores, test, last_eval_step = "max_steps", None, None, None
         try:
-            while self.step < config.max_steps:
-                step_started = time.perf_counter()
-                self.optimizer.zero_grad()
-                with _expected_overflow():  # overflow shows as a non-finite loss or norm: refused just below
-                    loss, tokens = self.task.train_step(self.model)
-                    grad_norm = float(optim.clip_grad_norm_(self.model.parameters(), config.clip or math.inf))
-                self._check_finite(loss, grad_norm)
-                lr = self.optimizer.param_groups[0]["lr"]
-                self.optimizer.step()
-                self.scheduler.step()
-                self.step += 1
-                speed = tokens / max(time.perf_counter() - step_started, 1e-9)
-                self.metrics.log("train", step=self.step, loss=loss, grad_norm=grad_norm, lr=lr, tokens=tokens,
-                                 tokens_per_s=round(speed, 1), time=round(time.perf_counter() - started, 3))
-                progress.update(self.step, loss, speed)
-                if self.step % config.eval_interval == 0 and self.task.has_validation:
-                    scores, last_eval_step = self.evaluate(progress), self.step
-                    if config.target_score is not None and self._at_least(scores, config.target_score):
-                        stopped = "target_score"
-                        break
-                if self._stop_signal:
-                    stopped = "interrupted"
-                    break
-                if config.time_budget is not None and time.perf_counter() - started >= config.time_budget:
-                    stopped = "time_budget"
-                    break
-                if self.step % config.checkpoint_interval == 0 and self.step < config.max_steps:
-                    self.save()
-            if last_eval_step != self.step and stopped != "interrupted" and self.task.has_validation:
-                scores, last_eval_step = self.evaluate(progress), self.step
-            if stopped != "interrupted" and self.best is not None and self.best["step"] != self.step:
-                scores, last_eval_step = self._restore_best()
-            if stopped != "interrupted" and self.task.has_test_set:
-                with _expected_overflow():
-                    test = self.task.evaluate(self.model, "test")
-                self.metrics.log("eval", step=self.step, split="test", **test)
-            path = self.save()
+            with blas_threads(config.threads):
+                stopped, scores, last_eval_step, test, path = self._steps(progress, started)
         finally:
-            if previous_threads is not None:
-                set_blas_threads(previous_threads)
             progress.close()
             self.metrics.close()
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
         seconds = time.perf_counter() - started
         return self._finish(stopped, scores, last_eval_step, test, baselines, path, seconds)
+
+    def _steps(self, progress: Progress, started: float) -> tuple:
+        """The steps up to the end of the run, the evaluations and the last checkpoint; returns how the run
+        stopped, the last validation scores and their step, the test scores and the last checkpoint's path."""
+        config = self.config
+        stopped, scores, test, last_eval_step = "max_steps", None, None, None
+        while self.step < config.max_steps:
+            step_started = time.perf_counter()
+            self.optimizer.zero_grad()
+            with _expected_overflow():  # overflow shows as a non-finite loss or norm: refused just below
+                loss, tokens = self.task.train_step(self.model)
+                grad_norm = float(optim.clip_grad_norm_(self.model.parameters(), config.clip or math.inf))
+            self._check_finite(loss, grad_norm)
+            lr = self.optimizer.param_groups[0]["lr"]
+            self.optimizer.step()
+            self.scheduler.step()
+            self.step += 1
+            speed = tokens / max(time.perf_counter() - step_started, 1e-9)
+            self.metrics.log("train", step=self.step, loss=loss, grad_norm=grad_norm, lr=lr, tokens=tokens,
+                             tokens_per_s=round(speed, 1), time=round(time.perf_counter() - started, 3))
+            progress.update(self.step, loss, speed)
+            if self.step % config.eval_interval == 0 and self.task.has_validation:
+                scores, last_eval_step = self.evaluate(progress), self.step
+                if config.target_score is not None and self._at_least(scores, config.target_score):
+                    stopped = "target_score"
+                    break
+            if self._stop_signal:
+                stopped = "interrupted"
+                break
+            if config.time_budget is not None and time.perf_counter() - started >= config.time_budget:
+                stopped = "time_budget"
+                break
+            if self.step % config.checkpoint_interval == 0 and self.step < config.max_steps:
+                self.save()
+        if last_eval_step != self.step and stopped != "interrupted" and self.task.has_validation:
+            scores, last_eval_step = self.evaluate(progress), self.step
+        if stopped != "interrupted" and self.best is not None and self.best["step"] != self.step:
+            scores, last_eval_step = self._restore_best()
+        if stopped != "interrupted" and self.task.has_test_set:
+            with _expected_overflow():
+                test = self.task.evaluate(self.model, "test")
+            self.metrics.log("eval", step=self.step, split="test", **test)
+        path = self.save()
+        return stopped, scores, last_eval_step, test, path
 
     def _check_finite(self, loss: float, grad_norm: float) -> None:
         if math.isfinite(loss) and math.isfinite(grad_norm):
