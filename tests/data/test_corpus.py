@@ -1,7 +1,6 @@
 """Corpora: the default stdlib corpus, splitting a text, reading a file."""
 
 import pytest
-from hypothesis import strategies as st
 
 from microseq.data import DataError, read_text, split_text, stdlib_corpus, stdlib_files
 
