@@ -21,8 +21,6 @@ import dataclasses
 import os
 import shlex
 
-import numpy as np
-
 from ..autograd import no_grad
 from ..seq2seq.decoding import beam_search, greedy_decode, translate
 from ..seq2seq.model import Seq2SeqConfig, sequence_loss
@@ -48,19 +46,19 @@ class Seq2SeqTask(Task):
         super().__init__(config, metadata, training)
         self.name = config.task
         sizes = dict(n_valid=config.eval_size, n_test=config.test_size or config.eval_size)
-        self.pairs: PairTask = (DateTask(config.seed, **sizes) if config.task == "dates"
-                                else SymbolTask(config.task, config.seed, **sizes))
-        self.teacher_forcing = TeacherForcingSchedule(config.teacher_forcing_decay, config.teacher_forcing,
-                                                      config.teacher_forcing_floor, config.teacher_forcing_k)
-        self._train_rng, self._coin_rng = self.rng(1), self.rng(2)
-        self.steps = 0  # training steps taken: the teacher-forcing schedule's clock
-        try:
+        try:  # held-out sets too large for the task, or dot attention with a decoder of another size
+            self.pairs: PairTask = (DateTask(config.seed, **sizes) if config.task == "dates"
+                                    else SymbolTask(config.task, config.seed, **sizes))
             self.model_settings = Seq2SeqConfig(
                 len(self.pairs.source_vocab), len(self.pairs.target_vocab), config.embedding_size, config.hidden_size,
                 config.decoder_hidden_size, config.layers, bidirectional=config.bidirectional, cell=config.cell,
                 attention=config.attention, dropout=config.dropout)
         except ValueError as error:
-            raise ConfigError(str(error).removeprefix("Seq2SeqConfig: ")) from None
+            raise ConfigError(str(error).split(": ", 1)[-1]) from None
+        self.teacher_forcing = TeacherForcingSchedule(config.teacher_forcing_decay, config.teacher_forcing,
+                                                      config.teacher_forcing_floor, config.teacher_forcing_k)
+        self._train_rng, self._coin_rng = self.rng(1), self.rng(2)
+        self.steps = 0  # training steps taken: the teacher-forcing schedule's clock
 
     # -- model ----------------------------------------------------------------------------------------
     def model_config(self) -> dict:

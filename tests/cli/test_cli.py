@@ -255,6 +255,8 @@ BAD_INPUT = {
     "seq2seq option": (None, ["train", "dates", "--bptt", "5"], "--bptt is for the charlm task, not dates"),
     "option of the seq2seq tasks": (None, ["train", "adding", "--attention", "dot"],
                                     "--attention is for the reverse, sort, dates tasks, not adding"),
+    "held-out sets too large for the task": (None, ["train", "dates", "--eval-size", "20000"],
+                                             "22000 held-out dates leave too few of 36525 for training"),
     "dot attention with another decoder size": (None, ["train", "sort", "--attention", "dot", "--hidden-size", "8",
                                                        "--decoder-hidden-size", "8"],
                                                 "attention dot needs decoder_hidden_size = the encoder's output size (16)"),
