@@ -14,7 +14,6 @@ import argparse
 import dataclasses
 import math
 import os
-import shlex
 import sys
 import typing
 
@@ -57,7 +56,7 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(TrainConfig):
         if f.name == "task":
             continue
-        if f.name == "model":
+        if f.name == "cell":
             group = groups["model"]
         elif f.name == "batch_size":
             group = groups["data"]
@@ -143,93 +142,8 @@ def _train(args: argparse.Namespace, explicit: dict) -> int:
     settings.update(explicit)
     task = args.task or settings.pop("task", "charlm")
     settings.pop("task", None)
-    if task in cfg.SEQ2SEQ_TASKS:
-        return _train_seq2seq(task, settings)
-    config = cfg.make_config(task, **settings)
-    result = Trainer(config).run()
+    result = Trainer(cfg.make_config(task, **settings)).run()
     return INTERRUPTED if result.stopped == "interrupted" else 0
-
-
-def _train_seq2seq(task: str, settings: dict) -> int:
-    """``microseq train reverse|sort|dates``: :func:`microseq.seq2seq.train.train_task` with the options that fit.
-
-    Only the options given are passed on; the others keep ``train_task``'s defaults for the task.
-    """
-    from .seq2seq.train import train_task
-    from .training.config import make_config
-    from .training.memory import check_memory, training_bytes
-    from .training.rundir import RunDirectory
-    from .training.threads import get_blas_threads, set_blas_threads
-
-    takes = {**SEQ2SEQ_ARGS, **SEQ2SEQ_MODEL_ARGS, **dict.fromkeys(SEQ2SEQ_OTHER)}
-    unsupported = sorted(set(settings) - set(takes))
-    if unsupported:
-        raise CLIError(f"{_flags(unsupported)} not available for the seq2seq task {task}; it takes {_flags(takes)}",
-                       USAGE_ERROR)
-    config = make_config(task, **settings)  # checks types and ranges
-    if config.schedule not in ("constant", "cosine"):
-        raise CLIError(f"--schedule {config.schedule} not available for the seq2seq task {task}; "
-                       "use cosine or constant", USAGE_ERROR)
-    kwargs = {SEQ2SEQ_ARGS[name]: getattr(config, name) for name in settings if name in SEQ2SEQ_ARGS}
-    if "steps" not in kwargs and "time_budget" not in kwargs:
-        kwargs["steps"] = config.max_steps
-    if kwargs.get("clip") == 0:  # --clip 0 means no clipping
-        kwargs["clip"] = math.inf
-    model = {SEQ2SEQ_MODEL_ARGS[name]: getattr(config, name) for name in settings if name in SEQ2SEQ_MODEL_ARGS}
-    if "hidden_size" in settings:  # the decoder's state starts from both encoder directions
-        model["decoder_hidden"] = config.hidden_size * (2 if model.get("bidirectional", True) else 1)
-    if "eval_size" in settings:
-        kwargs["task_options"] = {"n_valid": config.eval_size, "n_test": config.eval_size}
-    # the encoder, and a decoder twice as wide (it starts from both encoder directions), on ~50 symbols
-    parts = [training_bytes(c, {"vocab_size": 64}, steps=50)
-             for c in (config, dataclasses.replace(config, hidden_size=2 * config.hidden_size, bidirectional=False))]
-    check_memory(config, {name: sum(p[name] for p in parts) for name in parts[0]})
-    steps_between_lines = 0 if config.progress == "off" else config.log_interval
-
-    def report(record: dict) -> None:
-        if "valid_accuracy" in record:
-            print(f"step {record['step']}: validation exact-match accuracy {record['valid_accuracy']:.4f}", flush=True)
-        elif steps_between_lines and record["step"] % steps_between_lines == 0:
-            print(f"step {record['step']}: loss {record['loss']:.4f}", file=sys.stderr, flush=True)
-
-    previous_threads = get_blas_threads()
-    with RunDirectory.new(config.out, task) as directory:  # locked until the run ends; removed if left empty
-        print(f"{task}: seq2seq with attention; run directory {directory.path}")
-        set_blas_threads(config.threads)
-        try:
-            result = train_task(task, model=model, out_dir=directory.path, progress=report, **kwargs)
-        except ValueError as error:  # train_task's and Seq2SeqConfig's checks of their arguments
-            raise CLIError(str(error), USAGE_ERROR) from None
-        except FloatingPointError as error:  # the loss became NaN or Inf
-            raise CLIError(f"{error}; try a lower --lr or --clip") from None
-        finally:
-            if previous_threads is not None:
-                set_blas_threads(previous_threads)
-    m = result.metrics
-    print(f"stopped by {m['stopped_by']} at step {m['steps']} after {m['seconds']:.1f} s; best validation accuracy "
-          f"{m['best_valid_accuracy']:.4f} at step {m['best_step']}")
-    print(f"test exact-match accuracy {m['test_accuracy']:.4f} (greedy)"
-          + (f", {m['test_beam_accuracy']:.4f} (beam {m['beam_width']})" if "test_beam_accuracy" in m else "")
-          + f", symbol accuracy {m['test_symbol_accuracy']:.4f}")
-    print(f"files: {', '.join(result.files.values())}")
-    run = directory.path
-    print(f"next:\n  microseq sample {run} --prime {shlex.quote(result.task.test[0][0])}   decode an input of your own\n"
-          f"  microseq eval {run}   score it again\n  microseq plot {run}   draw its curves to "
-          f"{os.path.join(run, 'curves.png')}")
-    return 0
-
-
-def _flags(names) -> str:
-    return ", ".join("--" + name.replace("_", "-") for name in names)
-
-
-#: ``train`` options of the seq2seq tasks: their names in ``train_task``, in its ``model`` dict, and those
-#: used here (eval_size: the size of the validation and test sets).
-SEQ2SEQ_ARGS = {"batch_size": "batch_size", "lr": "lr", "schedule": "lr_schedule", "clip": "clip", "seed": "seed",
-                "max_steps": "steps", "time_budget": "time_budget", "eval_interval": "eval_every"}
-SEQ2SEQ_MODEL_ARGS = {"model": "cell", "hidden_size": "encoder_hidden", "embedding_size": "embedding_dim",
-                      "layers": "encoder_layers", "bidirectional": "bidirectional", "dropout": "dropout"}
-SEQ2SEQ_OTHER = ("eval_size", "out", "progress", "log_interval", "threads")
 
 
 def _resolve_checkpoint(path: str) -> str:
@@ -240,19 +154,10 @@ def _resolve_checkpoint(path: str) -> str:
         latest = RunCheckpoints(path).latest()
         if latest is not None:
             return latest[1]
-        if os.path.isfile(os.path.join(path, "model.safetensors")):  # a seq2seq run
-            return os.path.join(path, "model.safetensors")
         raise CLIError(f"{path} holds no checkpoint")
     if not os.path.exists(path):
         raise CLIError(f"checkpoint not found: {path}")
     return path
-
-
-def _is_seq2seq(path: str) -> bool:
-    from .checkpoint import load_checkpoint
-
-    config = load_checkpoint(path, restore_rng=False)["config"]
-    return isinstance(config, dict) and "training" in config and "train" not in config
 
 
 def _load_model(path: str):
@@ -305,17 +210,19 @@ def _sample(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .data import vocab_from_dict
+    from .training.config import SEQ2SEQ_TASKS
     from .training.sampling import sample_text
 
     _sample_options(args, None)
     path = _resolve_checkpoint(args.checkpoint)
-    if _is_seq2seq(path):
-        _sample_options(args, "seq2seq", path)
-        return _translate(path, args)
-    _sample_options(args, "charlm", path)
     checkpoint, config, model = _load_model(path)
+    if config.task in SEQ2SEQ_TASKS:
+        _sample_options(args, "seq2seq", path)
+        return _translate(path, args, checkpoint, config, model)
     if config.task != "charlm":
-        raise CLIError(f"{path} holds a model of the {config.task} task; sampling needs a charlm checkpoint")
+        raise CLIError(f"{path} holds a model of the {config.task} task; sampling needs a charlm or seq2seq "
+                       "(reverse, sort, dates) checkpoint")
+    _sample_options(args, "charlm", path)
     vocab = vocab_from_dict(checkpoint.task_metadata["vocab"])
     text = sample_text(model, vocab, args.length, prime=args.prime, temperature=args.temperature, top_k=args.top_k,
                        greedy=args.greedy, rng=np.random.default_rng(args.seed))
@@ -323,30 +230,17 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _translate(path: str, args: argparse.Namespace) -> int:
+def _translate(path: str, args: argparse.Namespace, checkpoint, config, model) -> int:
     """``microseq sample`` of a seq2seq run: decode ``--prime`` (greedy, or beam search of ``--beam-width``)."""
-    from .seq2seq import load_trained, translate
+    from .seq2seq import translate
+    from .training.tasks import make_task
 
     if not args.prime:
         raise CLIError(f"{path} is a seq2seq model: give the input to transform with --prime TEXT", USAGE_ERROR)
-    model, task, _ = load_trained(path)
-    [output], _ = translate(model, [args.prime], task.source_vocab, task.target_vocab,
-                            max_len=task.max_target_length + 1, beam_width=args.beam_width)
+    pairs = make_task(config, checkpoint.task_metadata, training=False).pairs
+    [output], _ = translate(model, [args.prime], pairs.source_vocab, pairs.target_vocab,
+                            max_len=pairs.max_target_length + 1, beam_width=args.beam_width)
     print(output)
-    return 0
-
-
-def _eval_seq2seq(path: str, args: argparse.Namespace) -> int:
-    from .seq2seq import evaluate, load_trained
-
-    if args.text:
-        raise CLIError(f"--text is for charlm checkpoints; {path} holds a seq2seq model", USAGE_ERROR)
-    model, task, settings = load_trained(path)
-    pairs = task.valid if args.split == "valid" else task.test
-    scores = evaluate(model, task, pairs)
-    print(f"{path}: seq2seq {settings['task']}, {scores['examples']} {args.split} examples")
-    print(f"{args.split} exact-match accuracy: {scores['accuracy']:.4f}")
-    print(f"{args.split} symbol accuracy:      {scores['symbol_accuracy']:.4f}")
     return 0
 
 
@@ -355,8 +249,6 @@ def _eval(args: argparse.Namespace) -> int:
     from .training.trainer import format_score
 
     path = _resolve_checkpoint(args.checkpoint)
-    if _is_seq2seq(path):
-        return _eval_seq2seq(path, args)
     checkpoint, config, model = _load_model(path)
     if args.text:
         if config.task != "charlm":
@@ -369,9 +261,10 @@ def _eval(args: argparse.Namespace) -> int:
     split = args.split if task.has_test_set else "valid"  # charlm: one held-out text, its validation text
     if split != args.split:
         print(f"{config.task} has no test set: these are the scores on its held-out validation text")
+    width = max(10, *map(len, scores))
     for key, value in scores.items():
         base = f"   (baseline {format_score(key, baselines[key])})" if key in baselines else ""
-        print(f"{split} {key:>10}: {format_score(key, value)}{base}")
+        print(f"{split} {key:>{width}}: {format_score(key, value)}{base}")
     return 0
 
 

@@ -481,7 +481,7 @@ HIDDEN, EMBED, BATCH, STEPS, LR = (64, 16, 16, 300, 1e-2) if QUICK else (128, 32
 
 def train_char_model(text, steps):
     ms.manual_seed(0)
-    model = CharLM(len(vocab), EMBED, HIDDEN, kind="lstm")
+    model = CharLM(len(vocab), EMBED, HIDDEN, cell="lstm")
     optimizer = optim.Adam(model.parameters(), lr=LR)
     stream = data.LMStream(vocab.encode(text), batch_size=BATCH, seq_len=64, seed=0)
     state, losses = None, []
@@ -576,7 +576,7 @@ def correlations(cells, label):
 
 probe_labels = labels(probe if QUICK else probe_source, len(probe))
 ms.manual_seed(1)
-untrained = look_inside(CharLM(len(vocab), EMBED, HIDDEN, kind="lstm"), probe)
+untrained = look_inside(CharLM(len(vocab), EMBED, HIDDEN, cell="lstm"), probe)
 found, corr_trained, corr_untrained = {}, {}, {}
 for name, label in probe_labels.items():
     corr_trained[name] = correlations(np.tanh(inside["c"]), label)

@@ -115,7 +115,7 @@ assert math.isclose(uniform["perplexity"], V) and unigram["bpc"] < uniform["bpc"
 
 # %%
 HIDDEN, EMBED = 128, 32
-model = CharLM(V, embedding_size=EMBED, hidden_size=HIDDEN, kind="lstm")
+model = CharLM(V, embedding_size=EMBED, hidden_size=HIDDEN, cell="lstm")
 print(model)
 inputs, targets = train_ids[None, :-1][:, :200], train_ids[None, 1:][:, :200]
 logits, _ = model(inputs)

@@ -34,7 +34,9 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one BLAS thread is fastest (set before NumPy loads)
 
+import io
 import re
+import tempfile
 import time
 
 import numpy as np
@@ -44,10 +46,13 @@ from matplotlib.figure import Figure
 
 import microseq as ms
 from microseq import nn, optim
-from microseq.seq2seq import (Seq2Seq, Seq2SeqConfig, TeacherForcingSchedule, beam_search, greedy_decode,
-                              make_batch, make_task, plot_attention, sequence_loss, train_task)
+from microseq.seq2seq import (DateTask, Seq2Seq, Seq2SeqConfig, SymbolTask, beam_search, greedy_decode, make_batch,
+                              plot_attention, sequence_loss)
 from microseq.seq2seq.attention import AdditiveAttention, LuongAttention, masked_softmax
 from microseq.testing import arrays
+from microseq.training import Trainer, make_config
+from microseq.training.metrics import read_metrics
+from microseq.training.teacher_forcing import TeacherForcingSchedule
 
 from common import FIGURES, QUICK, show, show_png
 from exercises import check, exercises_of
@@ -59,13 +64,13 @@ rng = np.random.default_rng(0)
 # %% [markdown]
 # ## The task and a batch
 #
-# `make_task("dates")` writes dates from 1950 to 2049 in 27 formats (and three casings). Its validation and
+# `DateTask` writes dates from 1950 to 2049 in 27 formats (and three casings). Its validation and
 # test sets hold out whole *dates*: a test date never appears in training, in any format. Every vocabulary
 # starts with four special symbols: padding 0, begin `<s>` (BOS) 1, end `</s>` (EOS) 2, unknown 3.
 
 # %%
 n_held_out = 40 if QUICK else 500
-task = make_task("dates", seed=0, n_valid=n_held_out, n_test=n_held_out)
+task = DateTask(seed=0, n_valid=n_held_out, n_test=n_held_out)
 pairs = task.sample(4, rng)
 for source, target in pairs:
     print(f"{source:>28}  ->  {target}")
@@ -73,16 +78,16 @@ print("source symbols:", len(task.source_vocab), " target symbols:", len(task.ta
 
 # %% [markdown]
 # `make_batch` pads the sources (with their lengths, as in tutorial 8) and builds two views of the targets:
-# `tgt_in`, what the decoder *reads* (BOS, then the target), and `tgt_out`, what it must *predict* at each
+# `decoder_inputs`, what the decoder *reads* (BOS, then the target), and `targets`, what it must *predict* at each
 # step (the target, then EOS). They are the same sequence shifted by one: at step t the decoder reads
 # symbol t - 1 and predicts symbol t.
 
 # %%
 batch = make_batch(pairs, task.source_vocab, task.target_vocab)
-print("src", batch.src.shape, "lengths", batch.src_lengths)
-print("tgt_in \n", batch.tgt_in, "\ntgt_out\n", batch.tgt_out)
-assert (batch.tgt_in[:, 0] == 1).all()  # BOS first
-assert np.array_equal(batch.tgt_in[:, 1:], batch.tgt_out[:, :-1])  # shifted by one step
+print("src", batch.inputs.shape, "lengths", batch.lengths)
+print("decoder_inputs\n", batch.decoder_inputs, "\ntargets\n", batch.targets)
+assert (batch.decoder_inputs[:, 0] == 1).all()  # BOS first
+assert np.array_equal(batch.decoder_inputs[:, 1:], batch.targets[:, :-1])  # shifted by one step
 
 # %% [markdown]
 # ## The model, and what attention computes
@@ -93,18 +98,18 @@ assert np.array_equal(batch.tgt_in[:, 1:], batch.tgt_out[:, :-1])  # shifted by 
 # and the context is $c_t = \sum_j a_{tj} h_j$. (`attention="bahdanau"` gives the additive score
 # $v^\top \tanh(W s + U h_j)$ instead.)
 #
-# Calling the model with `tgt_in` runs every decoder step and returns the logits of each step and the
+# Calling the model with `decoder_inputs` runs every decoder step and returns the logits of each step and the
 # attention weights of each step, (B, T, S). Each row of weights is a probability distribution over the
 # source, exactly 0 on the padding:
 
 # %%
-config = Seq2SeqConfig(len(task.source_vocab), len(task.target_vocab), embedding_dim=16, encoder_hidden=24,
-                       decoder_hidden=48, attention="general")
+config = Seq2SeqConfig(len(task.source_vocab), len(task.target_vocab), embedding_size=16, hidden_size=24,
+                       decoder_hidden_size=48, attention="general")
 model = Seq2Seq.from_config(config)
 print(config)
-logits, weights = model(batch.src, batch.src_lengths, batch.tgt_in)
+logits, weights = model(batch.inputs, batch.lengths, batch.decoder_inputs)
 print("logits", logits.shape, " attention", weights.shape)
-padding = np.arange(batch.src.shape[1])[None, :] >= batch.src_lengths[:, None]  # (B, S)
+padding = np.arange(batch.inputs.shape[1])[None, :] >= batch.lengths[:, None]  # (B, S)
 assert np.allclose(weights.data.sum(axis=-1), 1, atol=1e-6)
 assert (weights.data[np.broadcast_to(padding[:, None, :], weights.shape)] == 0).all()
 
@@ -213,10 +218,10 @@ check(is_the_library_luong_step, luong_step)
 
 # %%
 decoder = model.decoder
-memory, state = model.encode(batch.src, batch.src_lengths)
+memory, state = model.encode(batch.inputs, batch.lengths)
 feed, h = np.zeros((len(pairs), decoder.hidden_size)), state.top.data
 for t in range(2):
-    previous = batch.tgt_in[:, t]
+    previous = batch.decoder_inputs[:, t]
     logits_lib, state, weights_lib = decoder.step(previous, state, memory)
     x_t = np.concatenate([decoder.embedding.weight.data[previous], feed], axis=-1)  # [y_{t-1}; h~_{t-1}]
     h = decoder.cells[0](ms.tensor(x_t.astype(np.float32)), ms.tensor(h.astype(np.float32))).data
@@ -286,26 +291,26 @@ def train_reverse(model, task, steps, seed=0):
     optimizer, stream = optim.Adam(model.parameters(), lr=1e-2), np.random.default_rng(seed)
     for _ in range(steps):
         batch = make_batch(task.sample(32, stream), task.source_vocab, task.target_vocab)
-        loss = sequence_loss(model(batch.src, batch.src_lengths, batch.tgt_in)[0], batch.tgt_out)
+        loss = sequence_loss(model(batch.inputs, batch.lengths, batch.decoder_inputs)[0], batch.targets)
         optimizer.zero_grad()
         loss.backward()
         optim.clip_grad_norm_(model.parameters(), max_norm=1.0)
         optimizer.step()
     held_out = make_batch(task.test, task.source_vocab, task.target_vocab)
     with ms.no_grad():
-        predicted = model(held_out.src, held_out.src_lengths, held_out.tgt_in)[0].data.argmax(-1)
-    real = np.arange(held_out.tgt_out.shape[1]) < held_out.src_lengths[:, None]  # the symbols, not EOS
-    right = (predicted == held_out.tgt_out) & real
-    return {n: right[held_out.src_lengths == n].sum() / real[held_out.src_lengths == n].sum()
-            for n in np.unique(held_out.src_lengths)}
+        predicted = model(held_out.inputs, held_out.lengths, held_out.decoder_inputs)[0].data.argmax(-1)
+    real = np.arange(held_out.targets.shape[1]) < held_out.lengths[:, None]  # the symbols, not EOS
+    right = (predicted == held_out.targets) & real
+    return {n: right[held_out.lengths == n].sum() / real[held_out.lengths == n].sum()
+            for n in np.unique(held_out.lengths)}
 
 
-reverse_task = make_task("reverse", seed=0, min_length=2, max_length=12, n_valid=10, n_test=300 if QUICK else 1000)
+reverse_task = SymbolTask("reverse", seed=0, min_length=2, max_length=12, n_valid=10, n_test=300 if QUICK else 1000)
 reverse_steps = 150 if QUICK else 1500
 start = time.perf_counter()
 ms.manual_seed(0)
 with_attention = Seq2Seq.from_config(Seq2SeqConfig(len(reverse_task.source_vocab), len(reverse_task.target_vocab),
-                                                   embedding_dim=16, encoder_hidden=32, decoder_hidden=64,
+                                                   embedding_size=16, hidden_size=32, decoder_hidden_size=64,
                                                    attention="general"))
 by_length = {"with attention": train_reverse(with_attention, reverse_task, reverse_steps),
              "without attention": train_reverse(NoAttention(len(reverse_task.source_vocab)), reverse_task, reverse_steps)}
@@ -342,18 +347,18 @@ assert by_length["with attention"][long_] > by_length["without attention"][long_
 # %% [markdown]
 # ## Teacher forcing, and the loss
 #
-# What the decoder reads at step t is what we just passed in: the *true* previous symbol `tgt_in[:, t]`,
+# What the decoder reads at step t is what we just passed in: the *true* previous symbol `decoder_inputs[:, t]`,
 # whatever the model itself would have written. This is **teacher forcing**. It makes training fast and
 # stable (every step gets a sensible input, and all steps can be scored at once), and the loss is the mean
 # cross entropy of the predicted symbols. `sequence_loss` counts each sequence up to and including its
 # first EOS: steps after it and padding add nothing, whatever the model predicted there.
 
 # %%
-loss = sequence_loss(logits, batch.tgt_out)
+loss = sequence_loss(logits, batch.targets)
 print(f"loss of the untrained model {loss.item():.3f} (uniform guessing: ln {len(task.target_vocab)} = "
       f"{np.log(len(task.target_vocab)):.3f})")
 
-ends_early = batch.tgt_out.copy()
+ends_early = batch.targets.copy()
 ends_early[0, 4] = 2  # pretend the first target ends with EOS after four symbols
 scrambled = logits.data.copy()
 scrambled[0, 5:] = 100 * rng.standard_normal(scrambled[0, 5:].shape)  # nonsense after that EOS
@@ -371,9 +376,9 @@ assert sequence_loss(ms.tensor(scrambled), ends_early).item() == sequence_loss(l
 # writes. We check that on the untrained model:
 
 # %%
-free_logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_ratio=0.0)
+free_logits, _ = model(batch.inputs, batch.lengths, batch.decoder_inputs, teacher_forcing_ratio=0.0)
 free_running = free_logits.data.argmax(axis=-1)
-greedy = greedy_decode(model, batch.src, batch.src_lengths, max_len=batch.tgt_in.shape[1])
+greedy = greedy_decode(model, batch.inputs, batch.lengths, max_len=batch.decoder_inputs.shape[1])
 for b in range(len(pairs)):
     n = min(greedy.lengths[b], free_running.shape[1])
     assert np.array_equal(free_running[b, :n], greedy.tokens[b, :n])
@@ -387,27 +392,31 @@ assert [schedule(step) for step in (0, 500, 1000, 2000)] == [1.0, 0.75, 0.5, 0.5
 # %% [markdown]
 # ## Training
 #
-# `train_task` runs the whole loop: fresh training pairs for every batch, Adam with gradient clipping and a
+# The `Trainer` of `microseq.training` (the loop behind `microseq train dates`) runs it: fresh training pairs
+# for every batch, Adam with gradient clipping and a
 # cosine learning-rate decay, the validation accuracy (whole output exactly right, greedy) every
-# `eval_every` steps, and at the end the weights of the best validation accuracy, scored on the test set
+# `eval_interval` steps, and at the end the weights of the best validation accuracy (`keep_best`), scored on the test set
 # with greedy and with beam search. We train twice with the same seed: once with teacher forcing
 # throughout, once with the ratio falling linearly from 1 to 0.5 over the run.
 
 # %%
 steps, eval_every = (20, 10) if QUICK else (800, 50)
-sizes = dict(embedding_dim=16, encoder_hidden=24, decoder_hidden=48) if QUICK else dict(encoder_hidden=48, decoder_hidden=96)
-options = dict(steps=steps, eval_every=eval_every, batch_size=32, model=sizes, beam_width=3 if QUICK else 5,
-               task_options=dict(n_valid=n_held_out, n_test=n_held_out))
-runs, step_logs = {}, {}
-for name, teacher_forcing in [("teacher forcing", 1.0),
-                              ("scheduled sampling", TeacherForcingSchedule("linear", 1.0, floor=0.5, k=steps))]:
+sizes = dict(embedding_size=16, hidden_size=24, decoder_hidden_size=48) if QUICK else dict(hidden_size=48, decoder_hidden_size=96)
+options = dict(max_steps=steps, eval_interval=eval_every, batch_size=32, beam_width=3 if QUICK else 5,
+               eval_size=n_held_out, test_size=n_held_out, progress="off", **sizes)
+runs, models, step_logs, histories = {}, {}, {}, {}
+for name, teacher_forcing in [("teacher forcing", {}),
+                              ("scheduled sampling", dict(teacher_forcing_decay="linear", teacher_forcing_floor=0.5,
+                                                          teacher_forcing_k=steps))]:
     start = time.perf_counter()
-    step_logs[name] = []  # train_task reports every step: loss, teacher forcing ratio, ...
-    runs[name] = train_task("dates", teacher_forcing=teacher_forcing, progress=step_logs[name].append, **options)
-    metrics = runs[name].metrics
-    print(f"{name:>18}: {time.perf_counter() - start:.0f} s, test accuracy greedy {metrics['test_accuracy']:.3f}, "
-          f"beam {metrics['test_beam_accuracy']:.3f} (best validation {metrics['best_valid_accuracy']:.3f} "
-          f"at step {metrics['best_step']})")
+    trainer = Trainer(make_config("dates", **options, **teacher_forcing), tempfile.mkdtemp(), out=io.StringIO())
+    runs[name], models[name] = trainer.run(), trainer.model
+    records = read_metrics(os.path.join(runs[name].run_dir, "metrics.jsonl"))  # every step: loss, lr, ...
+    step_logs[name] = [r for r in records if r["kind"] == "train"]
+    histories[name] = [r for r in records if r["kind"] == "eval" and r["split"] == "valid"]
+    test, best = runs[name].test, max(histories[name], key=lambda r: (r["accuracy"], r["step"]))
+    print(f"{name:>18}: {time.perf_counter() - start:.0f} s, test accuracy greedy {test['accuracy']:.3f}, "
+          f"beam {test['beam_accuracy']:.3f} (best validation {best['accuracy']:.3f} at step {best['step']})")
 
 fig = Figure(figsize=(10, 3.8))
 left, right = fig.subplots(1, 2)
@@ -416,8 +425,8 @@ for name, result in runs.items():
     window = max(1, len(losses) // 50)
     smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
     left.plot(np.arange(window, len(losses) + 1), smooth, label=name)
-    history = result.history
-    right.plot([h["step"] for h in history], [h["valid_accuracy"] for h in history], "o-", label=name)
+    history = histories[name]
+    right.plot([h["step"] for h in history], [h["accuracy"] for h in history], "o-", label=name)
 left.set_yscale("log")
 left.set_ylabel("training loss per target symbol")
 right.set_ylabel("validation accuracy (whole date right, greedy)")
@@ -439,7 +448,7 @@ show(fig, "09_training.png")
 # %%
 if not QUICK:
     for name, result in runs.items():
-        assert result.metrics["test_accuracy"] > 0.9, (name, result.metrics)
+        assert result.test["accuracy"] > 0.9, (name, result.test)
 
 # %% [markdown]
 # ## Greedy search and beam search
@@ -456,12 +465,12 @@ if not QUICK:
 # can lose it).
 
 # %%
-model = runs["teacher forcing"].model
+model = models["teacher forcing"]
 test = make_batch(task.test, task.source_vocab, task.target_vocab)
 max_len = task.max_target_length + 1
-greedy = greedy_decode(model, test.src, test.src_lengths, max_len)
-beam_1 = beam_search(model, test.src, test.src_lengths, beam_width=1, max_len=max_len)
-beam_5 = beam_search(model, test.src, test.src_lengths, beam_width=5, max_len=max_len)
+greedy = greedy_decode(model, test.inputs, test.lengths, max_len)
+beam_1 = beam_search(model, test.inputs, test.lengths, beam_width=1, max_len=max_len)
+beam_5 = beam_search(model, test.inputs, test.lengths, beam_width=5, max_len=max_len)
 assert np.array_equal(beam_1.tokens, greedy.tokens)
 assert (beam_5.scores >= greedy.scores - 1e-9).all()
 
@@ -490,7 +499,7 @@ for b in differ[:3]:
 with_month = next(b for b, (source, _) in enumerate(task.test) if re.search(r"[A-Za-z]{3}", source)
                   and re.search(r"\d{4}", source))
 source, target = task.test[with_month]
-decoded = greedy_decode(model, test.src[with_month:with_month + 1], test.src_lengths[with_month:with_month + 1], max_len)
+decoded = greedy_decode(model, test.inputs[with_month:with_month + 1], test.lengths[with_month:with_month + 1], max_len)
 output = decode(decoded.tokens[0])
 symbols_out = [task.target_vocab.itos[token] for token in decoded.tokens[0, :decoded.lengths[0]]]  # EOS included
 attention = decoded.attention[0, :len(symbols_out), :len(source)]

@@ -22,13 +22,18 @@ class Batch:
     Attributes
     ----------
     inputs : ndarray, shape (B, T) of ids or (B, T, F) of features
-    targets : ndarray, shape (B,) (one per sequence) or (B, T) (one per step), or None
+    targets : ndarray, shape (B,) (one per sequence) or (B, T') (one per step or, for a decoder, per output
+        symbol), or None
     lengths : ndarray of int64, shape (B,), or None when every sequence has length T
+    decoder_inputs : ndarray of int64, shape (B, T'), or None
+        Sequence to sequence: what the decoder reads under teacher forcing (BOS, then the target shifted
+        right), while ``targets`` is what it must write (the target, then EOS).
     """
 
     inputs: np.ndarray
     targets: np.ndarray | None = None
     lengths: np.ndarray | None = None
+    decoder_inputs: np.ndarray | None = None
 
     @property
     def batch_size(self) -> int:

@@ -1,7 +1,9 @@
 """Vocabularies: symbols (characters or words) to integer ids and back, with an unknown symbol.
 
 Ids are assigned in a fixed order, so the same text always gives the same vocabulary: the special
-symbols first (padding, then unknown), then the others sorted. A vocabulary turns into a JSON-friendly
+symbols first (padding, begin, end, unknown: those that are present), then the others sorted. A
+sequence-to-sequence model's vocabularies have all four (``pad=0, bos=1, eos=2, unk=3``); a language
+model's characters have only the unknown symbol. A vocabulary turns into a JSON-friendly
 dict (``to_dict``) that a checkpoint stores, so a model can be reloaded with the exact ids it was trained on.
 
 >>> v = CharVocab.build("hello")
@@ -32,21 +34,26 @@ class Vocab:
         Padding symbol, id 0 when present. Padded positions of a batch hold this id.
     unk : str or None
         Symbol that every unknown symbol maps to. Without it, encoding an unknown symbol raises KeyError.
+    bos, eos : str or None
+        Begin and end of a sequence (a decoder's first input, and the symbol that ends its output).
     """
 
     kind = "symbols"
 
-    def __init__(self, symbols: Sequence[str], pad: str | None = "<pad>", unk: str | None = "<unk>") -> None:
-        specials = [s for s in (pad, unk) if s is not None]
+    def __init__(self, symbols: Sequence[str], pad: str | None = "<pad>", unk: str | None = "<unk>",
+                 bos: str | None = None, eos: str | None = None) -> None:
+        specials = [s for s in (pad, bos, eos, unk) if s is not None]
         self.n_specials = len(specials)
         self.itos: list[str] = specials + list(symbols)
         self.stoi: dict[str, int] = {s: i for i, s in enumerate(self.itos)}
         if len(self.stoi) != len(self.itos):
             repeated = sorted({s for s in self.itos if self.itos.count(s) > 1})
             raise ValueError(f"{type(self).__name__}: symbols appear twice (or clash with a special): {repeated}")
-        self.pad, self.unk = pad, unk
+        self.pad, self.unk, self.bos, self.eos = pad, unk, bos, eos
         self.pad_index = None if pad is None else self.stoi[pad]
         self.unk_index = None if unk is None else self.stoi[unk]
+        self.bos_index = None if bos is None else self.stoi[bos]
+        self.eos_index = None if eos is None else self.stoi[eos]
 
     @classmethod
     def from_counts(cls, counts: Counter, min_count: int = 1, max_size: int | None = None, **specials) -> "Vocab":
@@ -91,20 +98,23 @@ class Vocab:
 
     def to_dict(self) -> dict:
         """JSON-friendly description; :func:`vocab_from_dict` turns it back into the same vocabulary."""
-        return {"kind": self.kind, "symbols": self.itos[self.n_specials:], "pad": self.pad, "unk": self.unk}
+        return {"kind": self.kind, "symbols": self.itos[self.n_specials:], "pad": self.pad, "unk": self.unk,
+                "bos": self.bos, "eos": self.eos}
 
 
 class CharVocab(Vocab):
     """Characters to ids. By default no padding symbol, and U+FFFD (the replacement character) for unknowns,
-    so decoding always gives a string of the same length as the ids."""
+    so decoding gives one character per id. The ordinary symbols and ``unk`` are single characters;
+    ``pad``, ``bos`` and ``eos`` may be any string, since decoding drops them (and stops at ``eos``)."""
 
     kind = "char"
 
-    def __init__(self, symbols: Sequence[str], pad: str | None = None, unk: str | None = "\ufffd") -> None:
-        for s in list(symbols) + [pad, unk]:
+    def __init__(self, symbols: Sequence[str], pad: str | None = None, unk: str | None = "\ufffd",
+                 bos: str | None = None, eos: str | None = None) -> None:
+        for s in list(symbols) + [unk]:
             if s is not None and len(s) != 1:
                 raise ValueError(f"CharVocab: symbols must be single characters, got {s!r}")
-        super().__init__(symbols, pad=pad, unk=unk)
+        super().__init__(symbols, pad=pad, unk=unk, bos=bos, eos=eos)
 
     @classmethod
     def build(cls, text: str, min_count: int = 1, max_size: int | None = None, **specials) -> "CharVocab":
@@ -112,7 +122,16 @@ class CharVocab(Vocab):
         return cls.from_counts(Counter(text), min_count, max_size, **specials)
 
     def decode(self, ids) -> str:  # type: ignore[override]
-        return "".join(super().decode(ids))
+        """The text of ``ids`` up to the first ``eos``, without padding and ``bos``."""
+        skipped = {self.pad_index, self.bos_index} - {None}
+        text = []
+        for i in ids:
+            i = int(i)
+            if i == self.eos_index:
+                break
+            if i not in skipped:
+                text.append(self.itos[i])
+        return "".join(text)
 
 
 class WordVocab(Vocab):
@@ -144,6 +163,6 @@ def vocab_from_dict(d: dict) -> Vocab:
     """The vocabulary described by ``Vocab.to_dict()``."""
     try:
         cls = _KINDS[d["kind"]]
-        return cls(d["symbols"], pad=d["pad"], unk=d["unk"])
+        return cls(d["symbols"], pad=d["pad"], unk=d["unk"], bos=d.get("bos"), eos=d.get("eos"))
     except (KeyError, TypeError) as error:
         raise ValueError(f"vocab_from_dict: not a vocabulary description ({error!r})") from None

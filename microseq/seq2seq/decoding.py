@@ -29,8 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..autograd import no_grad
+from ..data import CharVocab, pad_sequences
+from ..nn.functional import array_of
 from .model import DecoderState, Memory, Seq2Seq
-from .tasks import PAD, Vocab
+from .tasks import PAD
 
 __all__ = ["Decoded", "length_penalty", "greedy_decode", "beam_search", "translate"]
 
@@ -87,8 +89,8 @@ def _inference(model: Seq2Seq):
 
 
 def _check_args(src, src_lengths, max_len: int, beam_width: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    src = np.asarray(getattr(src, "data", src))
-    src_lengths = np.asarray(getattr(src_lengths, "data", src_lengths))
+    src = array_of(src)
+    src_lengths = array_of(src_lengths)
     if src.ndim != 2 or src_lengths.shape != src.shape[:1]:
         raise ValueError(f"decoding: src must be (B, S) and src_lengths (B,), got {src.shape} and {src_lengths.shape}")
     if max_len < 1:
@@ -291,8 +293,8 @@ def _collect(hypotheses: list, source_len: int, dtype) -> Decoded:
 def translate(
     model: Seq2Seq,
     texts: list[str],
-    source_vocab: Vocab,
-    target_vocab: Vocab,
+    source_vocab: CharVocab,
+    target_vocab: CharVocab,
     beam_width: int = 1,
     max_len: int = 50,
     alpha: float = 0.6,
@@ -301,11 +303,7 @@ def translate(
     :class:`Decoded` batch (for the attention weights)."""
     if not texts or any(len(text) == 0 for text in texts):
         raise ValueError("translate: needs at least one text, and no empty text")
-    encoded = [source_vocab.encode(text) for text in texts]
-    src = np.full((len(texts), max(map(len, encoded))), PAD, dtype=np.int64)
-    for b, row in enumerate(encoded):
-        src[b, : len(row)] = row
-    lengths = np.array([len(row) for row in encoded], dtype=np.int64)
+    src, lengths = pad_sequences([source_vocab.encode(text) for text in texts], PAD, dtype=np.int64)
     if beam_width == 1:
         decoded = greedy_decode(model, src, lengths, max_len, alpha)
     else:

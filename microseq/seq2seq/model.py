@@ -28,20 +28,21 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from .. import ops
-from ..nn import GRU, LSTM, RNN, Dropout, Embedding, GRUCell, Linear, LSTMCell, Module, ModuleList, RNNCell
+from ..nn import Dropout, Embedding, GRUCell, Linear, LSTMCell, Module, ModuleList, RNNCell
+from ..nn.functional import array_of
 from ..tensor import Tensor, as_tensor
+from ..training.models import final_state, recurrent_layer
 from .attention import make_attention
 from .tasks import BOS, EOS, PAD
 
 __all__ = ["Encoder", "Decoder", "DecoderState", "Memory", "Seq2Seq", "Seq2SeqConfig", "sequence_loss", "mask_after_eos"]
 
-_LAYERS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
 _CELLS = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell}
 
 
 def _check_cell(owner: str, cell: str) -> None:
-    if cell not in _LAYERS:
-        raise ValueError(f"{owner}: cell must be one of {', '.join(map(repr, _LAYERS))}, got {cell!r}")
+    if cell not in _CELLS:
+        raise ValueError(f"{owner}: cell must be one of {', '.join(map(repr, _CELLS))}, got {cell!r}")
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -52,7 +53,7 @@ class Encoder(Module):
 
     Parameters
     ----------
-    vocab_size, embedding_dim, hidden_size : int
+    vocab_size, embedding_size, hidden_size : int
     num_layers : int
     bidirectional : bool
     cell : "rnn", "gru" or "lstm"
@@ -69,7 +70,7 @@ class Encoder(Module):
     def __init__(
         self,
         vocab_size: int,
-        embedding_dim: int,
+        embedding_size: int,
         hidden_size: int,
         num_layers: int = 1,
         bidirectional: bool = True,
@@ -82,21 +83,15 @@ class Encoder(Module):
         self.cell = cell
         self.num_directions = 2 if bidirectional else 1
         self.output_size = self.num_directions * hidden_size
-        self.embedding = Embedding(vocab_size, embedding_dim, padding_idx=PAD)
-        self.rnn = _LAYERS[cell](
-            embedding_dim, hidden_size, num_layers=num_layers, bidirectional=bidirectional, batch_first=True,
-            dropout=dropout, fused=fused,
-        )
+        self.embedding = Embedding(vocab_size, embedding_size, padding_idx=PAD)
+        self.rnn = recurrent_layer(cell, embedding_size, hidden_size, num_layers, dropout, bidirectional, fused=fused)
 
     def forward(self, src, lengths) -> tuple[Tensor, Tensor]:
-        src = np.asarray(getattr(src, "data", src))
+        src = array_of(src)
         if src.ndim != 2:
             raise ValueError(f"Encoder: src must be (B, S) integer indices, got shape {src.shape}")
-        outputs, h_n = self.rnn(self.embedding(src), lengths=np.asarray(getattr(lengths, "data", lengths)))
-        if self.cell == "lstm":
-            h_n = h_n[0]
-        final = ops.concatenate([h_n[-d] for d in range(self.num_directions, 0, -1)], axis=-1)
-        return outputs, final
+        outputs, h_n = self.rnn(self.embedding(src), lengths=array_of(lengths))
+        return outputs, final_state(h_n, self.num_directions == 2)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -164,7 +159,7 @@ class Decoder(Module):
 
     Parameters
     ----------
-    vocab_size, embedding_dim, hidden_size : int
+    vocab_size, embedding_size, hidden_size : int
     memory_size : int
         K, the size of the encoder outputs it attends to.
     attention : "bahdanau", "dot", "general" or "concat"
@@ -182,7 +177,7 @@ class Decoder(Module):
     def __init__(
         self,
         vocab_size: int,
-        embedding_dim: int,
+        embedding_size: int,
         hidden_size: int,
         memory_size: int,
         attention: str = "bahdanau",
@@ -199,17 +194,17 @@ class Decoder(Module):
         self.cell, self.hidden_size, self.num_layers = cell, hidden_size, num_layers
         self.luong = attention != "bahdanau"
         self.input_feeding = bool(input_feeding) and self.luong
-        self.embedding = Embedding(vocab_size, embedding_dim, padding_idx=PAD)
+        self.embedding = Embedding(vocab_size, embedding_size, padding_idx=PAD)
         self.attention = make_attention(attention, hidden_size, memory_size, attention_size)
         extra = (hidden_size if self.input_feeding else 0) if self.luong else memory_size
         self.cells = ModuleList(
-            _CELLS[cell](embedding_dim + extra if layer == 0 else hidden_size, hidden_size) for layer in range(num_layers)
+            _CELLS[cell](embedding_size + extra if layer == 0 else hidden_size, hidden_size) for layer in range(num_layers)
         )
         self.bridge = Linear(memory_size, num_layers * hidden_size)
         if self.luong:
             self.attentional = Linear(memory_size + hidden_size, hidden_size, bias=False)  # W_c
         else:
-            self.deep_output = Linear(hidden_size + memory_size + embedding_dim, hidden_size, bias=False)  # W_p
+            self.deep_output = Linear(hidden_size + memory_size + embedding_size, hidden_size, bias=False)  # W_p
         self.output = Linear(hidden_size, vocab_size)
         self.dropout = Dropout(dropout)
 
@@ -278,14 +273,18 @@ class Decoder(Module):
 # ------------------------------------------------------------------------------------------------------
 @dataclass
 class Seq2SeqConfig:
-    """Everything needed to rebuild a :class:`Seq2Seq` (saved next to its weights)."""
+    """Everything needed to rebuild a :class:`Seq2Seq` (saved next to its weights).
+
+    ``hidden_size`` and ``layers`` are the encoder's (per direction); ``decoder_hidden_size`` defaults to the
+    encoder's output size, ``hidden_size`` times its directions (what ``attention="dot"`` needs).
+    """
 
     source_vocab_size: int
     target_vocab_size: int
-    embedding_dim: int = 32
-    encoder_hidden: int = 64
-    decoder_hidden: int = 128
-    encoder_layers: int = 1
+    embedding_size: int = 32
+    hidden_size: int = 64
+    decoder_hidden_size: int | None = None
+    layers: int = 1
     decoder_layers: int = 1
     bidirectional: bool = True
     cell: str = "gru"
@@ -293,6 +292,14 @@ class Seq2SeqConfig:
     attention_size: int | None = None
     input_feeding: bool = True
     dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        encoder_output = self.hidden_size * (2 if self.bidirectional else 1)
+        if self.decoder_hidden_size is None:
+            self.decoder_hidden_size = encoder_output
+        if self.attention == "dot" and self.decoder_hidden_size != encoder_output:
+            raise ValueError(f"Seq2SeqConfig: attention dot needs decoder_hidden_size = the encoder's output size "
+                             f"({encoder_output}); got {self.decoder_hidden_size}")
 
     @classmethod
     def from_dict(cls, values: dict) -> "Seq2SeqConfig":
@@ -321,11 +328,11 @@ def sequence_loss(logits, targets, eos: int = EOS) -> Tensor:
     ----------
     logits : Tensor (B, T, V)
     targets : int array (B, T)
-        What each step should predict (``Batch.tgt_out``). Positions after the first EOS, and padding,
+        What each step should predict (``Batch.targets``). Positions after the first EOS, and padding,
         add nothing to the loss or its gradient, whatever the model predicted there.
     """
     logits = as_tensor(logits)
-    targets = np.asarray(getattr(targets, "data", targets))
+    targets = array_of(targets)
     if logits.ndim != 3 or targets.shape != logits.shape[:2]:
         raise ValueError(f"sequence_loss: logits must be (B, T, V) and targets (B, T), got {logits.shape} and {targets.shape}")
     counted = np.where(mask_after_eos(targets, eos), targets, -100)
@@ -360,11 +367,11 @@ class Seq2Seq(Module):
         """A fresh model (initialised from the global generator, see :func:`microseq.manual_seed`)."""
         c = config if isinstance(config, Seq2SeqConfig) else Seq2SeqConfig.from_dict(config)
         encoder = Encoder(
-            c.source_vocab_size, c.embedding_dim, c.encoder_hidden, c.encoder_layers, c.bidirectional, c.cell,
+            c.source_vocab_size, c.embedding_size, c.hidden_size, c.layers, c.bidirectional, c.cell,
             c.dropout, fused=fused,
         )
         decoder = Decoder(
-            c.target_vocab_size, c.embedding_dim, c.decoder_hidden, encoder.output_size, c.attention, c.cell,
+            c.target_vocab_size, c.embedding_size, c.decoder_hidden_size, encoder.output_size, c.attention, c.cell,
             c.decoder_layers, c.input_feeding, c.attention_size, c.dropout,
         )
         model = cls(encoder, decoder)
@@ -373,8 +380,8 @@ class Seq2Seq(Module):
 
     def encode(self, src, src_lengths) -> tuple[Memory, DecoderState]:
         """Run the encoder: the memory to attend to and the decoder's initial state."""
-        src = np.asarray(getattr(src, "data", src))
-        lengths = np.asarray(getattr(src_lengths, "data", src_lengths))
+        src = array_of(src)
+        lengths = array_of(src_lengths)
         keys, final = self.encoder(src, lengths)
         mask = np.arange(src.shape[1])[None, :] < lengths[:, None]
         return self.decoder.memory(keys, mask), self.decoder.init_state(final)
@@ -399,7 +406,7 @@ class Seq2Seq(Module):
         src : int array (B, S)
         src_lengths : int array (B,)
         tgt_in : int array (B, T)
-            BOS then the target (``Batch.tgt_in``).
+            BOS then the target (``Batch.decoder_inputs``).
         teacher_forcing_ratio : float in [0, 1]
         generator : numpy Generator, optional
             For the coins (the global generator by default).
@@ -411,7 +418,7 @@ class Seq2Seq(Module):
         """
         if not 0.0 <= teacher_forcing_ratio <= 1.0:
             raise ValueError(f"Seq2Seq: teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio}")
-        tgt_in = np.asarray(getattr(tgt_in, "data", tgt_in))
+        tgt_in = array_of(tgt_in)
         if tgt_in.ndim != 2 or tgt_in.shape[1] < 1:
             raise ValueError(f"Seq2Seq: tgt_in must be (B, T) integer indices with T >= 1, got shape {tgt_in.shape}")
         memory, state = self.encode(src, src_lengths)

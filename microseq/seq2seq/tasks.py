@@ -14,116 +14,56 @@ a two-digit year ``yy`` means 19yy when yy >= 50 and 20yy otherwise; numeric dat
 (month first: "03/04/99" is 4 March 1999), with dots European (day first: "04.03.1999"), and year-first forms
 use dots, slashes, dashes or nothing ("1999.03.04", "1999/03/04", "1999-03-04", "19990304").
 
-Special symbols of every vocabulary: index 0 padding, 1 begin (BOS), 2 end (EOS), 3 unknown.
+Every vocabulary is a :class:`~microseq.data.CharVocab` made by :func:`seq2seq_vocab`: index 0 padding,
+1 begin (BOS), 2 end (EOS), 3 unknown (decoded as "?"), then the task's symbols.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import string
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..data import Batch, CharVocab, pad_sequences
+
 __all__ = [
-    "PAD", "BOS", "EOS", "UNK", "Vocab", "Batch", "make_batch", "Seq2SeqTask", "SymbolTask", "DateTask",
-    "TASKS", "make_task", "DATE_FORMATS", "format_date",
+    "PAD", "BOS", "EOS", "UNK", "seq2seq_vocab", "make_batch", "PairTask", "SymbolTask", "DateTask",
+    "DATE_FORMATS", "format_date",
 ]
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
-_SPECIALS = ("<pad>", "<s>", "</s>", "<unk>")
 
 
-class Vocab:
-    """Characters <-> indices, after the four special symbols (pad 0, BOS 1, EOS 2, unknown 3).
+def seq2seq_vocab(symbols: str) -> CharVocab:
+    """The characters ``symbols`` after the four specials (PAD, BOS, EOS, UNK at indices 0 to 3)."""
+    return CharVocab(symbols, pad="<pad>", bos="<s>", eos="</s>", unk="?")
 
-    Parameters
-    ----------
-    symbols : iterable of str
-        The ordinary symbols (single characters), in index order; duplicates are an error.
+
+def make_batch(pairs: Sequence[tuple[str, str]], source_vocab: CharVocab, target_vocab: CharVocab) -> Batch:
+    """Encode and pad ``(source, target)`` string pairs (sources must be non-empty).
+
+    Returns a :class:`~microseq.data.Batch`: ``inputs`` the sources (B, S) padded with PAD, ``lengths``
+    their lengths (B,), ``decoder_inputs`` BOS then the target (B, T), ``targets`` the target then EOS (B, T).
     """
-
-    def __init__(self, symbols: Iterable[str]) -> None:
-        symbols = list(symbols)
-        if len(set(symbols)) != len(symbols):
-            raise ValueError("Vocab: symbols must be distinct")
-        self.symbols = symbols
-        self.itos = list(_SPECIALS) + symbols
-        self.stoi = {s: i for i, s in enumerate(self.itos)}
-
-    def __len__(self) -> int:
-        return len(self.itos)
-
-    def encode(self, text: str) -> list[int]:
-        """Indices of the characters of ``text`` (unknown ones become UNK)."""
-        return [self.stoi.get(ch, UNK) for ch in text]
-
-    def decode(self, indices: Iterable[int]) -> str:
-        """The text of ``indices`` up to the first EOS; padding and BOS are skipped, unknown shows as '?'."""
-        out = []
-        for i in indices:
-            i = int(i)
-            if i == EOS:
-                break
-            if i in (PAD, BOS):
-                continue
-            out.append("?" if i == UNK else self.itos[i])
-        return "".join(out)
-
-    def __repr__(self) -> str:
-        return f"Vocab({''.join(self.symbols)!r})"
-
-
-@dataclass
-class Batch:
-    """A padded batch of pairs, ready for :class:`microseq.seq2seq.model.Seq2Seq`.
-
-    Attributes
-    ----------
-    src : int64 array (B, S)
-        Source indices, padded with PAD.
-    src_lengths : int64 array (B,)
-    tgt_in : int64 array (B, T)
-        Decoder inputs: BOS then the target (teacher forcing), padded with PAD.
-    tgt_out : int64 array (B, T)
-        What each step should predict: the target then EOS, padded with PAD.
-    """
-
-    src: np.ndarray
-    src_lengths: np.ndarray
-    tgt_in: np.ndarray
-    tgt_out: np.ndarray
-
-
-def _pad(rows: Sequence[Sequence[int]]) -> np.ndarray:
-    out = np.full((len(rows), max(map(len, rows))), PAD, dtype=np.int64)
-    for b, row in enumerate(rows):
-        out[b, : len(row)] = row
-    return out
-
-
-def make_batch(pairs: Sequence[tuple[str, str]], source_vocab: Vocab, target_vocab: Vocab) -> Batch:
-    """Encode and pad ``(source, target)`` string pairs (sources must be non-empty)."""
     sources = [source_vocab.encode(s) for s, _ in pairs]
     if any(len(s) == 0 for s in sources):
         raise ValueError("make_batch: every source must have at least one symbol")
     targets = [target_vocab.encode(t) for _, t in pairs]
-    return Batch(
-        src=_pad(sources),
-        src_lengths=np.array([len(s) for s in sources], dtype=np.int64),
-        tgt_in=_pad([[BOS] + t for t in targets]),
-        tgt_out=_pad([t + [EOS] for t in targets]),
-    )
+    inputs, lengths = pad_sequences(sources, PAD, dtype=np.int64)
+    decoder_inputs, _ = pad_sequences([np.concatenate([[BOS], t]) for t in targets], PAD, dtype=np.int64)
+    outputs, _ = pad_sequences([np.concatenate([t, [EOS]]) for t in targets], PAD, dtype=np.int64)
+    return Batch(inputs, outputs, lengths, decoder_inputs)
 
 
-class Seq2SeqTask:
+class PairTask:
     """A task: vocabularies, fixed held-out sets, and a stream of training pairs disjoint from them.
 
     Attributes
     ----------
     name : str
-    source_vocab, target_vocab : Vocab
+    source_vocab, target_vocab : CharVocab (see :func:`seq2seq_vocab`)
     valid, test : list of (source, target) str pairs
         Validation (for choosing when to stop) and test (for the final score); disjoint from training.
     max_target_length : int
@@ -131,8 +71,8 @@ class Seq2SeqTask:
     """
 
     name: str
-    source_vocab: Vocab
-    target_vocab: Vocab
+    source_vocab: CharVocab
+    target_vocab: CharVocab
     valid: list
     test: list
     max_target_length: int
@@ -149,7 +89,7 @@ class Seq2SeqTask:
         return f"{type(self).__name__}({self.name!r}, valid={len(self.valid)}, test={len(self.test)})"
 
 
-class SymbolTask(Seq2SeqTask):
+class SymbolTask(PairTask):
     """``reverse`` or ``sort`` strings of ``n_symbols`` letters with lengths in [min_length, max_length].
 
     The held-out sets are distinct source strings, and training never draws one of them.
@@ -176,7 +116,7 @@ class SymbolTask(Seq2SeqTask):
         self.name, self._transform = name, transforms[name]
         self.alphabet = string.ascii_lowercase[:n_symbols]
         self.min_length, self.max_length = min_length, max_length
-        self.source_vocab = self.target_vocab = Vocab(self.alphabet)
+        self.source_vocab = self.target_vocab = seq2seq_vocab(self.alphabet)
         self.max_target_length = max_length
         rng = np.random.default_rng(seed)
         capacity = sum(n_symbols**k for k in range(min_length, max_length + 1))
@@ -273,7 +213,7 @@ def _random_writing(d: dt.date, rng: np.random.Generator) -> str:
     return format_date(d, pattern, casing)
 
 
-class DateTask(Seq2SeqTask):
+class DateTask(PairTask):
     """Human-written dates -> ISO 8601, with the validation and test *dates* held out of training.
 
     The days from 1950-01-01 to 2049-12-31 are shuffled with the seed; the first ``n_test`` are the test
@@ -284,8 +224,8 @@ class DateTask(Seq2SeqTask):
 
     def __init__(self, seed: int = 0, n_valid: int = 1000, n_test: int = 2000) -> None:
         self.name = "dates"
-        self.source_vocab = Vocab(string.ascii_letters + string.digits + " ,.-/'")
-        self.target_vocab = Vocab(string.digits + "-")
+        self.source_vocab = seq2seq_vocab(string.ascii_letters + string.digits + " ,.-/'")
+        self.target_vocab = seq2seq_vocab(string.digits + "-")
         self.max_target_length = 10
         days = (LAST_DATE - FIRST_DATE).days + 1
         if n_valid + n_test > days // 2:
@@ -311,19 +251,3 @@ class DateTask(Seq2SeqTask):
     def training_dates(self) -> set[str]:
         """The ISO dates training may draw."""
         return {(FIRST_DATE + dt.timedelta(days=int(i))).isoformat() for i in self._train_days}
-
-
-TASKS = ("reverse", "sort", "dates")
-
-
-def make_task(name: str, seed: int = 0, **options) -> Seq2SeqTask:
-    """The task ``name`` ("reverse", "sort" or "dates") with held-out sets drawn from ``seed``.
-
-    ``options`` go to :class:`SymbolTask` (n_symbols, min_length, max_length, n_valid, n_test) or
-    :class:`DateTask` (n_valid, n_test).
-    """
-    if name == "dates":
-        return DateTask(seed, **options)
-    if name in ("reverse", "sort"):
-        return SymbolTask(name, seed, **options)
-    raise ValueError(f"unknown seq2seq task {name!r}; expected one of {', '.join(TASKS)}")

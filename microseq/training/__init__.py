@@ -6,7 +6,8 @@
 
 The ``microseq train`` command (:mod:`microseq.cli`) is a front end to :func:`train` and :func:`resume`;
 :func:`fit` trains a model of your own with the same loop (:mod:`.custom`).
-Modules: :mod:`.config` (every option), :mod:`.tasks`, :mod:`.models`, :mod:`.tbptt`, :mod:`.trainer`,
+Modules: :mod:`.config` (every option), :mod:`.tasks`, :mod:`.seq2seq_task` (reverse, sort, dates),
+:mod:`.teacher_forcing` (scheduled sampling), :mod:`.models`, :mod:`.tbptt`, :mod:`.trainer`,
 :mod:`.checkpoints` (a run directory's checkpoint files), :mod:`.rundir` (claiming and locking it),
 :mod:`.memory` (the up-front memory estimate), :mod:`.custom`, :mod:`.metrics`, :mod:`.progress`,
 :mod:`.sampling`, :mod:`.plot`.

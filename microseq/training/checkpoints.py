@@ -12,9 +12,10 @@ the one with the largest step (no pointer file that a crash could leave stale). 
 like a checkpoint (e.g. the temporary file of an interrupted atomic write) are ignored.
 
 A training checkpoint's JSON metadata holds, besides the step: ``config = {"train": <TrainConfig as a dict>,
-"model": {"name", "config"}}`` (enough to rebuild the model) and ``extra = {"task_metadata", "task_state"}``
-(the vocabulary; the data stream's position); the language model's carried hidden state is stored as
-arrays. :func:`read_training_checkpoint` reads them back.
+"model": {"name", "config"}}`` (enough to rebuild the model; the config's ``task`` says which task it
+belongs to) and ``extra = {"task_metadata", "task_state", "best"}`` (the vocabulary; the data stream's
+position; the step and scores of the best weights so far, with ``--keep-best``); the language model's
+carried hidden state and the best weights are stored as arrays. :func:`read_training_checkpoint` reads them back.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from ..checkpoint import CheckpointError, load_checkpoint
+from .config import renamed
 
 __all__ = ["RunCheckpoints", "CHECKPOINT_DIR", "TrainingCheckpoint", "training_metadata", "read_training_checkpoint"]
 
@@ -94,7 +96,10 @@ class TrainingCheckpoint:
     task_state : dict
         The position of the training data stream (JSON part).
     arrays : dict of str to ndarray
-        Array-valued task state (the language model's carried hidden state).
+        Array-valued task state (the language model's carried hidden state), and the best weights so far
+        (``best.<parameter name>``) of a run that keeps them.
+    best : dict or None
+        ``{"step", "scores"}`` of those best weights.
     """
 
     path: str
@@ -105,13 +110,14 @@ class TrainingCheckpoint:
     task_metadata: dict
     task_state: dict
     arrays: dict
+    best: dict | None = None
 
 
 def training_metadata(config: dict, model_name: str, model_config: dict, task_metadata: dict,
-                      task_state: dict) -> dict:
+                      task_state: dict, best: dict | None = None) -> dict:
     """The ``config`` and ``extra`` arguments of ``save_checkpoint`` for a training checkpoint."""
     return {"config": {"train": config, "model": {"name": model_name, "config": model_config}},
-            "extra": {"task_metadata": task_metadata, "task_state": task_state}}
+            "extra": {"task_metadata": task_metadata, "task_state": task_state, "best": best}}
 
 
 def read_training_checkpoint(path: str) -> TrainingCheckpoint:
@@ -127,9 +133,11 @@ def read_training_checkpoint(path: str) -> TrainingCheckpoint:
     config, extra = info["config"], info["extra"]
     try:
         model = config["model"]
-        return TrainingCheckpoint(str(path), int(info["step"]), dict(config["train"]), str(model["name"]),
-                                  dict(model["config"]), dict(extra["task_metadata"]), dict(extra["task_state"]),
-                                  info["arrays"])
+        # earlier versions named the recurrent cell "model" in the run's config and "kind" in the model's
+        model_config = {("cell" if name == "kind" else name): value for name, value in model["config"].items()}
+        return TrainingCheckpoint(str(path), int(info["step"]), renamed(config["train"]), str(model["name"]),
+                                  model_config, dict(extra["task_metadata"]), dict(extra["task_state"]),
+                                  info["arrays"], extra.get("best"))
     except (KeyError, TypeError, ValueError):
         raise CheckpointError(f"{path} is not the checkpoint of a microseq training run "
                               "(no training config and task state in it)") from None

@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import no_grad
+from ..nn.functional import array_of
 from .config import CUSTOM_TASK, FIELDS, ConfigError, TrainConfig, coerce
 from .tasks import Task
 from .trainer import TrainResult, Trainer, resume as resume_run
@@ -42,12 +43,12 @@ __all__ = ["fit", "CustomTask", "FIT_SETTINGS"]
 #: The TrainConfig settings that mean something for a model of your own (the rest size the built-in models).
 FIT_SETTINGS = ("optimizer", "lr", "momentum", "weight_decay", "schedule", "warmup_steps", "lr_gamma", "lr_step_size",
                 "clip", "seed", "max_steps", "time_budget", "eval_interval", "checkpoint_interval",
-                "keep_checkpoints", "log_interval", "progress", "threads")
+                "keep_checkpoints", "log_interval", "progress", "threads", "keep_best", "target_score")
 
 
 def _count(targets) -> int:
     """Target elements of a batch (what the progress line's speed counts)."""
-    return int(np.size(getattr(targets, "data", targets)))
+    return int(np.size(array_of(targets)))
 
 
 class CustomTask(Task):

@@ -1,6 +1,6 @@
 """How much memory a run will need, estimated before anything is allocated, against what the machine has.
 
-A recurrent layer of kind ``rnn``, ``gru`` or ``lstm`` has ``G = 1, 3, 4`` gates; one layer and direction
+A recurrent layer of cell ``rnn``, ``gru`` or ``lstm`` has ``G = 1, 3, 4`` gates; one layer and direction
 with input size ``I`` and hidden size ``H`` holds ``G·H·(I + H + 2)`` parameters (two weight matrices, two
 biases). Training keeps, besides the parameters, their gradients and the optimizer's state (Adam: two
 moments), and for the backward pass the activations of every time step: about ``B·T·L·D·H·(G + 2)`` numbers
@@ -24,11 +24,11 @@ OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2, "adagrad": 1, "rmsprop": 2}
 GIB = 2**30
 
 
-def recurrent_parameters(kind: str, input_size: int, hidden_size: int, layers: int, directions: int) -> int:
+def recurrent_parameters(cell: str, input_size: int, hidden_size: int, layers: int, directions: int) -> int:
     """Parameters of a stack of ``layers`` recurrent layers (each reading the previous one's ``D·H`` outputs)."""
     total, size = 0, input_size
     for _ in range(layers):
-        total += directions * GATES[kind] * hidden_size * (size + hidden_size + 2)
+        total += directions * GATES[cell] * hidden_size * (size + hidden_size + 2)
         size = directions * hidden_size
     return total
 
@@ -45,11 +45,11 @@ def training_bytes(config, model_config: dict, steps: int | None = None) -> dict
         Time steps of one batch (default ``config.seq_len``).
     """
     itemsize = 8 if config.dtype == "float64" else 4
-    D, H, G = 2 if config.bidirectional else 1, config.hidden_size, GATES[config.model]
+    D, H, G = 2 if config.bidirectional else 1, config.hidden_size, GATES[config.cell]
     vocab = model_config.get("vocab_size", 0)
     inputs = config.embedding_size if vocab else model_config.get("input_size", 1)
     classes = model_config.get("num_classes") or vocab or 1
-    parameters = (vocab * inputs + recurrent_parameters(config.model, inputs, H, config.layers, D)
+    parameters = (vocab * inputs + recurrent_parameters(config.cell, inputs, H, config.layers, D)
                   + (D * H + 1) * classes)
     T = steps or config.seq_len
     activations = config.batch_size * T * (config.layers * D * H * (G + 2) + inputs + classes)

@@ -23,26 +23,38 @@ from ..ops import concatenate, dropout as dropout_op
 from ..tensor import Tensor
 
 __all__ = [
-    "RECURRENT_KINDS", "recurrent_layer", "RecurrentModel", "CharLM", "SequenceClassifier", "SequenceTagger",
+    "CELLS", "recurrent_layer", "final_state", "RecurrentModel", "CharLM", "SequenceClassifier", "SequenceTagger",
     "SequenceRegressor", "build_model", "detach_state",
 ]
 
-RECURRENT_KINDS = ("rnn", "lstm", "gru")
+CELLS = ("rnn", "lstm", "gru")
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
-def recurrent_layer(kind: str, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
+def recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0,
                     bidirectional: bool = False, nonlinearity: str = "tanh", dtype=np.float32, fused: bool = True):
-    """A batch-first ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (``kind``); dropout acts between stacked layers."""
+    """A batch-first ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (``cell``); dropout acts between stacked layers."""
     options = dict(num_layers=num_layers, dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional,
                    batch_first=True, dtype=dtype, fused=fused)
-    if kind == "rnn":
+    if cell == "rnn":
         return nn.RNN(input_size, hidden_size, nonlinearity=nonlinearity, **options)
-    if kind == "lstm":
+    if cell == "lstm":
         return nn.LSTM(input_size, hidden_size, **options)
-    if kind == "gru":
+    if cell == "gru":
         return nn.GRU(input_size, hidden_size, **options)
-    raise ValueError(f"unknown recurrent layer kind {kind!r}; expected one of {', '.join(RECURRENT_KINDS)}")
+    raise ValueError(f"unknown recurrent cell {cell!r}; expected one of {', '.join(CELLS)}")
+
+
+def final_state(h_n, bidirectional: bool) -> Tensor:
+    """The last layer's final hidden state, both directions concatenated: (B, D*H).
+
+    ``h_n`` is a recurrent layer's final state (L*D, B, H), or an LSTM's pair (h_n, c_n). With lengths, the
+    forward direction's state is the one after each sequence's last real step, the reverse direction's the
+    one after its first step.
+    """
+    if isinstance(h_n, tuple):
+        h_n = h_n[0]
+    return concatenate([h_n[-2], h_n[-1]], axis=-1) if bidirectional else h_n[-1]
 
 
 def detach_state(state):
@@ -63,26 +75,26 @@ class RecurrentModel(nn.Module):
         Embedding size (or feature count for :class:`SequenceRegressor`).
     hidden_size : int
         H, per direction.
-    kind : "rnn", "lstm" or "gru"
+    cell : "rnn", "lstm" or "gru"
     num_layers : int
     dropout : float
         Applied to the embeddings, to the recurrent stack's output and between its layers (training only).
     bidirectional : bool
-    nonlinearity : "tanh" or "relu" (``kind="rnn"`` only)
+    nonlinearity : "tanh" or "relu" (``cell="rnn"`` only)
     dtype : "float32" or "float64"
     fused : bool
     """
 
-    def __init__(self, input_size: int, hidden_size: int, kind: str = "lstm", num_layers: int = 1,
+    def __init__(self, input_size: int, hidden_size: int, cell: str = "lstm", num_layers: int = 1,
                  dropout: float = 0.0, bidirectional: bool = False, nonlinearity: str = "tanh",
                  dtype: str = "float32", fused: bool = True) -> None:
         super().__init__()
         if dtype not in DTYPES:
             raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
-        self._config = dict(hidden_size=hidden_size, kind=kind, num_layers=num_layers, dropout=dropout,
+        self._config = dict(hidden_size=hidden_size, cell=cell, num_layers=num_layers, dropout=dropout,
                             bidirectional=bidirectional, nonlinearity=nonlinearity, dtype=dtype)
-        self.kind, self.p = kind, dropout
-        self.rnn = recurrent_layer(kind, input_size, hidden_size, num_layers, dropout, bidirectional, nonlinearity,
+        self.cell, self.p = cell, dropout
+        self.rnn = recurrent_layer(cell, input_size, hidden_size, num_layers, dropout, bidirectional, nonlinearity,
                                    DTYPES[dtype], fused)
         self.features = hidden_size * (2 if bidirectional else 1)
 
@@ -96,12 +108,6 @@ class RecurrentModel(nn.Module):
 
     def _drop(self, x: Tensor) -> Tensor:
         return dropout_op(x, self.p, training=self.training)
-
-    def final_features(self, h_n: Tensor) -> Tensor:
-        """The last layer's final state, both directions concatenated: (B, D*H)."""
-        if self.rnn.bidirectional:
-            return concatenate([h_n[-2], h_n[-1]], axis=-1)
-        return h_n[-1]
 
     def _run(self, x: Tensor, lengths=None, state=None, drop_input: bool = True):
         output, state = self.rnn(self._drop(x) if drop_input else x, state, lengths=lengths)
@@ -153,7 +159,7 @@ class SequenceClassifier(_LabelledTokens):
 
     def forward(self, ids, lengths=None):
         _, h_n, _ = self._run(self.embedding(ids), lengths)
-        return self.head(self._drop(self.final_features(h_n)))
+        return self.head(self._drop(final_state(h_n, self.rnn.bidirectional)))
 
 
 class SequenceTagger(_LabelledTokens):
@@ -181,14 +187,19 @@ class SequenceRegressor(RecurrentModel):
 
     def forward(self, x, lengths=None):
         _, h_n, _ = self._run(x, lengths, drop_input=False)  # raw features (the adding problem's marker) stay intact
-        return self.head(self._drop(self.final_features(h_n))).reshape(-1)
+        return self.head(self._drop(final_state(h_n, self.rnn.bidirectional))).reshape(-1)
 
 
 MODELS = {cls.__name__: cls for cls in (CharLM, SequenceClassifier, SequenceTagger, SequenceRegressor)}
 
 
-def build_model(name: str, config: dict, fused: bool = True) -> RecurrentModel:
-    """The model ``name`` (a class name of this module) with constructor arguments ``config``."""
+def build_model(name: str, config: dict, fused: bool = True) -> nn.Module:
+    """The model ``name`` with constructor arguments ``config``: a class name of this module, or
+    ``"Seq2Seq"`` (:class:`microseq.seq2seq.Seq2Seq`, from its :class:`~microseq.seq2seq.Seq2SeqConfig`)."""
+    if name == "Seq2Seq":
+        from ..seq2seq.model import Seq2Seq  # seq2seq builds its encoder with this module's recurrent_layer
+
+        return Seq2Seq.from_config(config, fused=fused)
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}, Seq2Seq")
     return MODELS[name](**config, fused=fused)

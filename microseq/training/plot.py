@@ -2,8 +2,7 @@
 
 Four panels: training loss (raw and smoothed) with the validation loss and the task's baseline; the task's
 headline metric on the validation set (bits per character, accuracy or MSE) with its baseline; the
-gradient norm before clipping (log scale: explosions stand out); the learning rate. A seq2seq run's
-metrics file (one record per evaluation) gives two panels: training loss and validation accuracy.
+gradient norm before clipping (log scale: explosions stand out); the learning rate.
 """
 
 from __future__ import annotations
@@ -70,8 +69,6 @@ def plot_run(run_dir: str, output: str | None = None) -> str:
     output = output or os.path.join(run_dir, "curves.png")
     if not os.path.splitext(output)[1]:
         output += ".png"
-    if records and "kind" not in records[0] and "valid_accuracy" in records[0]:
-        return _plot_seq2seq_run(run_dir, records, output)
     train = [r for r in records if r.get("kind") == "train" and isinstance(r.get("loss"), (int, float))]
     evals = [r for r in records if r.get("kind") == "eval" and r.get("split", "valid") == "valid"]
     starts = [r for r in records if r.get("kind") == "start"]
@@ -89,8 +86,9 @@ def plot_run(run_dir: str, output: str | None = None) -> str:
     ax = axes[0, 0]
     ax.plot(steps, losses, color="tab:blue", alpha=0.25, linewidth=0.8, label="train (per step)")
     ax.plot(steps, smooth(losses), color="tab:blue", label="train (smoothed)")
-    if evals:
-        ax.plot([r["step"] for r in evals], [r["loss"] for r in evals], "o-", color="tab:orange", label="validation")
+    valid_losses = [(r["step"], r["loss"]) for r in evals if isinstance(r.get("loss"), (int, float))]
+    if valid_losses:  # tasks scored by decoding (seq2seq) have no validation loss
+        ax.plot(*zip(*valid_losses), "o-", color="tab:orange", label="validation")
     if "loss" in baselines:
         ax.axhline(baselines["loss"], color="gray", linestyle="--", label=f"baseline ({baselines['loss']:.3g})")
     ax.set_title("loss")
@@ -133,27 +131,3 @@ def plot_run(run_dir: str, output: str | None = None) -> str:
         plt.close(fig)
     return output
 
-
-def _plot_seq2seq_run(run_dir: str, records: list[dict], output: str) -> str:
-    """The curves of a seq2seq run (:func:`microseq.seq2seq.train.train_task`: one record per evaluation)."""
-    _pyplot()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    steps = [r["step"] for r in records]
-    fig = Figure(figsize=(11, 4))
-    FigureCanvasAgg(fig)
-    loss, accuracy = fig.subplots(1, 2)
-    loss.plot(steps, [r["train_loss"] for r in records], "o-", color="tab:blue", label="train (mean of last 50 steps)")
-    loss.set_title("loss")
-    loss.legend()
-    accuracy.plot(steps, [r["valid_accuracy"] for r in records], "o-", color="tab:green", label="validation exact match")
-    accuracy.set_title("accuracy")
-    accuracy.set_ylim(-0.02, 1.02)
-    accuracy.legend()
-    for ax in (loss, accuracy):
-        ax.set_xlabel("step")
-    fig.suptitle(f"seq2seq: {os.path.abspath(run_dir)}", fontsize=10)
-    fig.tight_layout()
-    _save(fig, output)
-    return output

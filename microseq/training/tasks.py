@@ -7,7 +7,11 @@ A task knows how to
 - run one training step's forward and backward (``train_step``; the trainer clips and steps);
 - evaluate a model on its validation or test set (``evaluate``), next to the baselines a model must beat;
 - save and restore its position in the data (``state_dict`` / ``load_state_dict``), so a resumed run sees
-  exactly the batches the uninterrupted run would have seen.
+  exactly the batches the uninterrupted run would have seen;
+- at the end of a run, write what it has besides the scores (``write_results``: a sample text, an attention
+  heatmap) and say which commands to try next (``next_commands``).
+
+The sequence-to-sequence tasks (reverse, sort, dates) are in :mod:`.seq2seq_task`.
 
 Randomness: the training data stream draws from its own generator seeded with ``(seed, 1)``, the validation
 set from ``(seed, 2)``, the test set from ``(seed, 3)``; the model's initialisation and dropout use the global
@@ -24,7 +28,8 @@ from .. import data
 from ..autograd import no_grad
 from ..data import CharVocab, LMStream, SequenceBatcher, Vocab, WordVocab, collate, vocab_from_dict
 from ..ops import cross_entropy, mse_loss
-from .config import TrainConfig
+from .config import SEQ2SEQ_TASKS, TrainConfig
+from .memory import training_bytes
 from .models import build_model
 from .tbptt import lm_loss_sum, tbptt_backward
 
@@ -46,13 +51,18 @@ class Task:
         self.config, self.training = config, training
         self.seed = config.seed
 
+    @property
+    def maximize(self) -> bool:
+        """Whether a larger ``metric`` is better (accuracy) rather than a smaller one (loss, bpc, mse)."""
+        return self.metric.endswith("accuracy")
+
     def rng(self, stream: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, stream])
 
     # -- model ---------------------------------------------------------------------------------------
     def recurrent_options(self) -> dict:
         c = self.config
-        return dict(kind=c.model, num_layers=c.layers, dropout=c.dropout, bidirectional=c.bidirectional,
+        return dict(cell=c.cell, num_layers=c.layers, dropout=c.dropout, bidirectional=c.bidirectional,
                     nonlinearity=c.nonlinearity, dtype=c.dtype)
 
     def model_config(self) -> dict:
@@ -63,11 +73,15 @@ class Task:
 
     def describe_model(self) -> str:
         c = self.config
-        return f"{self.model_name} {c.model} x{c.layers}, hidden {c.hidden_size}"
+        return f"{self.model_name} {c.cell} x{c.layers}, hidden {c.hidden_size}"
 
     def sequence_length(self) -> int:
         """Time steps of a training batch (for the memory estimate of :mod:`~microseq.training.memory`)."""
         return self.config.seq_len
+
+    def estimated_bytes(self) -> dict:
+        """The memory the run will need (:func:`~microseq.training.memory.training_bytes`)."""
+        return training_bytes(self.config, self.model_config(), self.sequence_length())
 
     def metadata(self) -> dict:
         """What besides the config is needed to rebuild the model and its data (JSON-friendly)."""
@@ -87,6 +101,15 @@ class Task:
 
     def describe(self) -> str:
         return self.name
+
+    # -- the end of a run ----------------------------------------------------------------------------------
+    def write_results(self, model, run_dir: str) -> dict:
+        """Write what the trained model makes besides its scores into ``run_dir``; return ``{name: path}``."""
+        return {}
+
+    def next_commands(self, run_dir: str) -> list:
+        """``(command, what it does)`` pairs that make sense for this task's runs, printed at the end."""
+        return []
 
     # -- resuming -----------------------------------------------------------------------------------------
     def state_dict(self) -> tuple[dict, dict]:
@@ -141,6 +164,9 @@ class CharLMTask(Task):
                 raise data.DataError(f"{self.source}: {str(error).removeprefix('LMStream: ')}") from None
         self.window = config.bptt or config.seq_len
         self.state = None
+
+    def next_commands(self, run_dir: str) -> list:
+        return [(f"microseq sample {run_dir}", "generate more text")]
 
     def describe(self) -> str:
         return (f"charlm on {self.source}: {len(self.train_ids):,} training and {len(self.valid_ids):,} validation "
@@ -450,6 +476,10 @@ TASK_CLASSES = {cls.name: cls for cls in (CharLMTask, AddingTask, CopyTask, Sent
 def make_task(config: TrainConfig, metadata: dict | None = None, training: bool = True) -> Task:
     """The task named by ``config.task`` (``metadata`` from a checkpoint restores its vocabularies); with
     ``training=False`` only what evaluation needs (e.g. a text too short to train on can still be scored)."""
+    if config.task in SEQ2SEQ_TASKS:
+        from .seq2seq_task import Seq2SeqTask  # imported when used: it brings in microseq.seq2seq
+
+        return Seq2SeqTask(config, metadata, training)
     if config.task not in TASK_CLASSES:
-        raise ValueError(f"task {config.task!r} is not trained by microseq.training (seq2seq tasks: microseq.seq2seq)")
+        raise ValueError(f"unknown task {config.task!r}; expected one of {', '.join([*TASK_CLASSES, *SEQ2SEQ_TASKS])}")
     return TASK_CLASSES[config.task](config, metadata, training)

@@ -8,10 +8,12 @@ One step:
 3. the gradients are clipped to ``clip`` in norm (the norm before clipping goes to the metrics, so
    explosions show), and the optimizer and the learning-rate schedule step.
 
-Every ``eval_interval`` steps the model is evaluated; every ``checkpoint_interval`` steps, at the end, on
-Ctrl-C (SIGINT) and on SIGTERM a checkpoint is written. A checkpoint holds everything the next steps depend
-on: parameters, optimizer and schedule state, the global random state (dropout), the data stream's position
-and random state, and the language model's carried hidden state. So ``resume`` continues bit for bit: an
+Every ``eval_interval`` steps the model is evaluated (with ``keep_best`` its weights are kept when they score
+best so far, and the run ends with them; with ``target_score`` the run stops once the score is reached);
+every ``checkpoint_interval`` steps, at the end, on Ctrl-C (SIGINT) and on SIGTERM a checkpoint is written.
+A checkpoint holds everything the next steps depend on: parameters, optimizer and schedule state, the global
+random state (dropout), the data stream's position and random state, the language model's carried hidden
+state, and the best weights kept so far. So ``resume`` continues bit for bit: an
 interrupted and resumed run ends with the same parameters as an uninterrupted one.
 
 Before anything is created the whole run is checked and built (options, data, the checkpoint to resume, a
@@ -39,14 +41,14 @@ import numpy as np
 
 from .. import optim
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .._threads import blas_threads
 from ..random import manual_seed
 from .checkpoints import RunCheckpoints, read_training_checkpoint, training_metadata
-from .config import CUSTOM_TASK, FIELDS, RESUMABLE_OVERRIDES, ConfigError, TrainConfig
-from .memory import check_memory, training_bytes
+from .config import CUSTOM_TASK, FIELDS, RESUMABLE_OVERRIDES, ConfigError, TrainConfig, renamed
+from .memory import check_memory
 from .metrics import MetricsLog
 from .progress import Progress, format_duration
 from .rundir import RunDirectory
-from .threads import get_blas_threads, set_blas_threads
 from .tasks import Task, make_task
 
 __all__ = ["Trainer", "TrainResult", "TrainingError", "train", "resume", "make_optimizer", "make_scheduler", "format_score",
@@ -55,6 +57,8 @@ __all__ = ["Trainer", "TrainResult", "TrainingError", "train", "resume", "make_o
 
 #: A validation loss above this many times the baseline's means the run diverged (a warning says so).
 DIVERGED_FACTOR = 10
+#: The prefix of the best weights' arrays in a checkpoint (``keep_best``).
+BEST = "best."
 #: Where the run checks the result itself (a non-finite loss or gradient norm stops it, a huge validation loss
 #: is warned about), NumPy's overflow warnings would only repeat that, from deep inside, on the terminal.
 def _expected_overflow() -> np.errstate:
@@ -69,9 +73,10 @@ class TrainingError(RuntimeError):
 class TrainResult:
     """What a finished (or stopped) run reached.
 
-    ``stopped`` is ``"max_steps"``, ``"time_budget"`` or ``"interrupted"``; ``evaluation`` holds the last
-    validation scores, ``test`` the scores on the held-out test set at the end (tasks that have one, runs
-    that were not interrupted), ``sample`` the text generated at the end (charlm).
+    ``stopped`` is ``"max_steps"``, ``"time_budget"``, ``"target_score"`` or ``"interrupted"``; ``evaluation``
+    holds the last validation scores (with ``keep_best``, those of the weights kept), ``test`` the scores on
+    the held-out test set at the end (tasks that have one, runs that were not interrupted), ``sample`` the
+    text generated at the end (charlm).
     """
 
     run_dir: str
@@ -147,11 +152,8 @@ def read_run_config(run_dir: str) -> TrainConfig:
         raise ConfigError(f"{run_dir} is not a run directory (no config.json)") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ConfigError(f"{path} is damaged (not JSON)") from None
-    if isinstance(stored, dict) and {"model", "training"} <= stored.keys():
-        raise ConfigError(f"{run_dir} is a seq2seq run: those train in one go (microseq.seq2seq.train_task) and "
-                          "cannot be resumed")
     try:
-        return TrainConfig(**stored).validate()
+        return TrainConfig(**renamed(stored)).validate()
     except TypeError as error:
         raise ConfigError(f"{path} does not hold a microseq training config ({error})") from None
 
@@ -205,11 +207,12 @@ class Trainer:
         manual_seed(config.seed)
         self.task: Task = task_factory(config, checkpoint.task_metadata if checkpoint else None)
         if self.task.model_config():  # a model the task builds from the config (not a user's own)
-            check_memory(config, training_bytes(config, self.task.model_config(), self.task.sequence_length()))
+            check_memory(config, self.task.estimated_bytes())
         self.model = self.task.build_model()
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.scheduler = make_scheduler(config, self.optimizer)
         self.step = 0
+        self.best: dict | None = None  # keep_best: {"step", "scores", "weights"} of the best evaluation so far
         if checkpoint is not None:
             self._restore(checkpoint)
         # everything is checked: only now is the run directory claimed (and locked) and written to
@@ -238,8 +241,12 @@ class Trainer:
     def save(self) -> str:
         """Write a checkpoint of the current step (and prune old ones); return its path."""
         task_state, task_arrays = self.task.state_dict()
+        best = None
+        if self.best is not None:
+            best = {"step": self.best["step"], "scores": self.best["scores"]}
+            task_arrays = {**task_arrays, **{BEST + name: value for name, value in self.best["weights"].items()}}
         meta = training_metadata(self.config.to_dict(), self.task.model_name, self.task.model_config(),
-                                 self.task.metadata(), task_state)
+                                 self.task.metadata(), task_state, best)
         path = self.checkpoints.path_for(self.step)
         save_checkpoint(path, self.model, self.optimizer, self.scheduler, step=self.step, arrays=task_arrays,
                         rng_state=True, **meta)
@@ -254,6 +261,9 @@ class Trainer:
         load_checkpoint(checkpoint.path, self.model, self.optimizer, self.scheduler, restore_rng=True)
         self.task.load_state_dict(checkpoint.task_state, checkpoint.arrays)
         self.step = checkpoint.step
+        if checkpoint.best is not None:
+            weights = {name[len(BEST):]: value for name, value in checkpoint.arrays.items() if name.startswith(BEST)}
+            self.best = {**checkpoint.best, "weights": weights}
 
     # -- signals --------------------------------------------------------------------------------------------
     def _request_stop(self, signum, frame) -> None:
@@ -278,7 +288,22 @@ class Trainer:
             scores = self.task.evaluate(self.model, "valid")
         self.metrics.log("eval", step=self.step, split="valid", **scores)
         progress.write(f"step {self.step}: validation {self._format_scores(scores)}", file=self.out)
+        if self.config.keep_best and (self.best is None
+                                      or self._at_least(scores, self.best["scores"][self.task.metric])):
+            self.best = {"step": self.step, "scores": scores, "weights": self.model.state_dict()}
         return scores
+
+    def _at_least(self, scores: dict, score: float) -> bool:
+        """Whether ``scores`` reach ``score`` in the task's metric (ties count: the later weights trained longer)."""
+        value = scores[self.task.metric]
+        return value >= score if self.task.maximize else value <= score
+
+    def _restore_best(self) -> tuple[dict, int]:
+        """Go back to the best weights kept; return their scores and step."""
+        self.model.load_state_dict(self.best["weights"])
+        print(f"kept the weights of step {self.best['step']}, the best validation {self.task.metric} "
+              f"({format_score(self.task.metric, self.best['scores'][self.task.metric])})", file=self.out)
+        return self.best["scores"], self.best["step"]
 
     # -- running -------------------------------------------------------------------------------------------------
     def run(self) -> TrainResult:
@@ -302,52 +327,61 @@ class Trainer:
             print(f"resuming at step {self.step}", file=self.out)
         progress = Progress(config.max_steps, self.step, config.time_budget, config.progress, config.log_interval)
         previous_handlers = self._install_handlers()
-        previous_threads = get_blas_threads()
-        set_blas_threads(config.threads)
         started = time.perf_counter()
-        stopped, scores, test, last_eval_step = "max_steps", None, None, None
         try:
-            while self.step < config.max_steps:
-                step_started = time.perf_counter()
-                self.optimizer.zero_grad()
-                with _expected_overflow():  # overflow shows as a non-finite loss or norm: refused just below
-                    loss, tokens = self.task.train_step(self.model)
-                    grad_norm = float(optim.clip_grad_norm_(self.model.parameters(), config.clip or math.inf))
-                self._check_finite(loss, grad_norm)
-                lr = self.optimizer.param_groups[0]["lr"]
-                self.optimizer.step()
-                self.scheduler.step()
-                self.step += 1
-                speed = tokens / max(time.perf_counter() - step_started, 1e-9)
-                self.metrics.log("train", step=self.step, loss=loss, grad_norm=grad_norm, lr=lr, tokens=tokens,
-                                 tokens_per_s=round(speed, 1), time=round(time.perf_counter() - started, 3))
-                progress.update(self.step, loss, speed)
-                if self.step % config.eval_interval == 0 and self.task.has_validation:
-                    scores, last_eval_step = self.evaluate(progress), self.step
-                if self._stop_signal:
-                    stopped = "interrupted"
-                    break
-                if config.time_budget is not None and time.perf_counter() - started >= config.time_budget:
-                    stopped = "time_budget"
-                    break
-                if self.step % config.checkpoint_interval == 0 and self.step < config.max_steps:
-                    self.save()
-            if last_eval_step != self.step and stopped != "interrupted" and self.task.has_validation:
-                scores, last_eval_step = self.evaluate(progress), self.step
-            if stopped != "interrupted" and self.task.has_test_set:
-                with _expected_overflow():
-                    test = self.task.evaluate(self.model, "test")
-                self.metrics.log("eval", step=self.step, split="test", **test)
-            path = self.save()
+            with blas_threads(config.threads):
+                stopped, scores, last_eval_step, test, path = self._steps(progress, started)
         finally:
-            if previous_threads is not None:
-                set_blas_threads(previous_threads)
             progress.close()
             self.metrics.close()
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
         seconds = time.perf_counter() - started
         return self._finish(stopped, scores, last_eval_step, test, baselines, path, seconds)
+
+    def _steps(self, progress: Progress, started: float) -> tuple:
+        """The steps up to the end of the run, the evaluations and the last checkpoint; returns how the run
+        stopped, the last validation scores and their step, the test scores and the last checkpoint's path."""
+        config = self.config
+        stopped, scores, test, last_eval_step = "max_steps", None, None, None
+        while self.step < config.max_steps:
+            step_started = time.perf_counter()
+            self.optimizer.zero_grad()
+            with _expected_overflow():  # overflow shows as a non-finite loss or norm: refused just below
+                loss, tokens = self.task.train_step(self.model)
+                grad_norm = float(optim.clip_grad_norm_(self.model.parameters(), config.clip or math.inf))
+            self._check_finite(loss, grad_norm)
+            lr = self.optimizer.param_groups[0]["lr"]
+            self.optimizer.step()
+            self.scheduler.step()
+            self.step += 1
+            speed = tokens / max(time.perf_counter() - step_started, 1e-9)
+            self.metrics.log("train", step=self.step, loss=loss, grad_norm=grad_norm, lr=lr, tokens=tokens,
+                             tokens_per_s=round(speed, 1), time=round(time.perf_counter() - started, 3))
+            progress.update(self.step, loss, speed)
+            if self.step % config.eval_interval == 0 and self.task.has_validation:
+                scores, last_eval_step = self.evaluate(progress), self.step
+                if config.target_score is not None and self._at_least(scores, config.target_score):
+                    stopped = "target_score"
+                    break
+            if self._stop_signal:
+                stopped = "interrupted"
+                break
+            if config.time_budget is not None and time.perf_counter() - started >= config.time_budget:
+                stopped = "time_budget"
+                break
+            if self.step % config.checkpoint_interval == 0 and self.step < config.max_steps:
+                self.save()
+        if last_eval_step != self.step and stopped != "interrupted" and self.task.has_validation:
+            scores, last_eval_step = self.evaluate(progress), self.step
+        if stopped != "interrupted" and self.best is not None and self.best["step"] != self.step:
+            scores, last_eval_step = self._restore_best()
+        if stopped != "interrupted" and self.task.has_test_set:
+            with _expected_overflow():
+                test = self.task.evaluate(self.model, "test")
+            self.metrics.log("eval", step=self.step, split="test", **test)
+        path = self.save()
+        return stopped, scores, last_eval_step, test, path
 
     def _check_finite(self, loss: float, grad_norm: float) -> None:
         if math.isfinite(loss) and math.isfinite(grad_norm):
@@ -361,13 +395,15 @@ class Trainer:
     def _finish(self, stopped: str, scores, eval_step, test, baselines: dict, path: str,
                 seconds: float) -> TrainResult:
         note = {"max_steps": "finished", "time_budget": "time budget reached",
+                "target_score": f"reached the target {self.task.metric} {self.config.target_score}",
                 "interrupted": f"interrupted by {self._stop_signal}"}[stopped]
         print(f"{note} at step {self.step} after {format_duration(seconds)}; checkpoint {path}", file=self.out)
         sample = None
         if scores is not None:
             when = f"step {eval_step}" + (f", the last evaluation before the interrupt at step {self.step}"
-                                          if eval_step != self.step else "")
-            lines = [f"{key:>12}: {format_score(key, value)}"
+                                          if stopped == "interrupted" and eval_step != self.step else "")
+            width = max(12, *map(len, scores))
+            lines = [f"{key:>{width}}: {format_score(key, value)}"
                      + (f"   (baseline {format_score(key, baselines[key])})" if key in baselines else "")
                      for key, value in scores.items()]
             print(f"final validation ({when}):\n" + "\n".join(lines), file=self.out)
@@ -385,6 +421,8 @@ class Trainer:
             with open(files["sample"], "w", encoding="utf-8") as f:
                 f.write(sample)
             print(f"sample (temperature {self.config.temperature:g}):\n{'-' * 60}\n{sample}\n{'-' * 60}", file=self.out)
+        if stopped != "interrupted":
+            files.update(self.task.write_results(self.model, self.run_dir))
         self._print_where_everything_went(files, stopped)
         return TrainResult(self.run_dir, self.step, stopped, scores or {}, baselines, path, seconds, sample, test or {})
 
@@ -413,8 +451,7 @@ class Trainer:
                         (f"microseq eval {run}", "score the latest checkpoint again")]
         if stopped != "interrupted" and self.config.schedule == "cosine":
             commands = commands[1:]  # its learning rate has decayed to 0: no training further
-        if self.config.task == "charlm":
-            commands.append((f"microseq sample {run}", "generate more text"))
+        commands += self.task.next_commands(run)
         print("next:", file=self.out)
         width = max(len(command) for command, _ in commands)
         for command, what in commands:

@@ -11,7 +11,7 @@ import pytest
 from microseq.checkpoint import load_checkpoint
 from microseq.cli import main
 from microseq.training import config as config_module
-from microseq.training.checkpoints import RunCheckpoints
+from microseq.training.checkpoints import RunCheckpoints, read_training_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUIET = ["--progress", "off"]
@@ -68,7 +68,7 @@ def test_train_with_no_arguments_is_the_default_charlm(capsys, monkeypatch):
     monkeypatch.setattr(trainer, "Trainer", Recorder)
     assert main(["train"]) == 0
     assert seen["config"] == config_module.make_config("charlm")
-    assert (seen["config"].model, seen["config"].text) == ("lstm", None)
+    assert (seen["config"].cell, seen["config"].text) == ("lstm", None)
     assert seen["run_dir"] is None and seen["config"].out is None  # the Trainer claims runs/charlm-N itself
 
 
@@ -122,14 +122,19 @@ def test_every_task_trains_and_evaluates(capsys, task):
 @pytest.mark.parametrize("task", ["reverse", "sort", "dates"])
 def test_seq2seq_tasks_train_evaluate_translate_and_plot(capsys, task):
     status, out, _ = run(capsys, "train", task, "--max-steps", "2", "--hidden-size", "8", "--embedding-size", "4",
-                         "--batch-size", "4", "--eval-size", "8", "--eval-interval", "2", "--model", "lstm", *QUIET)
-    assert status == 0 and "test exact-match accuracy" in out
+                         "--batch-size", "4", "--eval-size", "8", "--test-size", "6", "--eval-interval", "2",
+                         "--cell", "lstm", "--beam-width", "2", *QUIET)
+    assert status == 0 and "test: accuracy" in out and "beam_accuracy" in out
     run_dir = os.path.join("runs", f"{task}-1")
     assert f"microseq eval {run_dir}" in out and f"microseq sample {run_dir} --prime " in out
-    saved = load_checkpoint(os.path.join(run_dir, "model.safetensors"), restore_rng=False)["config"]["model"]
-    assert (saved["cell"], saved["encoder_hidden"], saved["decoder_hidden"], saved["embedding_dim"]) == ("lstm", 8, 16, 4)
+    assert os.path.isfile(os.path.join(run_dir, "attention.png"))
+    saved = read_training_checkpoint(RunCheckpoints(run_dir).latest()[1])
+    assert saved.model_name == "Seq2Seq" and saved.config["task"] == task  # what it is, recorded, not guessed
+    model = saved.model_config
+    decoder = 64 if task == "dates" else 16  # dates sets --decoder-hidden-size 64; else the encoder's output size
+    assert (model["cell"], model["hidden_size"], model["decoder_hidden_size"], model["embedding_size"]) == ("lstm", 8, decoder, 4)
     status, out, _ = run(capsys, "eval", run_dir)
-    assert status == 0 and "8 test examples" in out
+    assert status == 0 and "6 test pairs" in out and "test        accuracy:" in out
     prime = "2001-02-03" if task == "dates" else "abc"
     status, out, _ = run(capsys, "sample", run_dir, "--prime", prime, "--beam-width", "2")
     assert status == 0 and out.endswith("\n")
@@ -197,7 +202,7 @@ def _foreign_checkpoint(capsys, in_tmp):
 
 def _seq2seq_run(capsys, in_tmp):
     assert run(capsys, "train", "reverse", "--max-steps", "1", "--hidden-size", "4", "--embedding-size", "2",
-               "--batch-size", "2", "--eval-size", "4", *QUIET, "--out", "s2s")[0] == 0
+               "--batch-size", "2", "--eval-size", "4", "--test-size", "4", *QUIET, "--out", "s2s")[0] == 0
 
 
 def _a_file(capsys, in_tmp):
@@ -244,10 +249,17 @@ BAD_INPUT = {
     "non-UTF-8 text": (_non_utf8, ["train", "--text", "latin1.txt"], "latin1.txt is not UTF-8 text (invalid byte 0xe9"),
     "unknown task": (None, ["train", "charml"], "unknown task 'charml'; choose from charlm, adding"),
     "unknown option": (None, ["train", "--hidden", "12", "--lr", "1"], "unrecognized arguments: --hidden"),
-    "bad option value": (None, ["train", "--model", "transformer"], "argument --model: invalid choice"),
+    "bad option value": (None, ["train", "--cell", "transformer"], "argument --cell: invalid choice"),
     "unknown config key": (None, ["train", "--config", "bad.toml"], "bad.toml: unknown key 'hiden_size' (did you mean 'hidden_size'?)"),
     "option of another task": (None, ["train", "adding", "--text", "text.txt"], "--text is for the charlm task, not adding"),
-    "seq2seq option": (None, ["train", "dates", "--bptt", "5"], "--bptt not available for the seq2seq task dates"),
+    "seq2seq option": (None, ["train", "dates", "--bptt", "5"], "--bptt is for the charlm task, not dates"),
+    "option of the seq2seq tasks": (None, ["train", "adding", "--attention", "dot"],
+                                    "--attention is for the reverse, sort, dates tasks, not adding"),
+    "held-out sets too large for the task": (None, ["train", "dates", "--eval-size", "20000"],
+                                             "22000 held-out dates leave too few of 36525 for training"),
+    "dot attention with another decoder size": (None, ["train", "sort", "--attention", "dot", "--hidden-size", "8",
+                                                       "--decoder-hidden-size", "8"],
+                                                "attention dot needs decoder_hidden_size = the encoder's output size (16)"),
     "run directory in use": (_adding_run, ["train", "adding", "--out", "adding"], "adding already holds a run"),
     "sampling a non-LM checkpoint": (_adding_run, ["sample", "adding"], "holds a model of the adding task; sampling needs a charlm"),
     "missing checkpoint": (None, ["eval", "nothing.safetensors"], "checkpoint not found: nothing.safetensors"),
@@ -256,7 +268,6 @@ BAD_INPUT = {
                                       "is corrupted or was modified"),
     "checkpoint of another model (resume)": (_foreign_checkpoint, ["train", "--resume", "run", "--max-steps", "9"],
                                              "belongs to another run (hidden_size 9 there, 12 here)"),
-    "resuming a seq2seq run": (_seq2seq_run, ["train", "--resume", "s2s"], "s2s is a seq2seq run: those train in one go"),
     "not a run directory": (None, ["train", "--resume", "."], ". is not a run directory (no config.json)"),
     "plot without metrics": (None, ["plot", "."], "no metrics file in ."),
     "negative seed (train)": (None, ["train", "adding", "--seed", "-1"], "seed must not be negative; got -1"),
@@ -403,14 +414,19 @@ def test_plot_without_matplotlib_says_how_to_install_it(capsys, in_tmp, monkeypa
     assert snapshot(in_tmp) == before
 
 
-def test_a_seq2seq_run_whose_loss_became_nan_is_one_line_and_leaves_nothing(capsys, in_tmp, monkeypatch):
-    from microseq.seq2seq import train as seq2seq_train
+def test_a_seq2seq_run_whose_loss_became_nan_is_one_line(capsys, in_tmp, monkeypatch):
+    """The same NaN guard as every task: stopped before the update, naming the step and the last checkpoint."""
+    from microseq.training.seq2seq_task import Seq2SeqTask
 
-    def diverging(task, **kwargs):
-        raise FloatingPointError("train_task: the loss became nan at step 3")
+    original = Seq2SeqTask.train_step
 
-    monkeypatch.setattr(seq2seq_train, "train_task", diverging)
-    status, _, err = run(capsys, "train", "reverse", "--max-steps", "5", *QUIET)
-    assert status == 1
-    assert err == "microseq train: error: train_task: the loss became nan at step 3; try a lower --lr or --clip\n"
-    assert os.listdir(in_tmp / "runs") == []  # the claimed directory is given back
+    def diverging(self, model):
+        loss, tokens = original(self, model)
+        return (float("nan") if self.steps == 3 else loss), tokens
+
+    monkeypatch.setattr(Seq2SeqTask, "train_step", diverging)
+    status, _, err = run(capsys, "train", "reverse", "--max-steps", "5", "--hidden-size", "4", "--embedding-size", "2",
+                         "--batch-size", "2", "--eval-size", "4", "--checkpoint-interval", "2", *QUIET, "--out", "s2s")
+    assert status == 1 and err.count("\n") == 1
+    assert err.startswith("microseq train: error: loss became nan at step 3; training stopped before the update, "
+                          "last good checkpoint: ") and "step-00000002.safetensors (step 2)" in err

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 import microseq as ms
 from microseq.seq2seq.model import Seq2Seq, Seq2SeqConfig
-from microseq.seq2seq.tasks import EOS, PAD, Batch
+from microseq.data import Batch
+from microseq.seq2seq.tasks import EOS, PAD
 
 SOURCE_VOCAB, TARGET_VOCAB = 7, 6  # 4 specials + 3 (source) or 2 (target) ordinary symbols
 ATTENTIONS = ("bahdanau", "dot", "general", "concat")
@@ -21,17 +22,17 @@ def tiny_model(
     bidirectional: bool = True,
     input_feeding: bool = True,
     decoder_layers: int = 1,
-    encoder_layers: int = 1,
+    layers: int = 1,
 ) -> Seq2Seq:
     """A float64 model small enough for finite differences (decoder hidden 4 = encoder output, so "dot" fits)."""
     ms.manual_seed(seed)
     config = Seq2SeqConfig(
         source_vocab_size=SOURCE_VOCAB,
         target_vocab_size=TARGET_VOCAB,
-        embedding_dim=3,
-        encoder_hidden=2 if bidirectional else 4,
-        decoder_hidden=4,
-        encoder_layers=encoder_layers,
+        embedding_size=3,
+        hidden_size=2 if bidirectional else 4,
+        decoder_hidden_size=4,
+        layers=layers,
         decoder_layers=decoder_layers,
         bidirectional=bidirectional,
         cell=cell,
@@ -62,4 +63,4 @@ def batches(draw, max_batch: int = 3, max_source: int = 4, max_target: int = 4) 
         tgt[b, tgt_lengths[b]] = EOS
     tgt_in = np.concatenate([np.full((batch, 1), 1, dtype=np.int64), tgt[:, :-1]], axis=1)
     tgt_in[tgt_in == EOS] = PAD  # the EOS is never an input
-    return Batch(src=src, src_lengths=src_lengths, tgt_in=tgt_in, tgt_out=tgt)
+    return Batch(inputs=src, targets=tgt, lengths=src_lengths, decoder_inputs=tgt_in)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import microseq as ms
 from microseq.seq2seq.decoding import beam_search, greedy_decode, length_penalty, translate
 from microseq.seq2seq.model import DecoderState, Memory
-from microseq.seq2seq.tasks import BOS, EOS, PAD, Vocab
+from microseq.seq2seq.tasks import BOS, EOS, PAD, seq2seq_vocab
 
 from .helpers import ATTENTIONS, CELLS, TARGET_VOCAB, batches, tiny_model
 
@@ -51,8 +51,8 @@ def _check_well_formed(decoded, max_len):
 @given(variant=variants, batch=batches(), seed=st.integers(0, 100), alpha=alphas, max_len=st.integers(1, 5))
 def test_greedy_equals_beam_search_of_width_one(variant, batch, seed, alpha, max_len):
     model = _tiny(variant, seed)
-    greedy = greedy_decode(model, batch.src, batch.src_lengths, max_len, alpha)
-    beam = beam_search(model, batch.src, batch.src_lengths, 1, max_len, alpha)
+    greedy = greedy_decode(model, batch.inputs, batch.lengths, max_len, alpha)
+    beam = beam_search(model, batch.inputs, batch.lengths, 1, max_len, alpha)
     np.testing.assert_array_equal(greedy.tokens, beam.tokens)
     np.testing.assert_array_equal(greedy.lengths, beam.lengths)
     np.testing.assert_array_equal(greedy.finished, beam.finished)
@@ -65,8 +65,8 @@ def test_greedy_equals_beam_search_of_width_one(variant, batch, seed, alpha, max
 @given(variant=variants, batch=batches(), seed=st.integers(0, 100), alpha=alphas, width=st.integers(2, 4))
 def test_beam_search_never_scores_below_greedy(variant, batch, seed, alpha, width):
     model = _tiny(variant, seed)
-    greedy = greedy_decode(model, batch.src, batch.src_lengths, 5, alpha)
-    beam = beam_search(model, batch.src, batch.src_lengths, width, 5, alpha)
+    greedy = greedy_decode(model, batch.inputs, batch.lengths, 5, alpha)
+    beam = beam_search(model, batch.inputs, batch.lengths, width, 5, alpha)
     assert (beam.scores >= greedy.scores - 1e-12).all()
     _check_well_formed(beam, 5)
 
@@ -76,9 +76,9 @@ def test_reported_scores_and_attention_are_those_of_the_returned_tokens(variant,
     """Re-scoring each hypothesis by teacher forcing gives its log-probability, score and attention back:
     beam search reordered the decoder states correctly."""
     model = _tiny(variant, seed)
-    for decoded in (greedy_decode(model, batch.src, batch.src_lengths, 4, alpha),
-                    beam_search(model, batch.src, batch.src_lengths, width, 4, alpha)):
-        log_p, weights = _teacher_forced(model, batch.src, batch.src_lengths, decoded.tokens)
+    for decoded in (greedy_decode(model, batch.inputs, batch.lengths, 4, alpha),
+                    beam_search(model, batch.inputs, batch.lengths, width, 4, alpha)):
+        log_p, weights = _teacher_forced(model, batch.inputs, batch.lengths, decoded.tokens)
         for b, n in enumerate(decoded.lengths):
             assert decoded.log_probs[b] == pytest.approx(log_p[b, :n].sum(), rel=1e-10)
             np.testing.assert_allclose(decoded.attention[b, :n], weights[b, :n], atol=1e-12)
@@ -88,10 +88,10 @@ def test_reported_scores_and_attention_are_those_of_the_returned_tokens(variant,
 @given(variant=variants, batch=batches(), seed=st.integers(0, 100), width=st.integers(2, 4))
 def test_batched_beam_search_equals_one_sequence_at_a_time(variant, batch, seed, width):
     model = _tiny(variant, seed)
-    together = beam_search(model, batch.src, batch.src_lengths, width, 4)
-    for b in range(len(batch.src)):
-        n = batch.src_lengths[b]
-        alone = beam_search(model, batch.src[b : b + 1, :n], batch.src_lengths[b : b + 1], width, 4)
+    together = beam_search(model, batch.inputs, batch.lengths, width, 4)
+    for b in range(len(batch.inputs)):
+        n = batch.lengths[b]
+        alone = beam_search(model, batch.inputs[b : b + 1, :n], batch.lengths[b : b + 1], width, 4)
         np.testing.assert_array_equal(together.tokens[b, : together.lengths[b]], alone.tokens[0, : alone.lengths[0]])
         assert together.scores[b] == pytest.approx(alone.scores[0], rel=1e-10)
 
@@ -207,7 +207,7 @@ def test_decoding_argument_errors_and_translate():
         greedy_decode(model, SRC, SRC_LENGTHS, 0)
     with pytest.raises(ValueError, match=r"src must be \(B, S\)"):
         greedy_decode(model, SRC[0], SRC_LENGTHS)
-    vocab = Vocab("abc")
-    texts, decoded = translate(model, ["ab", "c"], vocab, Vocab("xy"), beam_width=2, max_len=4)
+    vocab = seq2seq_vocab("abc")
+    texts, decoded = translate(model, ["ab", "c"], vocab, seq2seq_vocab("xy"), beam_width=2, max_len=4)
     assert len(texts) == 2 and all(set(t) <= set("xy?") for t in texts)
     assert decoded.attention.shape[0] == 2 and model.training  # decoding restores training mode

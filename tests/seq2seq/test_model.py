@@ -18,8 +18,8 @@ variants = st.tuples(st.sampled_from(ATTENTIONS), st.sampled_from(CELLS), st.boo
 
 
 def _loss(model, batch, **kwargs):
-    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, **kwargs)
-    return sequence_loss(logits, batch.tgt_out)
+    logits, _ = model(batch.inputs, batch.lengths, batch.decoder_inputs, **kwargs)
+    return sequence_loss(logits, batch.targets)
 
 
 @given(variant=variants, layers=st.tuples(st.integers(1, 2), st.integers(1, 2)), batch=batches(), seed=st.integers(0, 100))
@@ -28,7 +28,7 @@ def test_full_model_gradient_matches_finite_differences(variant, layers, batch, 
     end, along a random direction per parameter."""
     attention, cell, bidirectional, feeding = variant
     model = tiny_model(attention, cell, seed, bidirectional=bidirectional, input_feeding=feeding,
-                       encoder_layers=layers[0], decoder_layers=layers[1])
+                       layers=layers[0], decoder_layers=layers[1])
     names = [name for name, _ in model.named_parameters()]
     ms.gradcheck(lambda *p: _loss(model, batch), list(model.parameters()), names=names, fast=True, seed=seed)
 
@@ -42,21 +42,21 @@ def test_full_model_full_jacobian(attention):
 
 
 def _fixed_batch():
-    from microseq.seq2seq.tasks import Batch
+    from microseq.data import Batch
 
     src = np.array([[4, 5, 6, 4], [6, 5, PAD, PAD]])
     tgt_out = np.array([[4, 5, EOS], [5, EOS, PAD]])
     tgt_in = np.array([[BOS, 4, 5], [BOS, 5, PAD]])
-    return Batch(src, np.array([4, 2]), tgt_in, tgt_out)
+    return Batch(src, tgt_out, np.array([4, 2]), tgt_in)
 
 
 # -- teacher forcing and scheduled sampling --------------------------------------------------------------
 def _teacher_forced_by_hand(model, batch):
     """The textbook loop: feed the true previous symbol at every step."""
-    memory, state = model.encode(batch.src, batch.src_lengths)
+    memory, state = model.encode(batch.inputs, batch.lengths)
     logits = []
-    for t in range(batch.tgt_in.shape[1]):
-        step_logits, state, _ = model.decoder.step(batch.tgt_in[:, t], state, memory)
+    for t in range(batch.decoder_inputs.shape[1]):
+        step_logits, state, _ = model.decoder.step(batch.decoder_inputs[:, t], state, memory)
         logits.append(step_logits)
     return ms.stack(logits, axis=1)
 
@@ -67,24 +67,24 @@ def test_teacher_forcing_ratio_one_is_plain_teacher_forcing(variant, batch, seed
     model = tiny_model(attention, cell, seed, bidirectional=bidirectional, input_feeding=feeding)
     generator = np.random.default_rng(seed)
     state_before = generator.bit_generator.state
-    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_ratio=1.0, generator=generator)
+    logits, _ = model(batch.inputs, batch.lengths, batch.decoder_inputs, teacher_forcing_ratio=1.0, generator=generator)
     expected = _teacher_forced_by_hand(model, batch)
     np.testing.assert_array_equal(logits.data, expected.data)
     assert generator.bit_generator.state == state_before  # ratio 1 draws no coins
-    np.testing.assert_array_equal(sequence_loss(logits, batch.tgt_out).data, sequence_loss(expected, batch.tgt_out).data)
+    np.testing.assert_array_equal(sequence_loss(logits, batch.targets).data, sequence_loss(expected, batch.targets).data)
 
 
 @given(variant=variants, batch=batches(), seed=st.integers(0, 100))
 def test_teacher_forcing_ratio_zero_feeds_back_the_argmax(variant, batch, seed):
     attention, cell, bidirectional, feeding = variant
     model = tiny_model(attention, cell, seed, bidirectional=bidirectional, input_feeding=feeding)
-    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_ratio=0.0)
-    fed = np.concatenate([batch.tgt_in[:, :1], np.argmax(logits.data[:, :-1], axis=-1)], axis=1)
-    expected, _ = model(batch.src, batch.src_lengths, fed)  # teacher forcing on the model's own argmax
+    logits, _ = model(batch.inputs, batch.lengths, batch.decoder_inputs, teacher_forcing_ratio=0.0)
+    fed = np.concatenate([batch.decoder_inputs[:, :1], np.argmax(logits.data[:, :-1], axis=-1)], axis=1)
+    expected, _ = model(batch.inputs, batch.lengths, fed)  # teacher forcing on the model's own argmax
     np.testing.assert_allclose(logits.data, expected.data, rtol=0, atol=1e-13)
     # ... which is what greedy decoding emits, up to the first EOS
-    greedy = greedy_decode(model, batch.src, batch.src_lengths, max_len=batch.tgt_in.shape[1])
-    for b in range(len(batch.src)):
+    greedy = greedy_decode(model, batch.inputs, batch.lengths, max_len=batch.decoder_inputs.shape[1])
+    for b in range(len(batch.inputs)):
         n = greedy.lengths[b]
         np.testing.assert_array_equal(np.argmax(logits.data[b, :n], axis=-1), greedy.tokens[b, :n])
 
@@ -92,20 +92,20 @@ def test_teacher_forcing_ratio_zero_feeds_back_the_argmax(variant, batch, seed):
 @given(batch=batches(), seed=st.integers(0, 100), ratio=st.floats(0.05, 0.95))
 def test_scheduled_sampling_mixes_truth_and_argmax_per_token(batch, seed, ratio):
     model = tiny_model("bahdanau", "gru", seed)
-    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, ratio, generator=np.random.default_rng(seed))
+    logits, _ = model(batch.inputs, batch.lengths, batch.decoder_inputs, ratio, generator=np.random.default_rng(seed))
     coins = np.random.default_rng(seed)
-    fed = batch.tgt_in.copy()
+    fed = batch.decoder_inputs.copy()
     for t in range(1, fed.shape[1]):
         truth = coins.random(len(fed)) < ratio
-        fed[:, t] = np.where(truth, batch.tgt_in[:, t], np.argmax(logits.data[:, t - 1], axis=-1))
-    expected, _ = model(batch.src, batch.src_lengths, fed)
+        fed[:, t] = np.where(truth, batch.decoder_inputs[:, t], np.argmax(logits.data[:, t - 1], axis=-1))
+    expected, _ = model(batch.inputs, batch.lengths, fed)
     np.testing.assert_allclose(logits.data, expected.data, rtol=0, atol=1e-13)
 
 
 def test_teacher_forcing_ratio_out_of_range_is_an_error():
     model, batch = tiny_model(), _fixed_batch()
     with pytest.raises(ValueError, match=r"teacher_forcing_ratio must be in \[0, 1\], got 1.5"):
-        model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing_ratio=1.5)
+        model(batch.inputs, batch.lengths, batch.decoder_inputs, teacher_forcing_ratio=1.5)
 
 
 # -- padding -----------------------------------------------------------------------------------------------
@@ -115,29 +115,29 @@ def test_source_padding_changes_no_output(variant, batch, seed, extra):
     attention, cell, bidirectional, feeding = variant
     model = tiny_model(attention, cell, seed, bidirectional=bidirectional, input_feeding=feeding)
     rng = np.random.default_rng(seed)
-    src = np.concatenate([batch.src, np.full((len(batch.src), extra), PAD)], axis=1)
-    padding = np.arange(src.shape[1])[None, :] >= batch.src_lengths[:, None]
+    src = np.concatenate([batch.inputs, np.full((len(batch.inputs), extra), PAD)], axis=1)
+    padding = np.arange(src.shape[1])[None, :] >= batch.lengths[:, None]
     src[padding] = rng.integers(3, SOURCE_VOCAB, size=padding.sum())  # real symbols where padding should be
-    logits, weights = model(src, batch.src_lengths, batch.tgt_in)
+    logits, weights = model(src, batch.lengths, batch.decoder_inputs)
     assert (weights.data[np.broadcast_to(padding[:, None, :], weights.shape)] == 0).all()
     for b in range(len(src)):
-        n = batch.src_lengths[b]
-        alone_logits, alone_weights = model(src[b : b + 1, :n], batch.src_lengths[b : b + 1], batch.tgt_in[b : b + 1])
+        n = batch.lengths[b]
+        alone_logits, alone_weights = model(src[b : b + 1, :n], batch.lengths[b : b + 1], batch.decoder_inputs[b : b + 1])
         np.testing.assert_allclose(logits.data[b], alone_logits.data[0], rtol=0, atol=1e-12)
         np.testing.assert_allclose(weights.data[b, :, :n], alone_weights.data[0], rtol=0, atol=1e-12)
-    greedy = greedy_decode(model, src, batch.src_lengths, max_len=4)
-    clean = greedy_decode(model, batch.src, batch.src_lengths, max_len=4)
+    greedy = greedy_decode(model, src, batch.lengths, max_len=4)
+    clean = greedy_decode(model, batch.inputs, batch.lengths, max_len=4)
     np.testing.assert_array_equal(greedy.tokens, clean.tokens)
 
 
 def test_padding_symbols_get_no_gradient():
     model, batch = tiny_model("concat", "gru", 1), _fixed_batch()
-    src = batch.src.copy()
+    src = batch.inputs.copy()
     src[1, 2:] = 5  # a real symbol, in the padding of row 1
-    sequence_loss(model(src, batch.src_lengths, batch.tgt_in)[0], batch.tgt_out).backward()
+    sequence_loss(model(src, batch.lengths, batch.decoder_inputs)[0], batch.targets).backward()
     with_garbage = model.encoder.embedding.weight.grad.copy()
     model.zero_grad()
-    sequence_loss(model(batch.src, batch.src_lengths, batch.tgt_in)[0], batch.tgt_out).backward()
+    sequence_loss(model(batch.inputs, batch.lengths, batch.decoder_inputs)[0], batch.targets).backward()
     np.testing.assert_allclose(with_garbage, model.encoder.embedding.weight.grad, rtol=0, atol=1e-14)
 
 
@@ -151,26 +151,26 @@ def test_mask_after_eos_keeps_the_first_eos_and_nothing_after():
 @given(batch=batches(), seed=st.integers(0, 100))
 def test_loss_ignores_everything_after_eos(batch, seed):
     rng = np.random.default_rng(seed)
-    B, T = batch.tgt_out.shape
+    B, T = batch.targets.shape
     logits = ms.Tensor(rng.standard_normal((B, T, TARGET_VOCAB)), requires_grad=True)
-    counted = mask_after_eos(batch.tgt_out)
-    loss = sequence_loss(logits, batch.tgt_out)
+    counted = mask_after_eos(batch.targets)
+    loss = sequence_loss(logits, batch.targets)
     # the same as an explicit mean over counted tokens
     log_p = logits.data - np.log(np.exp(logits.data).sum(-1, keepdims=True))
-    picked = np.take_along_axis(log_p, np.where(counted, batch.tgt_out, 0)[..., None], -1)[..., 0]
+    picked = np.take_along_axis(log_p, np.where(counted, batch.targets, 0)[..., None], -1)[..., 0]
     np.testing.assert_allclose(loss.item(), -picked[counted].mean(), rtol=1e-12)
     loss.backward()
     assert (logits.grad[~counted] == 0).all()
     # garbage targets and logits after EOS change nothing
-    garbage = np.where(counted, batch.tgt_out, rng.integers(0, TARGET_VOCAB, size=(B, T)))
+    garbage = np.where(counted, batch.targets, rng.integers(0, TARGET_VOCAB, size=(B, T)))
     noisy = np.where(counted[..., None], logits.data, 50 * rng.standard_normal(logits.shape))
     assert sequence_loss(ms.Tensor(noisy), garbage).item() == pytest.approx(loss.item(), rel=1e-12)
-    ms.gradcheck(lambda x: sequence_loss(x, batch.tgt_out), [ms.Tensor(logits.data.copy(), requires_grad=True)])
+    ms.gradcheck(lambda x: sequence_loss(x, batch.targets), [ms.Tensor(logits.data.copy(), requires_grad=True)])
 
 
 # -- construction ------------------------------------------------------------------------------------------
 def test_config_round_trip_and_errors():
-    config = Seq2SeqConfig(10, 12, attention="dot", encoder_hidden=8, decoder_hidden=16)
+    config = Seq2SeqConfig(10, 12, attention="dot", hidden_size=8, decoder_hidden_size=16)
     assert Seq2SeqConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match=r"unknown keys \['hiden'\]"):
         Seq2SeqConfig.from_dict({"source_vocab_size": 3, "target_vocab_size": 3, "hiden": 4})
@@ -217,16 +217,16 @@ def test_two_decoder_steps_follow_the_papers_equations(attention):
     The initial state is tanh(W_b [h_fwd at the last real position; h_bwd at the first])."""
     model, batch = tiny_model(attention, "gru", seed=5), _fixed_batch()
     dec = model.decoder
-    keys, _ = model.encoder(batch.src, batch.src_lengths)
+    keys, _ = model.encoder(batch.inputs, batch.lengths)
     keys = keys.data
-    mask = np.arange(batch.src.shape[1])[None, :] < batch.src_lengths[:, None]
+    mask = np.arange(batch.inputs.shape[1])[None, :] < batch.lengths[:, None]
     rows = np.arange(len(keys))
-    final = np.concatenate([keys[rows, batch.src_lengths - 1, :2], keys[:, 0, 2:]], axis=-1)
+    final = np.concatenate([keys[rows, batch.lengths - 1, :2], keys[:, 0, 2:]], axis=-1)
     s = np.tanh(final @ dec.bridge.weight.data.T + dec.bridge.bias.data)
     feed = np.zeros_like(s)
-    memory, state = model.encode(batch.src, batch.src_lengths)
+    memory, state = model.encode(batch.inputs, batch.lengths)
     for t in range(2):
-        y = dec.embedding.weight.data[batch.tgt_in[:, t]]
+        y = dec.embedding.weight.data[batch.decoder_inputs[:, t]]
         if attention == "bahdanau":
             att = dec.attention
             scores = np.tanh((s @ att.W.weight.data.T)[:, None] + keys @ att.U.weight.data.T) @ att.v.data
@@ -241,6 +241,6 @@ def test_two_decoder_steps_follow_the_papers_equations(attention):
             c = np.einsum("bs,bsk->bk", a, keys)
             pre = feed = np.tanh(np.concatenate([c, s], -1) @ dec.attentional.weight.data.T)
         expected_logits = pre @ dec.output.weight.data.T + dec.output.bias.data
-        logits, state, weights = dec.step(batch.tgt_in[:, t], state, memory)
+        logits, state, weights = dec.step(batch.decoder_inputs[:, t], state, memory)
         np.testing.assert_allclose(weights.data, a, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(logits.data, expected_logits, rtol=1e-10, atol=1e-14)

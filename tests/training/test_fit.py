@@ -124,3 +124,15 @@ def test_the_command_line_points_a_fit_run_back_to_python(tmp_path, capsys, monk
         assert main([command, "r"]) == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "holds a model of your own (TwoLayer, trained with microseq.training.fit)" in err
+
+
+def test_fit_keeps_the_best_weights_and_stops_at_a_target(tmp_path):
+    """keep_best and target_score are options of every run, a model of your own's too."""
+    kept = fit(make_model(), mse_loss, TRAIN, valid=VALID, run_dir=str(tmp_path / "best"), keep_best=True,
+               **SETTINGS, out=io.StringIO())
+    losses = [r["loss"] for r in read_metrics(str(tmp_path / "best" / "metrics.jsonl"))
+              if r["kind"] == "eval" and r["split"] == "valid"]
+    assert kept.evaluation["loss"] == min(losses)
+    target = fit(make_model(), mse_loss, TRAIN, valid=VALID, run_dir=str(tmp_path / "target"),
+                 target_score=1e9, **SETTINGS, out=io.StringIO())  # any loss reaches it at the first evaluation
+    assert (target.stopped, target.step) == ("target_score", SETTINGS["eval_interval"])

@@ -10,9 +10,9 @@ from microseq.training.tasks import make_task
 
 MODELS = {
     "adding": dict(hidden_size=7, layers=2),
-    "charlm": dict(corpus_chars=20_000, hidden_size=9, embedding_size=5, model="gru"),
+    "charlm": dict(corpus_chars=20_000, hidden_size=9, embedding_size=5, cell="gru"),
     "postag": dict(train_size=50, hidden_size=6, embedding_size=4, layers=2),  # bidirectional by default
-    "copy": dict(hidden_size=5, model="rnn"),
+    "copy": dict(hidden_size=5, cell="rnn"),
     "sentiment": dict(train_size=50, hidden_size=6, embedding_size=4, dtype="float64"),
 }
 

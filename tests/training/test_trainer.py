@@ -16,6 +16,7 @@ from microseq.checkpoint import CheckpointError, load_checkpoint, save_checkpoin
 from microseq.training import ConfigError, Trainer, TrainingError, make_config, resume, train
 from microseq.training.checkpoints import RunCheckpoints, read_training_checkpoint
 from microseq.training.metrics import read_metrics
+from microseq.training.trainer import read_run_config
 
 TINY = {
     # carried hidden state, truncation inside the batch (bptt < seq_len), dropout, default constant lr
@@ -24,6 +25,9 @@ TINY = {
     # shuffled padded batches, bidirectional tagger, dropout, warm-up then cosine schedule
     "postag": dict(train_size=60, eval_size=30, hidden_size=6, embedding_size=5, batch_size=7, dropout=0.2,
                    schedule="cosine", warmup_steps=3),
+    # seq2seq: fresh pairs each step, scheduled sampling (coins drawn per token), dropout, the best weights kept
+    "reverse": dict(hidden_size=6, embedding_size=4, batch_size=4, eval_size=6, test_size=6, dropout=0.1,
+                    teacher_forcing_decay="linear", teacher_forcing_floor=0.5, teacher_forcing_k=10, beam_width=2),
 }
 COMMON = dict(max_steps=12, eval_interval=5, checkpoint_interval=4, progress="off")
 
@@ -70,7 +74,10 @@ def test_interrupted_then_resumed_run_equals_uninterrupted(task, tmp_path):
     assert a.keys() == b.keys()
     for name in a:
         assert np.array_equal(a[name], b[name]), name
-    assert resumed.evaluation == whole.evaluation
+    assert resumed.evaluation == whole.evaluation and resumed.test == whole.test
+    # the other saved arrays too: the carried state of charlm, the best weights of a run that keeps them
+    a, b = (load_checkpoint(run.checkpoint, restore_rng=False)["arrays"] for run in (whole, resumed))
+    assert a.keys() == b.keys() and all(np.array_equal(a[name], b[name]) for name in a)
 
     # the metrics file reads as one run: each step once, the same losses and gradient norms
     def train_records(run):
@@ -79,6 +86,36 @@ def test_interrupted_then_resumed_run_equals_uninterrupted(task, tmp_path):
 
     assert train_records("split") == train_records("whole")
     assert [r[0] for r in train_records("whole")] == list(range(1, 13))
+
+
+def scripted_scores(trainer, by_step):
+    """Make the trainer's task report ``by_step[step]`` as its validation mse (and loss)."""
+    trainer.task.evaluate = lambda model, split="valid": {"loss": by_step[trainer.step], "mse": by_step[trainer.step]}
+
+
+def test_keep_best_ends_with_the_best_weights_and_saves_them(tmp_path):
+    config = make_config("adding", seq_len=6, hidden_size=4, batch_size=4, eval_size=10, max_steps=12, eval_interval=5,
+                         checkpoint_interval=5, keep_checkpoints=5, keep_best=True, progress="off")
+    printed = quiet()
+    trainer = Trainer(config, str(tmp_path / "r"), out=printed)
+    scripted_scores(trainer, {5: 0.2, 10: 0.3, 12: 0.25})
+    result = trainer.run()
+    assert "kept the weights of step 5, the best validation mse (0.2000)" in printed.getvalue()
+    assert result.evaluation["mse"] == 0.2 and result.step == 12
+    at_5, final = parameters(str(tmp_path / "r" / "checkpoints" / "step-00000005.safetensors")), parameters(result.checkpoint)
+    assert all(np.array_equal(at_5[name], final[name]) for name in at_5)
+    assert read_training_checkpoint(result.checkpoint).best["step"] == 5
+
+
+def test_target_score_stops_the_run_once_reached(tmp_path):
+    config = make_config("adding", seq_len=6, hidden_size=4, batch_size=4, eval_size=10, max_steps=20, eval_interval=5,
+                         target_score=0.25, progress="off")
+    printed = quiet()
+    trainer = Trainer(config, str(tmp_path / "r"), out=printed)
+    scripted_scores(trainer, {5: 0.3, 10: 0.25, 15: 0.1})
+    result = trainer.run()
+    assert (result.stopped, result.step) == ("target_score", 10)
+    assert "reached the target mse 0.25 at step 10" in printed.getvalue()
 
 
 def test_the_same_run_twice_gives_the_same_numbers(tmp_path):
@@ -131,7 +168,7 @@ def test_a_nan_loss_stops_before_the_update_and_names_step_and_last_checkpoint(t
 def test_an_exploding_run_stops_with_the_message_and_no_numpy_warnings(tmp_path):
     """A real divergence (no clipping, a huge learning rate), not a simulated one. The overflow on the way
     to inf is what the NaN guard reports: NumPy's RuntimeWarnings must not repeat it on the terminal."""
-    config = make_config("adding", model="rnn", nonlinearity="relu", seq_len=30, hidden_size=16, batch_size=8,
+    config = make_config("adding", cell="rnn", nonlinearity="relu", seq_len=30, hidden_size=16, batch_size=8,
                          optimizer="sgd", lr=1e6, clip=0, max_steps=50, progress="off")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -236,3 +273,10 @@ def test_blas_threads_are_set_for_the_run_and_restored(tmp_path, monkeypatch):
         assert seen == [1] and threads.get_blas_threads() == 2
     finally:
         threads.set_blas_threads(original_threads)
+
+
+def test_a_run_config_written_under_an_old_option_name_still_reads(tmp_path):
+    stored = make_config("adding", cell="gru").to_dict()
+    stored["model"] = stored.pop("cell")  # how runs before the rename stored it
+    (tmp_path / "config.json").write_text(json.dumps(stored), encoding="utf-8")
+    assert read_run_config(str(tmp_path)).cell == "gru"
