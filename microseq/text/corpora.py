@@ -84,8 +84,9 @@ class PlantedCorpus:
     factors: dict[str, tuple] = field(default_factory=dict)
 
 
-def planted_corpus(n_sentences: int = 60_000, seed: int = 0) -> PlantedCorpus:
-    """Generate the planted corpus (about 9 tokens a sentence) and its questions; same seed, same corpus."""
+def planted_corpus(n_sentences: int = 60_000, noise: int = 2, seed: int = 0) -> PlantedCorpus:
+    """Generate the planted corpus and its questions; same seed, same corpus. Each sentence holds one word,
+    two context words of each of its factors and ``noise`` context words drawn from all factors."""
     if n_sentences < 1:
         raise ValueError(f"planted_corpus: n_sentences must be positive, got {n_sentences}")
     rng = np.random.default_rng(seed)
@@ -117,6 +118,7 @@ def planted_corpus(n_sentences: int = 60_000, seed: int = 0) -> PlantedCorpus:
             context[word] = [[base + "ness", base + "_things"], _DEGREE[degree].split()]
         groups["degree"] += [(base, comparative), (base, superlative), (comparative, superlative)]
     words = list(factors)
+    background = sorted({w for pools in context.values() for pool in pools for w in pool})
     sentences = []
     for _ in range(n_sentences):
         word = words[rng.integers(len(words))]
@@ -124,6 +126,8 @@ def planted_corpus(n_sentences: int = 60_000, seed: int = 0) -> PlantedCorpus:
         for pool in context[word]:  # two words of each factor, at random places
             for _ in range(2):
                 sentence.insert(int(rng.integers(len(sentence) + 1)), pool[rng.integers(len(pool))])
+        for _ in range(noise):  # and words of any factor, so that every pair of words is seen now and then
+            sentence.insert(int(rng.integers(len(sentence) + 1)), background[rng.integers(len(background))])
         sentences.append(sentence)
     questions = []
     for relation, pairs in groups.items():
