@@ -10,15 +10,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, error_model="numpy")
-def _log1p_exp(x):
-    """log(1 + e^x) without overflow: -log s(-x), the loss of a logit x whose label is 0."""
-    if x > 0:
-        return x + np.log1p(np.exp(-x))
-    return np.log1p(np.exp(x))
-
-
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=True)
 def sgns_train(v, u, in_ptr, in_ids, targets, batch_ptr, lrs):
     """Negative-sampling SGD over mini-batches, in place on the input table v (V, D) and output table u (V, D).
 
@@ -41,37 +33,43 @@ def sgns_train(v, u, in_ptr, in_ids, targets, batch_ptr, lrs):
         start, stop, lr = batch_ptr[b], batch_ptr[b + 1], lrs[b]
         for i in range(stop - start):  # forward and every gradient, from the tables before the step
             e = start + i
-            count = in_ptr[e + 1] - in_ptr[e]
+            hi, dhi = h[i], dh[i]  # row views: the loops below compile to vector code
             for k in range(D):
-                h[i, k] = 0.0
-                dh[i, k] = 0.0
+                hi[k] = 0.0
+                dhi[k] = 0.0
             for p in range(in_ptr[e], in_ptr[e + 1]):
+                vw = v[in_ids[p]]
                 for k in range(D):
-                    h[i, k] += v[in_ids[p], k]
+                    hi[k] += vw[k]
+            inverse = 1.0 / (in_ptr[e + 1] - in_ptr[e])
             for k in range(D):
-                h[i, k] /= count
+                hi[k] *= inverse
             for j in range(T):
-                t = targets[e, j]
-                score = 0.0
+                ut = u[targets[e, j]]
+                score = ut[0] * hi[0]  # starts in the tables' dtype: a float32 sum stays in float32 lanes
+                for k in range(1, D):
+                    score += ut[k] * hi[k]
+                z = score if j == 0 else -score  # the loss is log(1 + e^-z) = softplus(-z)
+                decay = np.exp(-abs(z))  # one exp gives both the loss and its gradient
+                loss += max(-z, 0.0) + np.log1p(decay)
+                wrong = decay / (1.0 + decay) if z >= 0 else 1.0 / (1.0 + decay)  # s(-z)
+                gij = -wrong if j == 0 else wrong  # d loss / d score
+                g[i, j] = gij
                 for k in range(D):
-                    score += u[t, k] * h[i, k]
-                label = 1.0 if j == 0 else 0.0
-                g[i, j] = 1.0 / (1.0 + np.exp(-score)) - label  # d loss / d score
-                loss += _log1p_exp(-score) if j == 0 else _log1p_exp(score)
-                for k in range(D):
-                    dh[i, k] += g[i, j] * u[t, k]
+                    dhi[k] += gij * ut[k]
         for i in range(stop - start):  # the step
             e = start + i
+            hi, dhi = h[i], dh[i]
             for j in range(T):
-                t = targets[e, j]
+                ut = u[targets[e, j]]
                 step = lr * g[i, j]
                 for k in range(D):
-                    u[t, k] -= step * h[i, k]
+                    ut[k] -= step * hi[k]
             scale = lr / (in_ptr[e + 1] - in_ptr[e])
             for p in range(in_ptr[e], in_ptr[e + 1]):
-                w = in_ids[p]
+                vw = v[in_ids[p]]
                 for k in range(D):
-                    v[w, k] -= scale * dh[i, k]
+                    vw[k] -= scale * dhi[k]
     return loss
 
 

@@ -28,7 +28,7 @@ from ..kernels.word2vec import sgns_train
 from ..tensor import Tensor
 from .vocabulary import Corpus
 
-__all__ = ["Word2Vec", "sgns_loss", "Examples", "draw_examples", "keep_probability"]
+__all__ = ["Word2Vec", "sgns_loss", "Examples", "draw_examples", "keep_probability", "noise_table"]
 
 
 def keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -52,9 +52,18 @@ class Examples:
         return len(self.targets)
 
 
-def draw_examples(ids: np.ndarray, sentence: np.ndarray, noise_cdf: np.ndarray, keep: np.ndarray, window: int,
+def noise_table(counts: np.ndarray, size: int = 10_000_000) -> np.ndarray:
+    """The C tool's unigram table: word w fills a share count(w)^0.75 / sum of its ``size`` slots, so that a
+    uniform slot is a draw from the noise distribution (a gather instead of a binary search). Shape (size,)."""
+    weights = counts.astype(np.float64) ** 0.75
+    ends = np.round(np.cumsum(weights) / weights.sum() * size).astype(np.int64)
+    return np.repeat(np.arange(len(counts), dtype=np.int32), np.diff(np.r_[0, ends]))
+
+
+def draw_examples(ids: np.ndarray, sentence: np.ndarray, noise: np.ndarray, keep: np.ndarray, window: int,
                   negatives: int, cbow: bool, rng: np.random.Generator) -> Examples:
-    """One epoch's examples from the token ids (N,) and their sentence numbers (N,), in corpus order."""
+    """One epoch's examples from the token ids (N,) and their sentence numbers (N,), in corpus order;
+    ``noise`` is the :func:`noise_table`, ``keep`` each word's :func:`keep_probability`."""
     kept = np.flatnonzero(rng.random(len(ids)) < keep[ids])
     tokens, sent = ids[kept], sentence[kept]
     reach = rng.integers(1, window + 1, size=len(kept))  # each centre's window
@@ -74,8 +83,7 @@ def draw_examples(ids: np.ndarray, sentence: np.ndarray, noise_cdf: np.ndarray, 
         centre = centre[starts]
     else:  # one example per (centre, context) pair: the centre predicts the context word
         in_ptr, in_ids, positive = np.arange(len(centre) + 1, dtype=np.int64), tokens[centre], tokens[context]
-    noise = np.searchsorted(noise_cdf, rng.random((len(positive), negatives)), side="right")
-    targets = np.concatenate([positive[:, None], np.minimum(noise, len(noise_cdf) - 1)], axis=1)
+    targets = np.concatenate([positive[:, None], noise[rng.integers(0, len(noise), (len(positive), negatives))]], axis=1)
     return Examples(in_ptr, in_ids.astype(np.int64), targets.astype(np.int64), kept[centre])
 
 
@@ -162,14 +170,13 @@ class Word2Vec:
                             f"{self.negatives + 1}")
         self.words, self.index, self.counts = corpus.words, corpus.index, corpus.counts
         rng = np.random.default_rng(self.seed)
-        noise = corpus.counts.astype(np.float64) ** 0.75
-        noise_cdf = np.cumsum(noise / noise.sum())
+        noise = noise_table(corpus.counts)
         keep = keep_probability(corpus.counts, self.sample)
         self.v = ((rng.random((V, self.dim)) - 0.5) / self.dim).astype(self.dtype)  # the C tool's start
         self.u = np.zeros((V, self.dim), dtype=self.dtype)
         total, self.losses, self.examples_seen = self.epochs * len(corpus.ids), [], 0
         for epoch in range(self.epochs):
-            examples = draw_examples(corpus.ids, corpus.sentence, noise_cdf, keep, self.window, self.negatives,
+            examples = draw_examples(corpus.ids, corpus.sentence, noise, keep, self.window, self.negatives,
                                      self.cbow, rng)
             if len(examples) == 0:
                 raise DataError("word2vec: no word has another word of its sentence within the window")

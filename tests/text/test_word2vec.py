@@ -7,7 +7,7 @@ from microseq.data import DataError
 from microseq.kernels.word2vec import sgns_train
 from microseq.testing import check_gradients
 from microseq.text import Word2Vec, sgns_loss
-from microseq.text.word2vec import keep_probability
+from microseq.text.word2vec import keep_probability, noise_table
 
 
 @st.composite
@@ -103,3 +103,10 @@ def test_bad_settings():
         Word2Vec(window=0)
     with pytest.raises(ValueError, match="engine must be 'fused' or 'composed'"):
         Word2Vec(engine="gpu")
+
+
+def test_noise_table_follows_the_three_quarter_power():
+    counts = np.array([1000, 100, 10, 1])
+    table = noise_table(counts, size=100_000)
+    share = np.bincount(table, minlength=4) / len(table)
+    np.testing.assert_allclose(share, counts**0.75 / (counts**0.75).sum(), atol=1e-5)

@@ -1,0 +1,109 @@
+"""Measurements of issue 16: n-gram bits per character, planted-corpus analogies, word2vec throughput.
+
+Run ``python -m microseq.text.benchmark [ngram] [planted] [speed]`` (all three by default). Times are wall
+clock on whatever else the machine is doing: state ``uptime``'s load beside them.
+
+* ``ngram``: bits per character of Kneser-Ney character models, n = 1..8, on the held-out split of the
+  default corpus that ``microseq train`` (charlm) evaluates on (``stdlib_corpus`` then ``split_text(text,
+  0.05)``), with the fraction of held-out n-grams never seen in training.
+* ``planted``: held-out analogy accuracy (3CosAdd, 3CosMul) and similarity correlation of word2vec
+  (skip-gram, CBOW) and GloVe on the planted corpus, with the training times.
+* ``speed``: word2vec skip-gram words per second (corpus tokens per second of training), fused kernel and
+  autograd path with the same settings, and gensim's if it is importable.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from ..data import CharVocab, split_text, stdlib_corpus
+from .corpora import planted_corpus
+from .glove import GloVe
+from .ngram import NGramLM
+from .similarity import WordVectors
+from .word2vec import Word2Vec
+
+
+def ngram_table(max_order: int = 8) -> None:
+    train, valid = split_text(stdlib_corpus(), 0.05)
+    vocab = CharVocab.build(train)
+    train_ids, valid_ids = vocab.encode(train), vocab.encode(valid)
+    print(f"character n-grams, Kneser-Ney D=0.75: {len(train_ids)} training, {len(valid_ids)} held-out characters")
+    print("   n  bits/char  perplexity  unseen n-grams  fit+score s")
+    for n in range(1, max_order + 1):
+        start = time.perf_counter()
+        lm = NGramLM(n, len(vocab)).fit(train_ids)
+        bpc = lm.bits_per_token(valid_ids)
+        seconds = time.perf_counter() - start
+        print(f"{n:4d}  {bpc:9.3f}  {2 ** bpc:10.2f}  {lm.unseen_fraction(valid_ids):14.3f}  {seconds:11.1f}")
+
+
+def _report(name: str, words, vectors, corpus, seconds: float) -> None:
+    wv = WordVectors(words, vectors)
+    add, mul = wv.analogy_accuracy(corpus.held_out, "add"), wv.analogy_accuracy(corpus.held_out, "mul")
+    rho = wv.similarity_correlation(corpus.similarity)
+    print(f"{name:16s} 3CosAdd {add:6.1%}  3CosMul {mul:6.1%}  Spearman {rho:5.3f}  {seconds:6.1f} s")
+
+
+def planted(n_sentences: int = 60_000) -> None:
+    corpus = planted_corpus(n_sentences)
+    tokens = sum(map(len, corpus.sentences))
+    print(f"planted corpus: {n_sentences} sentences, {tokens} tokens, {len(corpus.held_out)} held-out questions")
+    Word2Vec(dim=4, epochs=1, min_count=1).fit(corpus.sentences[:50])  # compile the kernels outside the timing
+    GloVe(dim=4, epochs=1, min_count=1).fit(corpus.sentences[:50])
+    for cbow in (False, True):
+        start = time.perf_counter()
+        model = Word2Vec(dim=50, window=5, epochs=5, min_count=1, cbow=cbow).fit(corpus.sentences)
+        _report("word2vec " + ("CBOW" if cbow else "skip-gram"), model.words, model.vectors, corpus,
+                time.perf_counter() - start)
+    start = time.perf_counter()
+    model = GloVe(dim=50, window=5, epochs=25, min_count=1).fit(corpus.sentences)
+    _report("GloVe", model.words, model.vectors, corpus, time.perf_counter() - start)
+
+
+def _words_per_second(fit, tokens: int) -> float:
+    start = time.perf_counter()
+    fit()
+    return tokens / (time.perf_counter() - start)
+
+
+def speed(n_sentences: int = 60_000, composed_sentences: int = 2_000) -> None:
+    corpus = planted_corpus(n_sentences)
+    sentences, few = corpus.sentences, corpus.sentences[:composed_sentences]
+    tokens, few_tokens = sum(map(len, sentences)), sum(map(len, few))
+    settings = dict(dim=100, window=5, negatives=5, sample=1e-3, min_count=1, epochs=1, lr=0.025)
+    print(f"word2vec skip-gram, D=100 window 5, 5 negatives, sample 1e-3, 1 epoch, one thread; {tokens} tokens")
+    Word2Vec(**{**settings, "dim": 4}).fit(sentences[:50])  # compile
+    for batch in (1, 64):
+        rate = _words_per_second(lambda: Word2Vec(**settings, batch_size=batch).fit(sentences), tokens)
+        print(f"  fused,    batch {batch:3d}: {rate:10,.0f} words/s")
+    rate = _words_per_second(lambda: Word2Vec(**settings, batch_size=64, engine="composed").fit(few), few_tokens)
+    print(f"  composed, batch  64: {rate:10,.0f} words/s (on the first {few_tokens} tokens)")
+    try:
+        from gensim.models import Word2Vec as GensimWord2Vec
+    except ImportError:
+        print("  gensim: not installed")
+        return
+    rate = _words_per_second(lambda: GensimWord2Vec(sentences, vector_size=100, window=5, negative=5, sample=1e-3,
+                                                    min_count=1, sg=1, workers=1, epochs=1, alpha=0.025, seed=0),
+                             tokens)
+    print(f"  gensim {__import__('gensim').__version__}, workers=1: {rate:10,.0f} words/s (its vocabulary scan included)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parts = (argv if argv is not None else sys.argv[1:]) or ["ngram", "planted", "speed"]
+    jobs = {"ngram": ngram_table, "planted": planted, "speed": speed}
+    unknown = [p for p in parts if p not in jobs]
+    if unknown:
+        print(f"unknown part {unknown[0]!r}; choose from {', '.join(jobs)}", file=sys.stderr)
+        return 2
+    for part in parts:
+        jobs[part]()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
