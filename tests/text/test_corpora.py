@@ -1,6 +1,6 @@
 import numpy as np
 
-from microseq.text import WordVectors, planted_corpus, tokenize
+from microseq.text import GloVe, Word2Vec, WordVectors, planted_corpus, python_docs_corpus, tokenize
 
 
 def factor_vectors(factors):
@@ -41,3 +41,20 @@ def test_tokenize_keeps_identifiers_and_splits_sentences():
     text = "Call __init__() first. Then sys.path holds paths!\n\nA new paragraph"
     assert tokenize(text) == [["call", "__init__", "first"], ["then", "sys", "path", "holds", "paths"],
                               ["a", "new", "paragraph"]]
+
+
+def test_trained_vectors_answer_the_held_out_analogies():
+    # a quarter of the benchmark's corpus (python -m microseq.text.benchmark planted reaches 99.7-100%)
+    corpus = planted_corpus(15_000)
+    for model in (Word2Vec(dim=30, epochs=3, min_count=1), Word2Vec(dim=30, epochs=5, min_count=1, cbow=True)):
+        model.fit(corpus.sentences)
+        assert WordVectors(model.words, model.vectors).analogy_accuracy(corpus.held_out) > 0.9
+    glove = GloVe(dim=30, window=5, epochs=20, min_count=1).fit(corpus.sentences)
+    assert WordVectors(glove.words, glove.vectors).analogy_accuracy(corpus.held_out) > 0.7
+
+
+def test_python_docs_corpus_is_english_from_the_standard_library():
+    sentences = python_docs_corpus(max_chars=200_000)
+    words = [w for s in sentences for w in s]
+    assert 20_000 < len(words) < 60_000
+    assert {"the", "list", "file", "exception"} <= set(words)
