@@ -2,8 +2,8 @@
 
 Modules, one job each: ``ngram`` (n-gram LMs), ``features`` and ``naive_bayes`` (bag-of-n-gram classifiers),
 ``vocabulary`` (a word corpus as ids), ``word2vec`` and ``glove`` (training; the fused updates are in
-``microseq.kernels.word2vec``), ``similarity`` (neighbours, analogies, Spearman), ``corpora`` (planted and
-Python-docs corpora), ``vector_io`` (word2vec text/binary files).
+``microseq.kernels.word2vec`` and ``.glove``), ``similarity`` (neighbours, analogies, Spearman),
+``corpora`` (planted and Python-docs corpora), ``vector_io`` (word2vec text/binary files), ``benchmark``.
 """
 
 from .corpora import PlantedCorpus, planted_corpus, python_docs_corpus, tokenize

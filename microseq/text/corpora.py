@@ -24,9 +24,11 @@ __all__ = ["PlantedCorpus", "planted_corpus", "python_docs_corpus", "tokenize"]
 
 _ROLES = {  # male form: (female form, the role's own context words)
     "king": ("queen", "crown throne"), "prince": ("princess", "castle heir"), "actor": ("actress", "stage film"),
-    "waiter": ("waitress", "restaurant tips"), "father": ("mother", "family home"), "son": ("daughter", "child parents"),
+    "waiter": ("waitress", "restaurant tips"), "father": ("mother", "family home"),
+    "son": ("daughter", "child parents"),
     "brother": ("sister", "sibling siblings"), "uncle": ("aunt", "relatives visit"),
-    "husband": ("wife", "marriage wedding"), "boy": ("girl", "school toys"), "man": ("woman", "adult work"),
+    "husband": ("wife", "marriage wedding"), "boy": ("girl", "school toys"),
+    "man": ("woman", "adult work"),
     "nephew": ("niece", "cousin birthday"), "lord": ("lady", "manor estate"), "monk": ("nun", "monastery prayer"),
     "hero": ("heroine", "legend quest"), "steward": ("stewardess", "flight cabin"),
 }
@@ -133,7 +135,8 @@ def planted_corpus(n_sentences: int = 60_000, noise: int = 2, seed: int = 0) -> 
     for relation, pairs in groups.items():
         kinds = {}
         for a, b in pairs:  # questions only between pairs of the same kind (base->comparative with base->comparative)
-            kinds.setdefault((factors[a][-1], factors[b][-1]) if relation != "gender" else factors[a][-1], []).append((a, b))
+            kind = factors[a][-1] if relation == "gender" else (factors[a][-1], factors[b][-1])
+            kinds.setdefault(kind, []).append((a, b))
         for same in kinds.values():
             questions += [(a, b, c, d) for a, b in same for c, d in same if a != c]
     order = rng.permutation(len(questions))

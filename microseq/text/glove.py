@@ -6,7 +6,7 @@ Over the nonzero entries X_ij of the co-occurrence matrix (each pair within the 
 
 (the 1/2 as in the GloVe tool), minimised by AdaGrad one entry at a time in a shuffled order each epoch; the
 word vectors are w + wc. ``glove_loss`` is the readable objective through the autograd engine; the training
-pass is the fused kernel ``microseq.kernels.word2vec.glove_train``.
+pass is the fused kernel ``microseq.kernels.glove.glove_train``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import ops
 from ..data import DataError
-from ..kernels.word2vec import glove_train
+from ..kernels.glove import glove_train
 from ..tensor import Tensor
 from .vocabulary import Corpus
 

@@ -7,7 +7,8 @@ Multinomial, with Laplace/Lidstone smoothing alpha over F features and classes c
 with N_ct the count of feature t in the documents of class c and N_c = sum_t N_ct. Bernoulli uses only
 whether each feature occurs, and also the features that do not::
 
-    log P(c | x)  =  log P(c) + sum_t [b_t log p_ct + (1 - b_t) log(1 - p_ct)],   p_ct = (D_ct + alpha) / (D_c + 2 alpha)
+    log P(c | x)  =  log P(c) + sum_t [b_t log p_ct + (1 - b_t) log(1 - p_ct)],
+    p_ct = (D_ct + alpha) / (D_c + 2 alpha)
 
 with D_ct the number of documents of class c holding t and D_c the documents of class c. These are
 scikit-learn's MultinomialNB and BernoulliNB (with ``fit_prior=True``): the same alpha gives the same

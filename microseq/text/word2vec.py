@@ -162,7 +162,8 @@ class Word2Vec:
         if engine not in ("fused", "composed"):
             raise ValueError(f"Word2Vec: engine must be 'fused' or 'composed', got {engine!r}")
         self.dim, self.window, self.negatives, self.cbow, self.sample = dim, window, negatives, cbow, sample
-        self.min_count, self.epochs, self.batch_size, self.engine, self.seed = min_count, epochs, batch_size, engine, seed
+        self.min_count, self.epochs, self.batch_size = min_count, epochs, batch_size
+        self.engine, self.seed = engine, seed
         self.lr = (0.05 if cbow else 0.025) if lr is None else lr
         self.dtype = np.dtype(dtype)
 

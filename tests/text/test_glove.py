@@ -4,7 +4,7 @@ from hypothesis import given, strategies as st
 
 import microseq as ms
 from microseq.data import DataError
-from microseq.kernels.word2vec import glove_train
+from microseq.kernels.glove import glove_train
 from microseq.testing import check_gradients
 from microseq.text import GloVe, cooccurrence, glove_loss
 
