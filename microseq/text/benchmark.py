@@ -1,11 +1,13 @@
 """Measurements of issue 16: n-gram bits per character, planted-corpus analogies, word2vec throughput.
 
-Run ``python -m microseq.text.benchmark [ngram] [planted] [speed]`` (all three by default). Times are wall
+Run ``python -m microseq.text.benchmark [ngram] [sentiment] [planted] [speed]`` (all by default). Times are wall
 clock on whatever else the machine is doing: state ``uptime``'s load beside them.
 
 * ``ngram``: bits per character of Kneser-Ney character models, n = 1..8, on the held-out split of the
   default corpus that ``microseq train`` (charlm) evaluates on (``stdlib_corpus`` then ``split_text(text,
   0.05)``), with the fraction of held-out n-grams never seen in training.
+* ``sentiment``: Naive Bayes accuracy on the generated reviews of ``microseq train sentiment`` (the same
+  sets), bags of words and of n-grams, and reviews a bag of words gets wrong.
 * ``planted``: held-out analogy accuracy (3CosAdd, 3CosMul) and similarity correlation of word2vec
   (skip-gram, CBOW) and GloVe on the planted corpus, with the training times.
 * ``speed``: word2vec skip-gram words per second (corpus tokens per second of training), fused kernel and
@@ -18,9 +20,13 @@ import sys
 import time
 
 
-from ..data import CharVocab, split_text, stdlib_corpus
+import numpy as np
+
+from ..data import CharVocab, sentiment_examples, split_text, stdlib_corpus
 from .corpora import planted_corpus
+from .features import NGramFeatures
 from .glove import GloVe
+from .naive_bayes import NaiveBayes
 from .ngram import NGramLM
 from .similarity import WordVectors
 from .word2vec import Word2Vec
@@ -92,9 +98,30 @@ def speed(n_sentences: int = 60_000, composed_sentences: int = 2_000) -> None:
     print(f"  gensim, workers=1:   {rate:10,.0f} words/s (its vocabulary scan included, as ours)")
 
 
+def sentiment(seed: int = 0, train_size: int = 5000, eval_size: int = 1000) -> None:
+    """Naive Bayes on the sets ``microseq train sentiment`` draws (its streams 1, 2, 3 of ``[seed, stream]``)."""
+    train, train_y = sentiment_examples(np.random.default_rng([seed, 1]), train_size)
+    valid, valid_y = sentiment_examples(np.random.default_rng([seed, 2]), eval_size)
+    test, test_y = sentiment_examples(np.random.default_rng([seed, 3]), eval_size)
+    print(f"Naive Bayes on sentiment: {train_size} training, {eval_size} validation and test reviews")
+    for low, high in ((1, 1), (1, 2), (1, 3)):
+        features = NGramFeatures(low, high).fit(train)
+        X = features.transform(train)
+        for kind in ("multinomial", "bernoulli"):
+            nb = NaiveBayes(1.0, kind).fit(X, train_y)
+            print(f"  {kind:11s} n-grams {low}..{high}: valid {nb.accuracy(features.transform(valid), valid_y):6.1%}"
+                  f"  test {nb.accuracy(features.transform(test), test_y):6.1%}")
+    features = NGramFeatures(1, 1).fit(train)
+    nb = NaiveBayes().fit(features.transform(train), train_y)
+    wrong = np.flatnonzero(nb.predict(features.transform(valid)) != np.asarray(valid_y))
+    print("  bag of words, wrong on:")
+    for i in wrong[:5]:
+        print(f"    [{'positive' if valid_y[i] else 'negative'}] {' '.join(valid[i])}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parts = (argv if argv is not None else sys.argv[1:]) or ["ngram", "planted", "speed"]
-    jobs = {"ngram": ngram_table, "planted": planted, "speed": speed}
+    parts = (argv if argv is not None else sys.argv[1:]) or ["ngram", "sentiment", "planted", "speed"]
+    jobs = {"ngram": ngram_table, "sentiment": sentiment, "planted": planted, "speed": speed}
     unknown = [p for p in parts if p not in jobs]
     if unknown:
         print(f"unknown part {unknown[0]!r}; choose from {', '.join(jobs)}", file=sys.stderr)

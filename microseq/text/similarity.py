@@ -44,6 +44,15 @@ class WordVectors:
             raise KeyError(f"word not in the vocabulary: {missing[0]!r}")
         return np.array([self.index[w] for w in words], dtype=np.int64)
 
+    def rows_for(self, symbols: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """A (len(symbols), D) matrix whose row i is the vector of ``symbols[i]`` (zeros for a symbol without
+        one, e.g. ``<pad>``), and the boolean mask (len(symbols),) of the rows found: the weight to start an
+        embedding layer from, in the order of a task's vocabulary (``vocab.itos``)."""
+        found = np.array([s in self.index for s in symbols], dtype=bool)
+        rows = np.zeros((len(symbols), self.vectors.shape[1]), dtype=self.vectors.dtype)
+        rows[found] = self.vectors[[self.index[s] for s, f in zip(symbols, found) if f]]
+        return rows, found
+
     def neighbors(self, word: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` words of highest cosine similarity to ``word`` (itself excluded), best first."""
         i = self.ids([word])[0]

@@ -62,3 +62,11 @@ def test_unknown_words_give_one_line_errors():
         wv.analogy("man", "prince", "king")
     with pytest.raises(ValueError, match="3CosAdd"):
         wv.analogy("man", "woman", "king", method="sub")
+
+
+def test_rows_for_a_task_vocabulary():
+    wv = WordVectors(WORDS, VECTORS)
+    rows, found = wv.rows_for(["<pad>", "queen", "pear", "man"])
+    assert found.tolist() == [False, True, False, True]
+    np.testing.assert_array_equal(rows, [[0, 0, 0, 0], VECTORS[3], [0, 0, 0, 0], VECTORS[0]])
+    assert wv.rows_for([])[0].shape == (0, 4)
