@@ -98,7 +98,7 @@ def sgns_loss(v: Tensor, u: Tensor, in_ptr: np.ndarray, in_ids: np.ndarray, targ
     Returns a scalar Tensor.
     """
     counts = np.diff(in_ptr)
-    width = int(counts.max())
+    width = int(counts.max()) if len(counts) else 1
     slot = np.arange(width)[None, :]
     mask = (slot < counts[:, None]).astype(v.dtype)  # (E, C): which context slots are real
     rows = in_ids[np.minimum(in_ptr[:-1, None] + slot, len(in_ids) - 1)]  # (E, C)

@@ -11,7 +11,7 @@ from microseq.text import GloVe, cooccurrence, glove_loss
 
 @st.composite
 def glove_entries(draw, distinct=False):
-    V, D, P = draw(st.integers(2, 5)), draw(st.integers(1, 4)), draw(st.integers(1, 6))
+    V, D, P = draw(st.integers(2, 5)), draw(st.integers(1, 4)), draw(st.integers(0, 6))
     if distinct:  # no row or column twice: one AdaGrad step per entry is then one step on the batch
         P = min(P, V)
         rows = np.array(draw(st.permutations(range(V))))[:P]

@@ -13,9 +13,9 @@ from microseq.text.word2vec import keep_probability, noise_table
 @st.composite
 def sgns_batches(draw):
     """A table size, a vector size and a batch of examples in CSR form (1..3 inputs each: CBOW windows)."""
-    V, D, E, K = draw(st.integers(2, 6)), draw(st.integers(1, 4)), draw(st.integers(1, 5)), draw(st.integers(0, 3))
+    V, D, E, K = draw(st.integers(2, 6)), draw(st.integers(1, 4)), draw(st.integers(0, 5)), draw(st.integers(0, 3))
     counts = np.array(draw(st.lists(st.integers(1, 3), min_size=E, max_size=E)))
-    in_ptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    in_ptr = np.r_[0, np.cumsum(counts, dtype=np.int64)].astype(np.int64)
     words = st.integers(0, V - 1)
     in_ids = np.array(draw(st.lists(words, min_size=int(in_ptr[-1]), max_size=int(in_ptr[-1]))), dtype=np.int64)
     targets = np.array(draw(st.lists(words, min_size=E * (K + 1), max_size=E * (K + 1))), dtype=np.int64)
@@ -28,6 +28,13 @@ def test_sgns_loss_gradients_match_finite_differences(batch):
     rng = np.random.default_rng(seed)
     v, u = rng.normal(size=(V, D)), rng.normal(size=(V, D))
     check_gradients(lambda v, u: sgns_loss(v, u, in_ptr, in_ids, targets), v, u, names=["v", "u"])
+
+
+def test_an_empty_batch_has_zero_loss_and_gradients():
+    v, u = ms.tensor(np.ones((3, 2)), requires_grad=True), ms.tensor(np.ones((3, 2)), requires_grad=True)
+    loss = sgns_loss(v, u, np.array([0]), np.zeros(0, np.int64), np.zeros((0, 2), np.int64))
+    loss.backward()
+    assert loss.item() == 0.0 and not v.grad.any() and not u.grad.any()
 
 
 def test_sgns_loss_value_by_hand():
