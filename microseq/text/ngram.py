@@ -31,6 +31,13 @@ __all__ = ["NGramLM", "SMOOTHINGS"]
 SMOOTHINGS = ("ml", "add-k", "kneser-ney")
 
 
+def _gather(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """values[ids] as float64, 0 where an id is -1 (unseen) or ``values`` is empty."""
+    if len(values) == 0:
+        return np.zeros(len(ids))
+    return np.where(ids >= 0, values[np.maximum(ids, 0)], 0.0)
+
+
 class _Order:
     """The table of one order k: sorted codes, raw and continuation counts, and per-history sums."""
 
@@ -106,7 +113,7 @@ class NGramLM:
             raise ValueError("NGramLM: cannot fit on an empty sequence")
         V, self.orders = self.vocab_size, []
         prefix_ids = np.zeros(len(ids), dtype=np.int64)  # id of the (k-1)-gram starting at each position
-        n_prefixes, positions = 1, []
+        n_prefixes = 1
         for k in range(1, self.order + 1):
             n = len(ids) - k + 1
             if n <= 0:
@@ -115,7 +122,6 @@ class NGramLM:
             table, first, inverse, counts = np.unique(codes, return_index=True, return_inverse=True,
                                                       return_counts=True)
             self.orders.append(_Order(table, counts, n_prefixes, V))
-            positions.append(first)
             prefix_ids, n_prefixes = inverse.reshape(-1), len(table)
             if k > 1:  # N1+(. g): each distinct k-gram adds one to the (k-1)-gram it ends with
                 suffix = self._ids_at(ids, first + 1, k - 1)
@@ -151,24 +157,20 @@ class NGramLM:
                 code = np.where((history >= 0) & (token >= 0), history * V + token, -1)
                 history = self.orders[j].lookup(code)
             gram = table.lookup(np.where(history >= 0, history * V + words, -1))
-            g, h = np.maximum(gram, 0), np.maximum(history, 0)
-            raw_count = np.where(gram >= 0, table.counts[g] if len(table.codes) else 0.0, 0.0)
             (total_raw, distinct_raw), (total_cont, distinct_cont) = self._sums[k - 1]
-            total_raw = np.where(history >= 0, total_raw[h] if len(total_raw) else 0.0, 0.0)
+            raw_count, raw_total = _gather(table.counts, gram), _gather(total_raw, history)
             if self.smoothing == "add-k":  # only the starting order counts
-                prob = np.where(k == top, (raw_count + self.k) / (total_raw + self.k * V), prob)
+                prob = np.where(k == top, (raw_count + self.k) / (raw_total + self.k * V), prob)
                 continue
             if self.smoothing == "ml":  # the longest history seen in training decides
-                seen = (k <= top) & (total_raw > 0)
-                prob = np.where(seen, raw_count / np.where(seen, total_raw, 1.0), prob)
+                seen = (k <= top) & (raw_total > 0)
+                prob = np.where(seen, raw_count / np.where(seen, raw_total, 1.0), prob)
                 continue
             raw = k == top  # Kneser-Ney: raw counts at the starting order, continuation counts below it
-            cont_count = np.where(gram >= 0, table.continuation[g] if len(table.codes) else 0.0, 0.0)
-            count = np.where(raw, raw_count, cont_count)
-            total = np.where(raw, total_raw, np.where(history >= 0, total_cont[h] if len(total_cont) else 0.0, 0.0))
-            distinct = np.where(raw, distinct_raw[h] if len(distinct_raw) else 0.0,
-                                distinct_cont[h] if len(distinct_cont) else 0.0)
-            seen = (k <= top) & (total > 0)
+            count = np.where(raw, raw_count, _gather(table.continuation, gram))
+            total = np.where(raw, raw_total, _gather(total_cont, history))
+            distinct = np.where(raw, _gather(distinct_raw, history), _gather(distinct_cont, history))
+            seen = (k <= top) & (total > 0)  # an unseen history leaves P(w | h') as it is
             safe, d = np.where(seen, total, 1.0), self.discount
             prob = np.where(seen, np.maximum(count - d, 0.0) / safe + d * distinct / safe * prob, prob)
         return prob
