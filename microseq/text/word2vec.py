@@ -28,7 +28,21 @@ from ..kernels.word2vec import sgns_train
 from ..tensor import Tensor
 from .vocabulary import Corpus
 
-__all__ = ["Word2Vec", "sgns_loss", "Examples", "draw_examples", "keep_probability", "noise_table"]
+__all__ = ["Word2Vec", "sgns_loss", "Examples", "draw_examples", "keep_probability", "noise_table",
+           "sentence_chunks"]
+
+
+CHUNK_TOKENS = 1_000_000  # examples are drawn for this many tokens at a time: about 100 MB at window 5
+
+
+def sentence_chunks(sentence: np.ndarray, size: int) -> np.ndarray:
+    """Cut points 0 = c0 < c1 < ... = N of the token range into chunks of about ``size`` tokens, each cut at
+    a sentence start (windows never cross sentences, so drawing examples chunk by chunk loses none)."""
+    N = len(sentence)
+    starts = np.flatnonzero(np.r_[True, sentence[1:] != sentence[:-1]])
+    wanted = np.searchsorted(starts, np.arange(size, N, size))
+    cuts = np.where(wanted < len(starts), starts[np.minimum(wanted, len(starts) - 1)], N)
+    return np.unique(np.r_[0, cuts, N]).astype(np.int64)
 
 
 def keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -179,21 +193,28 @@ class Word2Vec:
         keep = keep_probability(corpus.counts, self.sample)
         self.v = ((rng.random((V, self.dim)) - 0.5) / self.dim).astype(self.dtype)  # the C tool's start
         self.u = np.zeros((V, self.dim), dtype=self.dtype)
-        total, self.losses, self.examples_seen = self.epochs * len(corpus.ids), [], 0
+        if not (corpus.sentence[1:] == corpus.sentence[:-1]).any():
+            raise DataError("word2vec: no sentence has two words, so no word has a context")
+        N, cuts = len(corpus.ids), sentence_chunks(corpus.sentence, CHUNK_TOKENS)
+        self.losses, self.examples_seen = [], 0
         for epoch in range(self.epochs):
-            examples = draw_examples(corpus.ids, corpus.sentence, noise, keep, self.window, self.negatives,
-                                     self.cbow, rng)
-            if len(examples) == 0:
-                raise DataError("word2vec: no word has another word of its sentence within the window")
-            batch_ptr = np.r_[np.arange(0, len(examples), self.batch_size), len(examples)].astype(np.int64)
-            progress = (epoch * len(corpus.ids) + examples.position[batch_ptr[:-1]]) / total
-            lrs = (self.lr * np.maximum(1.0 - progress, 1e-4)).astype(self.dtype)
-            if self.engine == "fused":
-                loss = sgns_train(self.v, self.u, examples.in_ptr, examples.in_ids, examples.targets, batch_ptr, lrs)
-            else:
-                loss = _composed_train(self.v, self.u, examples, batch_ptr, lrs)
-            self.losses.append(loss / len(examples))
-            self.examples_seen += len(examples)
+            loss, count = 0.0, 0
+            for start, stop in zip(cuts[:-1], cuts[1:]):
+                examples = draw_examples(corpus.ids[start:stop], corpus.sentence[start:stop], noise, keep,
+                                         self.window, self.negatives, self.cbow, rng)
+                if len(examples) == 0:
+                    continue
+                batch_ptr = np.r_[np.arange(0, len(examples), self.batch_size), len(examples)].astype(np.int64)
+                progress = (epoch * N + start + examples.position[batch_ptr[:-1]]) / (self.epochs * N)
+                lrs = (self.lr * np.maximum(1.0 - progress, 1e-4)).astype(self.dtype)
+                if self.engine == "fused":
+                    loss += sgns_train(self.v, self.u, examples.in_ptr, examples.in_ids, examples.targets,
+                                       batch_ptr, lrs)
+                else:
+                    loss += _composed_train(self.v, self.u, examples, batch_ptr, lrs)
+                count += len(examples)
+            self.losses.append(loss / count if count else float("nan"))
+            self.examples_seen += count
         return self
 
     @property

@@ -7,7 +7,8 @@ from microseq.data import DataError
 from microseq.kernels.word2vec import sgns_train
 from microseq.testing import check_gradients
 from microseq.text import Word2Vec, sgns_loss
-from microseq.text.word2vec import keep_probability, noise_table
+from microseq.text import word2vec
+from microseq.text.word2vec import keep_probability, noise_table, sentence_chunks
 
 
 @st.composite
@@ -97,7 +98,7 @@ def test_keep_probability_is_the_c_tools():
     ([], {}, "the corpus is empty"),
     ([["a", "b"]], dict(min_count=2), "no word occurs at least min_count=2 times"),
     ([["a", "b", "c"]], dict(negatives=5), "3 distinct words; 5 negatives need at least 6"),
-    ([["a"], ["b"], ["c"]], dict(negatives=1, sample=0), "no word has another word of its sentence within the window"),
+    ([["a"], ["b"], ["c"]], dict(negatives=1, sample=0), "no sentence has two words"),
 ])
 def test_bad_corpora_give_one_line_errors(sentences, settings, message):
     with pytest.raises(DataError, match=message) as error:
@@ -117,3 +118,19 @@ def test_noise_table_follows_the_three_quarter_power():
     table = noise_table(counts, size=100_000)
     share = np.bincount(table, minlength=4) / len(table)
     np.testing.assert_allclose(share, counts**0.75 / (counts**0.75).sum(), atol=1e-5)
+
+
+def test_sentence_chunks_cut_at_sentence_starts():
+    sentence = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])
+    assert sentence_chunks(sentence, 4).tolist() == [0, 5, 9, 10]  # 4 and 8 fall inside sentences
+    assert sentence_chunks(sentence, 100).tolist() == [0, 10]
+    assert sentence_chunks(sentence, 1).tolist() == [0, 3, 5, 9, 10]
+
+
+def test_training_in_chunks_draws_every_sentence(monkeypatch):
+    settings = dict(dim=6, window=1, negatives=2, min_count=1, epochs=1, sample=0, dtype=np.float64)
+    whole = Word2Vec(**settings).fit(SENTENCES)
+    monkeypatch.setattr(word2vec, "CHUNK_TOKENS", 50)
+    chunked = Word2Vec(**settings).fit(SENTENCES)
+    assert chunked.examples_seen == whole.examples_seen == 60 * 11 * 2  # every neighbour, chunk by chunk
+    assert np.isfinite(chunked.losses).all()
