@@ -108,7 +108,7 @@ def docs(words: tuple = ("list", "file", "error", "thread", "socket", "exception
     """word2vec skip-gram on the standard library's English; the neighbours of a few Python words."""
     sentences = python_docs_corpus()
     start = time.perf_counter()
-    model = Word2Vec(dim=100, window=5, epochs=5, min_count=5, sample=1e-4).fit(sentences)
+    model = Word2Vec(dim=100, window=3, epochs=10, min_count=5, sample=1e-3).fit(sentences)
     seconds = time.perf_counter() - start
     print(f"Python docs: {sum(map(len, sentences))} tokens, {len(model.words)} words, word2vec {seconds:.1f} s")
     vectors = WordVectors(model.words, model.vectors)
