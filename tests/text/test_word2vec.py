@@ -134,3 +134,12 @@ def test_training_in_chunks_draws_every_sentence(monkeypatch):
     chunked = Word2Vec(**settings).fit(SENTENCES)
     assert chunked.examples_seen == whole.examples_seen == 60 * 11 * 2  # every neighbour, chunk by chunk
     assert np.isfinite(chunked.losses).all()
+
+
+def test_saturated_scores_stay_finite_in_both_paths():
+    # scores of +-2000: s(x) is 0 or 1 in float64, the loss is softplus(-z) = 2000 or 0, never inf or NaN
+    v, u = np.array([[20.0, 20.0, 20.0, 20.0, 20.0]]), np.array([[-20.0] * 5])
+    in_ptr, in_ids, targets = np.array([0, 1]), np.array([0]), np.array([[0, 0]])
+    loss = sgns_train(v.copy(), u.copy(), in_ptr, in_ids, targets, np.array([0, 1]), np.array([0.1]))
+    composed = sgns_loss(ms.tensor(v), ms.tensor(u), in_ptr, in_ids, targets)
+    assert loss == pytest.approx(2000.0) and composed.item() == pytest.approx(2000.0)
