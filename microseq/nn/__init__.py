@@ -7,4 +7,8 @@ from .bidirectional import Bidirectional
 from .cells import GRUCell, LSTMCell, RNNCell
 from .recurrent import GRU, LSTM, RNN
 from .unroll import Recurrent
+from .conv import Conv2d
+from .flatten import Flatten
+from .normalization import BatchNorm2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss, masked_cross_entropy
