@@ -182,17 +182,17 @@ def _conv_padding(padding, kernel, stride, dilation) -> tuple[int, int, int, int
 def _transposed_conv(g, w, window: Window, groups: int):
     """dX: the gradient of conv2d for its input (a transposed convolution), g (B, O, OH, OW), w (O, C/G, kH, kW)."""
     B, O = g.shape[:2]
-    K = w.shape[1] * window.kernel[0] * window.kernel[1]
-    cols = np.swapaxes(w.reshape(groups, O // groups, K), -1, -2) @ g.reshape(B, groups, O // groups, -1)
+    K, L = w.shape[1] * window.kernel[0] * window.kernel[1], window.out[0] * window.out[1]
+    cols = np.swapaxes(w.reshape(groups, O // groups, K), -1, -2) @ g.reshape(B, groups, O // groups, L)
     return col2im(cols.reshape((B, w.shape[1] * groups) + window.kernel + window.out), window)
 
 
 def _weight_correlation(g, x, window: Window, groups: int):
     """dW: the gradient of conv2d for its weight, (O, C/G * kH * kW) per group summed over the batch."""
-    B, O = g.shape[:2]
-    cols = im2col(x, window)
-    cols = cols.reshape(B, groups, -1, window.out[0] * window.out[1])
-    return (g.reshape(B, groups, O // groups, -1) @ np.swapaxes(cols, -1, -2)).sum(axis=0)
+    (B, O), C = g.shape[:2], x.shape[1]
+    K, L = C // groups * window.kernel[0] * window.kernel[1], window.out[0] * window.out[1]
+    cols = im2col(x, window).reshape(B, groups, K, L)
+    return (g.reshape(B, groups, O // groups, L) @ np.swapaxes(cols, -1, -2)).sum(axis=0)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
@@ -244,8 +244,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         raise ValueError(f"conv2d: kernel {kernel} (dilation {dilation}, extent {window.extent}) is larger than "
                          f"the padded input {window.padded} (input {x.shape}, padding {window.padding})")
 
-    cols = _im2col_array(x.data, window).reshape(B, groups, -1, window.out[0] * window.out[1])
-    y = (weight.data.reshape(groups, O // groups, -1) @ cols).reshape((B, O) + window.out)
+    K, L = C // groups * kernel[0] * kernel[1], window.out[0] * window.out[1]
+    cols = _im2col_array(x.data, window).reshape(B, groups, K, L)
+    y = (weight.data.reshape(groups, O // groups, K) @ cols).reshape((B, O) + window.out)
     if bias is not None:
         y += bias.data[:, None, None]
 
