@@ -206,3 +206,27 @@ def test_a_small_cnn_trains_end_to_end():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_a_checkpoint_keeps_the_running_statistics(tmp_path):
+    from microseq.checkpoint import load_checkpoint, save_checkpoint
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    model(ms.randn(4, 1, 5, 5))
+    save_checkpoint(tmp_path / "cnn.msq", model)
+    restored = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    load_checkpoint(tmp_path / "cnn.msq", restored)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(restored.state_dict()[name], value)
+        assert restored.state_dict()[name].dtype == value.dtype
+    assert restored.state_dict()["1.num_batches_tracked"] == 1
+
+
+def test_register_buffer_takes_tensors_and_keeps_a_reassigned_buffer():
+    module = nn.Module()
+    with pytest.raises(TypeError, match=r"register_buffer: 'scale' must be a Tensor \(not a Parameter\) or None"):
+        module.register_buffer("scale", nn.Parameter(np.ones(2)))
+    module.register_buffer("scale", ms.ones(2))
+    module.scale = ms.zeros(3)  # reassigning keeps it a buffer, with the new value
+    assert list(module.state_dict()) == ["scale"] and module.state_dict()["scale"].shape == (3,)
+    assert list(module.parameters()) == []
