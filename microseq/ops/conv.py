@@ -37,7 +37,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..kernels.im2col import col2im_add
 from ..tensor import Tensor, as_tensor, record
 from ._util import check_float
 
@@ -108,6 +107,8 @@ def _im2col_array(x: np.ndarray, window: Window) -> np.ndarray:
 
 
 def _col2im_array(cols: np.ndarray, window: Window) -> np.ndarray:
+    from ..kernels.im2col import col2im_add  # here, so that importing the ops loads no numba
+
     B, C = cols.shape[:2]
     image = np.zeros((B, C) + window.padded, dtype=cols.dtype)
     col2im_add(np.ascontiguousarray(cols), image, *window.stride, *window.dilation)  # (kernels/im2col.py)
