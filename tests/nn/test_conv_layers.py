@@ -140,7 +140,8 @@ def test_batch_norm_train_steps_then_eval_match_pytorch(options):
 
 def test_batch_norm_eval_mode_leaves_the_running_statistics_alone():
     bn = nn.BatchNorm2d(2)
-    bn(ms.Tensor(np.random.default_rng(0).standard_normal((3, 2, 2, 2)).astype(np.float32)))
+    y = bn(ms.Tensor(np.random.default_rng(0).standard_normal((3, 2, 2, 2)).astype(np.float32)))
+    assert y.dtype == bn.running_mean.dtype == bn.running_var.dtype == np.float32  # float32 stays float32
     before = {k: v.copy() for k, v in bn.state_dict().items()}
     assert before["num_batches_tracked"] == 1
     bn.eval()(ms.randn(3, 2, 2, 2))
