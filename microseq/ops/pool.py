@@ -2,12 +2,12 @@
 
 Shapes: B batch, C channels, H x W input, kH x kW window, OH x OW output.
 
-The windows are :class:`~microseq.ops.conv.Window` s, and every gradient goes back through
-:func:`~microseq.ops.conv.col2im` (whose own gradient is im2col), so the rules are differentiable again:
+The windows are :class:`~microseq.ops.conv.Window` s, and every gradient goes back through a linear op whose
+gradient is its adjoint (col2im and im2col, scatter and gather), so the rules are differentiable again:
 
-- max: y = the largest value of the window; dX = col2im(G at the arg-max of each window, 0 elsewhere). On ties
-  the first position in row-major window order takes it all, as PyTorch (the mask of winners is a constant, so
-  the rule is linear in G).
+- max: y = the largest value of the window; dX = G scattered to the arg-max of each window (0 elsewhere), an op
+  whose adjoint is the gather at the arg-max. On ties the first position in row-major window order takes it all,
+  as PyTorch (the arg-max is a constant, so the rule is linear in G).
 - average: y = sum of the window / count; dX = col2im(G / count, spread over the window).
 - adaptive average: y = P_H x P_W^T with averaging matrices P (OH, H) and P (OW, W); dX = P_H^T G P_W.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, as_tensor, record
-from .conv import Window, check_image, col2im, pair_of, windows
+from .conv import Window, check_image, col2im, pad_image, pair_of, windows
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
@@ -49,6 +49,32 @@ def _pool_window(op: str, x: Tensor, kernel_size, stride, padding, dilation, cei
     return Window(size, kernel, stride, dilation, (pad[0], pad[0] + extra[0], pad[1], pad[1] + extra[1]))
 
 
+def _scatter_to_arg(g, arg: np.ndarray, window: Window):
+    """The gradient of max pooling: each entry of ``g`` (B, C, OH, OW) added onto its window's arg-max in an image of
+    zeros (B, C, H, W). An array for an array; for a Tensor a recorded op whose gradient is :func:`_gather_at_arg`
+    (and the gather's is this scatter: each is the other's adjoint)."""
+    if isinstance(g, Tensor):
+        y = _scatter_to_arg(g.data, arg, window)
+        return record("max_pool2d_scatter", y, (g,), lambda gg: (_gather_at_arg(gg, arg, window),))
+    from ..kernels.pool import scatter_to_arg  # here, so that importing the ops loads no numba
+
+    image = np.zeros(g.shape[:2] + window.padded, dtype=g.dtype)
+    scatter_to_arg(np.ascontiguousarray(g), arg, image)
+    top, _, left, _ = window.padding
+    H, W = window.size
+    return np.ascontiguousarray(image[:, :, top : top + H, left : left + W])
+
+
+def _gather_at_arg(x, arg: np.ndarray, window: Window):
+    """``x`` (B, C, H, W) read at each window's arg-max: (B, C, OH, OW); the adjoint of :func:`_scatter_to_arg`."""
+    if isinstance(x, Tensor):
+        return record("max_pool2d_gather", _gather_at_arg(x.data, arg, window), (x,),
+                      lambda gg: (_scatter_to_arg(gg, arg, window),))
+    B, C = x.shape[:2]
+    padded = pad_image(x, window).reshape(B, C, -1) if B * C else np.zeros((B, C, 1), x.dtype)
+    return np.take_along_axis(padded, arg.reshape(B, C, -1), axis=2).reshape(arg.shape)
+
+
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False) -> Tensor:
     """The largest value of each (dilated) window, as ``torch.nn.functional.max_pool2d``.
 
@@ -65,22 +91,18 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
     Tensor, shape (B, C, OH, OW)
 
     The gradient goes to the arg-max of each window, the first one in row-major order on ties (PyTorch's);
-    a NaN in the window is the maximum.
+    a NaN in the window is the maximum. (A dilated window that meets only padding gives -inf and no gradient.)
+    The arg-max and the scatter run compiled (``microseq.kernels.pool``).
     """
+    from ..kernels.pool import max_pool_forward  # here, so that importing the ops loads no numba
+
     x = as_tensor(x)
     window = _pool_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    B, C = x.shape[:2]
-    size = window.kernel[0] * window.kernel[1]
-    view = windows(x.data, window, fill=-np.inf).reshape((B, C) + window.out + (size,))
-    arg = np.argmax(view, axis=-1)  # the first maximum (or the first NaN)
-    y = np.take_along_axis(view, arg[..., None], axis=-1)[..., 0]
-    spread = (B, C) + window.kernel + window.out
-
-    def backward(g):
-        winner = np.arange(size).reshape(size, 1, 1) == arg[:, :, None]  # (B, C, kH * kW, OH, OW)
-        return (col2im(np.where(winner, g[:, :, None], 0).reshape(spread), window),)
-
-    return record("max_pool2d", y, (x,), backward)
+    y = np.empty(x.shape[:2] + window.out, dtype=x.dtype)
+    arg = np.empty(y.shape, dtype=np.int64)
+    max_pool_forward(np.ascontiguousarray(pad_image(x.data, window, -np.inf)), y, arg, *window.kernel,
+                     *window.stride, *window.dilation)
+    return record("max_pool2d", y, (x,), lambda g: (_scatter_to_arg(g, arg, window),))
 
 
 def _window_counts(n: int, kernel: int, stride: int, pad: int, out: int, count_include_pad: bool) -> np.ndarray:
