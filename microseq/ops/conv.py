@@ -89,11 +89,11 @@ def pad_image(x: np.ndarray, window: Window, fill: float = 0.0) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
 
 
-def windows(x: np.ndarray, window: Window, fill: float = 0.0) -> np.ndarray:
-    """The windows of ``x`` (B, C, H, W) as a read-only strided view (B, C, OH, OW, kH, kW), padded with ``fill``
-    (no copy beyond the padding)."""
+def windows(x: np.ndarray, window: Window) -> np.ndarray:
+    """The windows of ``x`` (B, C, H, W) as a read-only strided view (B, C, OH, OW, kH, kW), zero padded (no copy
+    beyond the padding)."""
     (sh, sw), (dh, dw), (oh, ow) = window.stride, window.dilation, window.out
-    view = sliding_window_view(pad_image(x, window, fill), window.extent, axis=(2, 3))
+    view = sliding_window_view(pad_image(x, window), window.extent, axis=(2, 3))
     return view[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
 
 
