@@ -46,6 +46,9 @@ class Conv2d(Module):
         self.kernel_size = pair_of("Conv2d", "kernel_size", kernel_size, 1)
         self.stride, self.dilation = pair_of("Conv2d", "stride", stride, 1), pair_of("Conv2d", "dilation", dilation, 1)
         self.padding = padding if isinstance(padding, str) else pair_of("Conv2d", "padding", padding, 0)
+        if isinstance(padding, str) and (padding not in ("same", "valid") or (padding == "same" and self.stride != (1, 1))):
+            raise ValueError(f"Conv2d: padding must be 'valid', 'same' (with stride 1), an int or a pair, got "
+                             f"padding={padding!r} with stride {self.stride}")  # at construction, as PyTorch
         fan_in = in_channels // groups * self.kernel_size[0] * self.kernel_size[1]
         bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
         self.weight = uniform_parameter((out_channels, in_channels // groups, *self.kernel_size), bound, dtype)

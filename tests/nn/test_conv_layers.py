@@ -179,6 +179,8 @@ def test_batch_norm_buffers_are_not_parameters_and_get_no_gradient():
     (lambda: nn.BatchNorm2d(3)(ms.zeros(1, 3, 1, 1)), r"more than 1 value per channel"),
     (lambda: nn.Conv2d(4, 6, 3, groups=4), r"groups=4 must be a positive int dividing in_channels=4 and out_channels=6"),
     (lambda: nn.Conv2d(4, 6, 3, padding_mode="reflect"), r"only padding_mode='zeros'"),
+    (lambda: nn.Conv2d(4, 6, 3, stride=2, padding="same"), r"padding='same' with stride \(2, 2\)"),
+    (lambda: nn.Conv2d(4, 6, 3, padding="full"), r"padding must be 'valid', 'same' \(with stride 1\)"),
     (lambda: nn.Conv2d(3, 4, 3)(ms.zeros(1, 2, 5, 5)), r"input \(1, 2, 5, 5\) has 2 channels, weight \(4, 3, 3, 3\)"),
     (lambda: nn.MaxPool2d(4)(ms.zeros(1, 1, 3, 3)), r"larger than the padded input \(3, 3\)"),
 ])
