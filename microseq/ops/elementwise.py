@@ -58,8 +58,8 @@ def mul(a, b) -> Tensor:
 
 @implements(np.true_divide)
 def div(a, b) -> Tensor:
-    """``a / b``.  dy/da = 1/b, dy/db = -a/b**2."""
-    a, b = pair(a, b)
+    """``a / b``, in floating point (``int / int`` is float32, as PyTorch).  dy/da = 1/b, dy/db = -a/b**2."""
+    a, b = pair(a, b, floating=True)
     try:
         y = a.data / b.data
     except ValueError:
@@ -82,8 +82,11 @@ def pow(a, b) -> Tensor:
     negative base (log(a) is undefined there).
     """
     a, b = pair(a, b)
+    if a.dtype.kind in "iu" and np.any(b.data < 0):
+        raise RuntimeError(f"pow: integers cannot be raised to negative powers (base dtype {a.dtype}); "
+                           "use a float base")
     try:
-        y = a.data**b.data
+        y = (a.data**b.data).astype(a.dtype, copy=False)  # bool ** bool is bool (NumPy says int8)
     except ValueError:
         raise broadcast_error("pow", a, b) from None
 
