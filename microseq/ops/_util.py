@@ -89,18 +89,25 @@ def broadcast_error(op: str, *tensors) -> ValueError:
 
 
 def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
-    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes, checked against ``ndim``."""
+    """The axes a reduction runs over: ``axis`` (None, int or tuple) as a sorted tuple of non-negative axes.
+
+    A 0-d tensor accepts ``axis`` 0 and -1, as in PyTorch, and has no axis to reduce: the result is ``()``.
+    An axis out of range is an ``IndexError``, a repeated one a ``RuntimeError`` (PyTorch's types).
+    """
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    result = []
-    for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        result.append(int(a) % max(ndim, 1))
+    result = [normalize_axis(op, a, ndim) for a in axes]
     if len(set(result)) != len(result):
-        raise ValueError(f"{op}: repeated axis in {axis}")
-    return tuple(sorted(result))
+        raise RuntimeError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(result)) if ndim else ()
+
+
+def normalize_axis(op: str, axis, ndim: int) -> int:
+    """One axis as a non-negative int in ``range(ndim)`` (0 for a 0-d tensor, which accepts 0 and -1)."""
+    if not -max(ndim, 1) <= axis < max(ndim, 1):
+        raise IndexError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return int(axis) % max(ndim, 1)
 
 
 def check_float(op: str, x: Tensor) -> None:

@@ -170,15 +170,16 @@ def relu(a) -> Tensor:
 
 
 def clip(a, min=None, max=None) -> Tensor:
-    """Clamp into ``[min, max]``.  dy/da = 1 where min <= a <= max, else 0 (PyTorch's ``clamp``)."""
+    """Clamp into ``[min, max]``: ``minimum(maximum(a, min), max)``, so ``max`` everywhere if min > max.
+
+    dy/da = 1 where min <= a <= max (bounds included), else 0: everywhere 0 if min > max (PyTorch's ``clamp``).
+    """
     a = as_tensor(a)
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
     for bound in (min, max):
         if bound is not None and (isinstance(bound, Tensor) or np.ndim(bound) != 0):
             raise TypeError(f"clip: min and max must be numbers, got {type(bound).__name__} {bound!r}")
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clip: min ({min}) is larger than max ({max})")
     x = a.data
     inside = np.ones(x.shape, dtype=bool)
     if min is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, as_tensor, record
-from ._util import check_float, normalize_axes, pair
+from ._util import check_float, normalize_axis, pair
 from .elementwise import abs, clip, exp, sigmoid_of, sqrt, where
 from .math import maximum, xlogy
 from .reduction import log_softmax
@@ -481,7 +481,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
         shape = np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
         raise ValueError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} do not broadcast") from None
-    (axis,) = normalize_axes("cosine_similarity", dim, len(shape))
+    axis = normalize_axis("cosine_similarity", dim, len(shape))
     x1, x2 = (broadcast_to(x, shape) for x in (x1, x2))
 
     def unit(x):
