@@ -58,8 +58,8 @@ def mul(a, b) -> Tensor:
 
 @implements(np.true_divide)
 def div(a, b) -> Tensor:
-    """``a / b``.  dy/da = 1/b, dy/db = -a/b**2."""
-    a, b = pair(a, b)
+    """``a / b``, in floating point (``int / int`` is float32, as PyTorch).  dy/da = 1/b, dy/db = -a/b**2."""
+    a, b = pair(a, b, floating=True)
     try:
         y = a.data / b.data
     except ValueError:
@@ -82,8 +82,11 @@ def pow(a, b) -> Tensor:
     negative base (log(a) is undefined there).
     """
     a, b = pair(a, b)
+    if a.dtype.kind in "iu" and np.any(b.data < 0):
+        raise RuntimeError(f"pow: integers cannot be raised to negative powers (base dtype {a.dtype}); "
+                           "use a float base")
     try:
-        y = a.data**b.data
+        y = (a.data**b.data).astype(a.dtype, copy=False)  # bool ** bool is bool (NumPy says int8)
     except ValueError:
         raise broadcast_error("pow", a, b) from None
 
@@ -167,15 +170,16 @@ def relu(a) -> Tensor:
 
 
 def clip(a, min=None, max=None) -> Tensor:
-    """Clamp into ``[min, max]``.  dy/da = 1 where min <= a <= max, else 0 (PyTorch's ``clamp``)."""
+    """Clamp into ``[min, max]``: ``minimum(maximum(a, min), max)``, so ``max`` everywhere if min > max.
+
+    dy/da = 1 where min <= a <= max (bounds included), else 0: everywhere 0 if min > max (PyTorch's ``clamp``).
+    """
     a = as_tensor(a)
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
     for bound in (min, max):
         if bound is not None and (isinstance(bound, Tensor) or np.ndim(bound) != 0):
             raise TypeError(f"clip: min and max must be numbers, got {type(bound).__name__} {bound!r}")
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clip: min ({min}) is larger than max ({max})")
     x = a.data
     inside = np.ones(x.shape, dtype=bool)
     if min is not None:

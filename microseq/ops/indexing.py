@@ -17,7 +17,7 @@ import numpy as np
 
 from ..tensor import Tensor, as_tensor, record
 from ._in_rules import follows_args
-from ._util import normalize_axes
+from ._util import normalize_axis
 from .shape import broadcast_to
 
 __all__ = [
@@ -59,7 +59,7 @@ def _gather_checks(op: str, a: Tensor, dim, index) -> tuple[int, np.ndarray]:
     index = _integer_index(op, index)
     if a.ndim == 0:
         raise ValueError(f"{op}: needs a tensor with at least one dimension, got a 0-d tensor")
-    (dim,) = normalize_axes(op, dim, a.ndim)
+    dim = normalize_axis(op, dim, a.ndim)
     if index.ndim != a.ndim or any(
         i > n for d, (i, n) in enumerate(zip(index.shape, a.shape)) if d != dim
     ):
@@ -162,7 +162,7 @@ def _vector_index(op: str, a: Tensor, dim, index) -> tuple[int, np.ndarray]:
         raise ValueError(f"{op}: index must be 0-d or 1-d, got shape {index.shape}")
     if a.ndim == 0:
         raise ValueError(f"{op}: needs a tensor with at least one dimension, got a 0-d tensor")
-    (dim,) = normalize_axes(op, dim, a.ndim)
+    dim = normalize_axis(op, dim, a.ndim)
     _check_range(op, index, a.shape[dim], dim)
     return dim, index.reshape(-1)
 
@@ -216,7 +216,7 @@ def take_along_dim(a, indices, dim=None) -> Tensor:
         raise ValueError(
             f"take_along_dim: indices of shape {indices.shape} need {a.ndim} dimensions like the tensor {a.shape}"
         )
-    (dim,) = normalize_axes("take_along_dim", dim, a.ndim)
+    dim = normalize_axis("take_along_dim", dim, a.ndim)
     outside = [1 if d == dim else n for d, n in enumerate(a.shape)]
     try:
         common = np.broadcast_shapes(tuple(outside), tuple(1 if d == dim else n for d, n in enumerate(indices.shape)))
@@ -265,7 +265,7 @@ def sort(a, dim: int = -1, descending: bool = False, stable: bool = False) -> Va
     a = as_tensor(a)
     if a.ndim == 0:
         return ValuesIndices(gather(a, 0, np.zeros((), np.int64)), Tensor(np.zeros((), np.int64)))
-    (dim,) = normalize_axes("sort", dim, a.ndim)
+    dim = normalize_axis("sort", dim, a.ndim)
     indices = _sort_indices(a.data, dim, descending).astype(np.int64)
     return ValuesIndices(gather(a, dim, indices), Tensor(indices))
 
@@ -282,12 +282,12 @@ def topk(a, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) ->
     unspecified then). The gradient goes to the chosen elements (a :func:`gather`).
     """
     a = as_tensor(a)
-    n = a.shape[normalize_axes("topk", dim, max(a.ndim, 1))[0]] if a.ndim else 1
+    n = a.shape[normalize_axis("topk", dim, max(a.ndim, 1))] if a.ndim else 1
     if not 0 <= k <= n:
         raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
     if a.ndim == 0:
         return sort(a)
-    (dim,) = normalize_axes("topk", dim, a.ndim)
+    dim = normalize_axis("topk", dim, a.ndim)
     order = _sort_indices(a.data, dim, descending=largest)
     indices = np.take(order, np.arange(k), axis=dim).astype(np.int64)
     return ValuesIndices(gather(a, dim, indices), Tensor(indices))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, as_tensor, implements, record
-from ._util import normalize_axes
+from ._util import normalize_axes, normalize_axis
 from .indexing import index_select
 from .shape import broadcast_to, getitem, moveaxis, reshape
 
@@ -206,7 +206,7 @@ def repeat_interleave(a, repeats, dim=None) -> Tensor:
     a = as_tensor(a)
     if dim is None:
         a, dim = reshape(a, (-1,)), 0
-    (dim,) = normalize_axes("repeat_interleave", dim, a.ndim)
+    dim = normalize_axis("repeat_interleave", dim, a.ndim)
     counts = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
     n = a.shape[dim]
     per_element = counts.ndim == 1 and counts.size == n
@@ -248,7 +248,7 @@ def diagonal(a, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     the upstream gradient back on the diagonal, zeros elsewhere).
     """
     a = as_tensor(a)
-    d1, d2 = (normalize_axes("diagonal", d, a.ndim)[0] for d in (dim1, dim2))
+    d1, d2 = (normalize_axis("diagonal", d, a.ndim) for d in (dim1, dim2))
     if d1 == d2:
         raise ValueError(f"diagonal: dim1 and dim2 are the same axis ({dim1}, {dim2})")
     rows, cols = a.shape[d1], a.shape[d2]
@@ -265,7 +265,7 @@ def flatten(a, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     a = as_tensor(a)
     if a.ndim == 0:
         return reshape(a, (1,))
-    start, end = (normalize_axes("flatten", d, a.ndim)[0] for d in (start_dim, end_dim))
+    start, end = (normalize_axis("flatten", d, a.ndim) for d in (start_dim, end_dim))
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {a.shape})")
     return reshape(a, a.shape[:start] + (int(np.prod(a.shape[start : end + 1])),) + a.shape[end + 1 :])
@@ -274,7 +274,7 @@ def flatten(a, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def unflatten(a, dim: int, sizes) -> Tensor:
     """Split axis ``dim`` into ``sizes`` (one of them may be -1), the inverse of :func:`flatten`."""
     a = as_tensor(a)
-    (dim,) = normalize_axes("unflatten", dim, a.ndim)
+    dim = normalize_axis("unflatten", dim, a.ndim)
     sizes = _sizes((sizes,))
     known = int(np.prod([s for s in sizes if s != -1]))
     if sizes.count(-1) > 1 or (-1 not in sizes and known != a.shape[dim]) or (
@@ -288,7 +288,7 @@ def unflatten(a, dim: int, sizes) -> Tensor:
 def narrow(a, dim: int, start: int, length: int) -> Tensor:
     """``length`` elements of axis ``dim`` from ``start`` on (a negative ``start`` counts from the end)."""
     a = as_tensor(a)
-    (dim,) = normalize_axes("narrow", dim, a.ndim)
+    dim = normalize_axis("narrow", dim, a.ndim)
     n = a.shape[dim]
     if not -n <= start <= n:
         raise IndexError(f"narrow: start {start} is out of range for dimension {dim} of size {n}")

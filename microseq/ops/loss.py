@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, as_tensor, record
-from ._util import check_float, normalize_axes, pair
+from ._util import check_float, normalize_axis, pair
 from .elementwise import abs, clip, exp, sigmoid_of, sqrt, where
 from .math import maximum, xlogy
 from .reduction import log_softmax
@@ -223,14 +223,16 @@ def binary_cross_entropy_with_logits(
 
     ``loss = w * -(p t log s(z) + (1 - t) log(1 - s(z)))`` with s the sigmoid, w ``weight`` and p
     ``pos_weight`` (both 1 by default), written as ``w ((1 - t) z + (1 + (p - 1) t) softplus(-z))`` so that
-    no log of 0 or exp overflow can occur. The gradient with respect to ``z`` is
-    ``w ((1 + (p - 1) t) s(z) - p t)``.
+    no log of 0 or exp overflow can occur. The gradients (PyTorch's) are::
+
+        dloss/dz = w ((1 + (p - 1) t) s(z) - p t)
+        dloss/dt = w ((p - 1) softplus(-z) - z)          (= -w z without pos_weight)
 
     Parameters
     ----------
     logits : Tensor, shape (...)
-    target : array_like, same shape as ``logits``
-        Probabilities in [0, 1] (no gradient flows to the target).
+    target : array_like or Tensor, same shape as ``logits``
+        Probabilities in [0, 1]; a target that requires grad gets its gradient (e.g. soft labels being learnt).
     weight : array_like, optional
         Rescales each element's loss; broadcasts to the logits' shape.
     reduction : {"mean", "sum", "none"}
@@ -244,21 +246,25 @@ def binary_cross_entropy_with_logits(
     _check_reduction(op, reduction)
     if logits.shape != target.shape:
         raise ValueError(f"{op}: logits of shape {logits.shape} and target of shape {target.shape} differ")
-    z, t = logits.data, target.data.astype(logits.dtype)
+    if target.dtype != logits.dtype:
+        target = target.astype(logits.dtype)  # recorded if the target requires grad: its gradient casts back
+    z, t = logits.data, target.data
     w = _elementwise_weight(op, "weight", weight, z)
     p = _elementwise_weight(op, "pos_weight", pos_weight, z)
-    coeff = 1 + (p - 1) * t
-    per_item = w * ((1 - t) * z + coeff * np.logaddexp(0, -z))
+    per_item = w * ((1 - t) * z + (1 + (p - 1) * t) * np.logaddexp(0, -z))
     n = per_item.size if reduction == "mean" else 1
+    target_needs_grad = target.requires_grad
 
-    def backward(g, z, _y):
-        return (g * (w * (coeff * sigmoid_of(z) - p * t)) / n,)
+    def backward(g, z, t, _y):
+        dz = g * (w * ((1 + (p - 1) * t) * sigmoid_of(z) - p * t)) / n
+        dt = g * (w * ((p - 1) * np.logaddexp(0, -z) - z)) / n if target_needs_grad else None
+        return dz, dt
 
     if reduction == "none":
-        return record("bce_with_logits", per_item, (logits,), backward)
+        return record("bce_with_logits", per_item, (logits, target), backward)
     with np.errstate(invalid="ignore"):  # the mean of nothing is NaN (0 / 0)
         value = np.asarray(per_item.sum() / n, dtype=z.dtype)
-    return record("bce_with_logits", value, (logits,), backward)
+    return record("bce_with_logits", value, (logits, target), backward)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -481,7 +487,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
         shape = np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
         raise ValueError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} do not broadcast") from None
-    (axis,) = normalize_axes("cosine_similarity", dim, len(shape))
+    axis = normalize_axis("cosine_similarity", dim, len(shape))
     x1, x2 = (broadcast_to(x, shape) for x in (x1, x2))
 
     def unit(x):

@@ -201,7 +201,7 @@ def atan2(a, b) -> Tensor:
 
     dy/da = b / (a**2 + b**2), dy/db = -a / (a**2 + b**2); both 0 at the origin (as PyTorch).
     """
-    a, b = pair(_floating(a), _floating(b))
+    a, b = pair(a, b, floating=True)
     a, b, y = _binary("atan2", np.arctan2, a, b)
     origin = (a.data == 0) & (b.data == 0)  # 1 is added to the radius there: 0 / 1 instead of 0 / 0
 
@@ -298,7 +298,7 @@ def logaddexp(a, b) -> Tensor:
     dy/da = 1 / (1 + exp(b - a)), dy/db = 1 / (1 + exp(a - b)): PyTorch's form, NaN where both are the same
     infinity.
     """
-    a, b = pair(_floating(a), _floating(b))
+    a, b = pair(a, b, floating=True)
     a, b, y = _binary("logaddexp", np.logaddexp, a, b)
     rule = lambda g, x, w, _y: (g / (1 + np.exp(w - x)), g / (1 + np.exp(x - w)))  # noqa: E731
     return record("logaddexp", y, (a, b), rule, reduces_broadcast=True)
@@ -309,7 +309,7 @@ def xlogy(a, b) -> Tensor:
 
     dy/da = log(b), but 0 where a == 0 and b <= 0 (PyTorch's choice); dy/db = a / b (NaN at a = b = 0).
     """
-    a, b = pair(_floating(a), _floating(b))
+    a, b = pair(a, b, floating=True)
     from scipy import special  # on first use: ``import microseq`` does not load SciPy
 
     a, b, y = _binary("xlogy", special.xlogy, a, b)

@@ -12,7 +12,7 @@ import builtins
 import numpy as np
 
 from ..tensor import Tensor, as_tensor, implements, record
-from ._util import check_float, normalize_axes
+from ._util import check_float, normalize_axes, normalize_axis
 
 __all__ = ["sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax"]
 
@@ -141,7 +141,7 @@ def softmax(a, axis: int = -1) -> Tensor:
     """
     a = as_tensor(a)
     check_float("softmax", a)
-    (ax,) = normalize_axes("softmax", axis, a.ndim)
+    ax = normalize_axis("softmax", axis, a.ndim)
     with np.errstate(invalid="ignore"):  # inf - inf: a slice holding +inf is NaN
         e = np.exp(a.data - _safe_max(a.data, ax, finite=False))
     y = e / np.sum(e, axis=ax, keepdims=True)
@@ -152,7 +152,7 @@ def log_softmax(a, axis: int = -1) -> Tensor:
     """``a - logsumexp(a)`` along ``axis``.  VJP: ``g - softmax(a) * sum(g)``."""
     a = as_tensor(a)
     check_float("log_softmax", a)
-    (ax,) = normalize_axes("log_softmax", axis, a.ndim)
+    ax = normalize_axis("log_softmax", axis, a.ndim)
     x = a.data
     m = _safe_max(x, ax, finite=False)
     with np.errstate(divide="ignore", invalid="ignore"):

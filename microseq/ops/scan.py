@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, as_tensor, implements, record
-from ._util import normalize_axes
+from ._util import normalize_axis
 from .elementwise import astype
 from .layout import flip  # noqa: F401  (registers np.flip on Tensors, which the rules use)
 
@@ -31,7 +31,7 @@ def _prepared(op: str, a, dim, dtype) -> tuple[Tensor, int, tuple]:
         raise TypeError(f"{op}: dim is required (as in PyTorch)")
     if dtype is not None or a.dtype.kind in "biu":
         a = astype(a, dtype or np.int64)
-    (axis,) = normalize_axes(op, dim, max(a.ndim, 1))
+    axis = normalize_axis(op, dim, max(a.ndim, 1))
     return (a.reshape(1) if a.ndim == 0 else a), axis, a.shape
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, as_tensor, implements, record
-from ._util import normalize_axes
+from ._util import normalize_axes, normalize_axis
 
 __all__ = [
     "reshape", "transpose", "swapaxes", "moveaxis", "unsqueeze", "squeeze", "broadcast_to", "getitem",
@@ -40,7 +40,8 @@ def transpose(a, axes=None) -> Tensor:
     axes = tuple(int(i) for i in axes)
     in_range = all(-a.ndim <= i < a.ndim for i in axes)
     if len(axes) != a.ndim or not in_range or sorted(i % a.ndim for i in axes) != list(range(a.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
+        error = RuntimeError if in_range else IndexError  # PyTorch's types: a wrong count or a repeat; a bad dim
+        raise error(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
     inverse = tuple(np.argsort([i % a.ndim for i in axes]))
     return record("transpose", a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),), view_of=a)
 
@@ -50,7 +51,7 @@ def swapaxes(a, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     a = as_tensor(a)
     order = list(range(a.ndim))
-    i, j = normalize_axes("swapaxes", axis1, a.ndim)[0], normalize_axes("swapaxes", axis2, a.ndim)[0]
+    i, j = normalize_axis("swapaxes", axis1, a.ndim), normalize_axis("swapaxes", axis2, a.ndim)
     order[i], order[j] = order[j], order[i]
     return transpose(a, order)
 
@@ -85,18 +86,17 @@ def unsqueeze(a, axis: int) -> Tensor:
     """Insert an axis of size 1 at ``axis``."""
     a = as_tensor(a)
     if not -a.ndim - 1 <= axis <= a.ndim:
-        raise ValueError(f"unsqueeze: axis {axis} is out of range for a tensor with {a.ndim} dimensions")
+        raise IndexError(f"unsqueeze: axis {axis} is out of range for a tensor with {a.ndim} dimensions")
     return expand_dims(a, axis)
 
 
 @implements(np.squeeze)
 def squeeze(a, axis=None) -> Tensor:
-    """Remove axes of size 1 (all of them, or the given ones)."""
+    """Remove axes of size 1: all of them, or those of the given ones that have size 1 (as PyTorch, a given
+    axis of another size is left as it is, where NumPy raises)."""
     a = as_tensor(a)
-    axes = normalize_axes("squeeze", axis, a.ndim) if axis is not None else None
-    if axes is not None and any(a.shape[i] != 1 for i in axes):
-        raise ValueError(f"squeeze: axis {axis} of shape {a.shape} does not have size 1")
-    return reshape(a, np.squeeze(a.data, axis=axes).shape)
+    axes = normalize_axes("squeeze", axis, a.ndim) if axis is not None else range(a.ndim)
+    return reshape(a, tuple(n for i, n in enumerate(a.shape) if not (i in axes and n == 1)))
 
 
 @implements(np.broadcast_to)
@@ -229,7 +229,7 @@ def _numpy_split(a, indices_or_sections, axis: int = 0) -> list[Tensor]:
     """NumPy's ``split`` (for rules): cut before each of the given indices along ``axis``, or into that many
     equal parts."""
     a = as_tensor(a)
-    (axis,) = normalize_axes("split", axis, a.ndim)
+    axis = normalize_axis("split", axis, a.ndim)
     length = a.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         parts = int(indices_or_sections)
@@ -267,7 +267,7 @@ def split(a, split_size_or_sections, axis: int = 0) -> list[Tensor]:
     Same convention as ``torch.split``.
     """
     a = as_tensor(a)
-    (axis,) = normalize_axes("split", axis, a.ndim)
+    axis = normalize_axis("split", axis, a.ndim)
     length = a.shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):
         if split_size_or_sections <= 0:
@@ -288,7 +288,7 @@ def chunk(a, chunks: int, axis: int = 0) -> list[Tensor]:
     a = as_tensor(a)
     if chunks <= 0:
         raise ValueError(f"chunk: number of chunks must be positive, got {chunks}")
-    (axis,) = normalize_axes("chunk", axis, a.ndim)
+    axis = normalize_axis("chunk", axis, a.ndim)
     if a.shape[axis] == 0:  # PyTorch gives `chunks` empty pieces
         return split(a, [0] * chunks, axis)
     return split(a, -(-a.shape[axis] // chunks), axis)

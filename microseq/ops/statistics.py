@@ -19,7 +19,7 @@ import builtins
 import numpy as np
 
 from ..tensor import Tensor, as_tensor, record
-from ._util import check_float, normalize_axes
+from ._util import check_float, normalize_axes, normalize_axis
 from .elementwise import abs, astype, sqrt
 from .indexing import ValuesIndices, gather
 from .layout import movedim
@@ -138,7 +138,7 @@ def _arg_extremum(op: str, pick, a, dim, keepdim: bool) -> Tensor:
             raise ValueError(f"{op}: cannot take the {op} of an empty tensor")
         index = pick(a.data.reshape(-1))
         return Tensor(np.full((1,) * a.ndim if keepdim else (), index, dtype=np.int64))
-    (axis,) = normalize_axes(op, dim, builtins.max(a.ndim, 1))
+    axis = normalize_axis(op, dim, builtins.max(a.ndim, 1))
     if a.ndim and a.shape[axis] == 0:
         raise ValueError(f"{op}: cannot reduce over the empty dimension {dim} (shape {a.shape})")
     if a.ndim == 0:
@@ -195,7 +195,7 @@ def extremum_along(op: str, a, dim: int, keepdim: bool = False) -> ValuesIndices
     index = _arg_extremum(op, pick, a, dim, keepdim=True).data
     if a.ndim == 0:
         return ValuesIndices(gather(a, 0, index), Tensor(index))
-    (axis,) = normalize_axes(op, dim, a.ndim)
+    axis = normalize_axis(op, dim, a.ndim)
     values = gather(a, axis, index)
     if keepdim:
         return ValuesIndices(values, Tensor(index))

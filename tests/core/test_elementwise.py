@@ -89,10 +89,12 @@ def test_gradient_matches_finite_differences(case, data):
         (ms.abs, [-1.0, 0.0, 2.0], [-1.0, 0.0, 1.0]),
         # clamp passes the gradient where min <= x <= max, bounds included
         (lambda x: ms.clip(x, -1.0, 2.0), [-3.0, -1.0, 0.0, 2.0, 3.0], [0.0, 1.0, 1.0, 1.0, 0.0]),
+        # min > max: the value is max everywhere and no point is inside, so the gradient is 0 (PyTorch's)
+        (lambda x: ms.clip(x, 2.0, 1.0), [0.0, 1.0, 1.5, 2.0, 3.0], [0.0, 0.0, 0.0, 0.0, 0.0]),
         (lambda x: x**2.0, [0.0], [0.0]),
         (lambda x: x**0.0, [0.0, -2.0, 3.0], [0.0, 0.0, 0.0]),  # d/dx x**0 is 0 everywhere, 0 included
     ],
-    ids=["relu", "abs", "clip", "square_at_0", "pow0_at_0"],
+    ids=["relu", "abs", "clip", "clip_min_above_max", "square_at_0", "pow0_at_0"],
 )
 def test_gradient_at_kinks(op, x, expected_grad):
     t = ms.Tensor(np.array(x), requires_grad=True)
@@ -127,6 +129,7 @@ SPECIAL = {  # microseq op, the same in PyTorch (by name of a torch function, or
     "abs": (ms.abs, lambda torch, x: torch.abs(x)),
     "clip": (lambda x: ms.clip(x, -1.0, 2.0), lambda torch, x: torch.clamp(x, -1.0, 2.0)),
     "clip_min_only": (lambda x: ms.clip(x, min=0.0), lambda torch, x: torch.clamp(x, min=0.0)),
+    "clip_min_above_max": (lambda x: ms.clip(x, 1.0, -1.0), lambda torch, x: torch.clamp(x, 1.0, -1.0)),
     "sqrt": (ms.sqrt, lambda torch, x: torch.sqrt(x)),
     "log": (ms.log, lambda torch, x: torch.log(x)),
     "exp": (ms.exp, lambda torch, x: torch.exp(x)),

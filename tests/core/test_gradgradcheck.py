@@ -210,6 +210,8 @@ def test_mse_and_bce_with_logits_second_derivatives(data, reduction):
     weight, pos_weight = data.draw(broadcasting_to(shape)), data.draw(broadcasting_to(shape))
     options = dict(weight=weight, pos_weight=pos_weight, reduction=reduction)
     check_second_derivatives(lambda z: ms.binary_cross_entropy_with_logits(z, t, **options), x)
+    # a target that requires grad: d/dt = w ((p - 1) softplus(-z) - z), itself differentiable in z
+    check_second_derivatives(lambda z, t: ms.binary_cross_entropy_with_logits(z, t, **options), x, t)
 
 
 @given(x=arrays(shapes(max_dims=2, max_side=3)), seed=st.integers(0, 2**32 - 1))

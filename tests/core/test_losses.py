@@ -159,6 +159,51 @@ def test_binary_cross_entropy_with_logits_is_stable_and_matches_pytorch():
     np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12)
 
 
+@given(data=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]))
+def test_binary_cross_entropy_with_logits_gradient_for_the_target(data, reduction):
+    shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=4, min_side=1 if reduction == "mean" else 0))
+    z, t = data.draw(arrays(shape)), data.draw(arrays(shape, domain="unit"))
+    options = dict(weight=data.draw(broadcasting_to(shape)), reduction=reduction,
+                   pos_weight=data.draw(broadcasting_to(shape)))
+    check_gradients(lambda z, t: ms.binary_cross_entropy_with_logits(z, t, **options), z, t)
+
+
+def test_binary_cross_entropy_with_logits_target_gradient_is_minus_weight_times_logit():
+    """d/dt of w ((1 - t) z + (1 + (p - 1) t) softplus(-z)) is -w z without pos_weight, w ((p - 1) softplus(-z)
+    - z) with it; a target that does not require grad gets none."""
+    z = np.array([-2.0, 0.0, 3.0])
+    t = ms.Tensor(np.array([0.0, 0.5, 1.0]), requires_grad=True)
+    ms.binary_cross_entropy_with_logits(z, t, weight=np.array([1.0, 2.0, 0.5]), reduction="sum").backward()
+    np.testing.assert_allclose(t.grad, [2.0, 0.0, -1.5])
+    t.grad = None
+    ms.binary_cross_entropy_with_logits(z, t, pos_weight=np.array([3.0]), reduction="sum").backward()
+    np.testing.assert_allclose(t.grad, 2 * np.logaddexp(0, -z) - z)
+    logits = ms.Tensor(z, requires_grad=True)
+    constant = ms.Tensor(np.array([0.0, 0.5, 1.0]))
+    ms.binary_cross_entropy_with_logits(logits, constant).backward()
+    assert constant.grad is None and logits.grad is not None
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_binary_cross_entropy_with_logits_target_gradient_matches_pytorch(reduction, weighted):
+    torch = pytest.importorskip("torch")
+    z = np.array([[-30.0, -1.0, 0.0], [0.5, 2.0, 40.0]])
+    t = np.array([[0.1, 1.0, 0.5], [0.0, 0.7, 0.2]])
+    options = dict(weight=np.array([[0.5], [2.0]]), pos_weight=np.array([2.5, 1.0, 0.25])) if weighted else {}
+    upstream = np.arange(1.0, 7.0).reshape(2, 3) if reduction == "none" else np.array(1.5)
+    ours = [ms.Tensor(v, requires_grad=True) for v in (z, t)]
+    loss = ms.binary_cross_entropy_with_logits(*ours, reduction=reduction, **options)
+    loss.backward(upstream)
+    theirs = [torch.tensor(v, requires_grad=True) for v in (z, t)]
+    reference = torch.nn.functional.binary_cross_entropy_with_logits(
+        *theirs, reduction=reduction, **{k: torch.tensor(v) for k, v in options.items()})
+    reference.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(loss.data, reference.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours[0].grad, theirs[0].grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours[1].grad, theirs[1].grad.numpy(), rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "loss",
     [lambda x: ms.mse_loss(x, x * 0.0), lambda x: ms.binary_cross_entropy_with_logits(x, np.zeros((0, 2)))],

@@ -218,3 +218,36 @@ def test_softmax_with_minus_infinity_entries():
     assert t.grad[0, 0] == 0.0 and t.grad[1, 1] == 0.0
     log_p = ms.log_softmax(ms.Tensor(x), axis=1)
     assert log_p.data[0, 0] == -np.inf and np.isfinite(log_p.data[0, 1])
+
+
+ZERO_DIM_OPS = {
+    "sum": (lambda x, d: ms.sum(x, axis=d), lambda torch, x, d: torch.sum(x, dim=d)),
+    "mean": (lambda x, d: ms.mean(x, axis=d), lambda torch, x, d: torch.mean(x, dim=d)),
+    "logsumexp": (lambda x, d: ms.logsumexp(x, axis=d), lambda torch, x, d: torch.logsumexp(x, dim=d)),
+    "softmax": (lambda x, d: ms.softmax(x, axis=d), lambda torch, x, d: torch.softmax(x, dim=d)),
+    "log_softmax": (lambda x, d: ms.log_softmax(x, axis=d), lambda torch, x, d: torch.log_softmax(x, dim=d)),
+}
+ZERO_DIM_EXPECTED = {"sum": (2.0, 1.0), "mean": (2.0, 1.0), "logsumexp": (2.0, 1.0), "softmax": (1.0, 0.0),
+                     "log_softmax": (0.0, 0.0)}
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("name", list(ZERO_DIM_OPS))
+def test_zero_dim_tensor_accepts_dim_0_and_minus_1(name, dim):
+    """PyTorch treats a 0-d tensor as having one dim for ``dim`` arguments; nothing is reduced."""
+    x = ms.tensor(2.0, requires_grad=True)
+    y = ZERO_DIM_OPS[name][0](x, dim)
+    y.backward()
+    assert y.shape == () and (float(y.data), float(x.grad)) == ZERO_DIM_EXPECTED[name]
+    with pytest.raises(IndexError, match="axis 1 is out of range for a tensor with 0 dimensions"):
+        ZERO_DIM_OPS[name][0](x, 1)
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("name", list(ZERO_DIM_OPS))
+def test_zero_dim_reductions_match_pytorch(name, dim):
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor(2.0, requires_grad=True)
+    yt = ZERO_DIM_OPS[name][1](torch, xt, dim)
+    yt.backward()
+    assert ZERO_DIM_EXPECTED[name] == (yt.item(), xt.grad.item())

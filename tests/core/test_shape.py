@@ -161,3 +161,17 @@ def test_split_gradient_with_unused_pieces():
     first, _, last = ms.split(x, 2)
     (first * 2 + last).sum().backward()
     np.testing.assert_array_equal(x.grad, [2, 2, 0, 0, 1, 1])
+
+
+@pytest.mark.parametrize("axis", [0, 2, -1, (0, 1), (0, 2)])
+def test_squeeze_leaves_an_axis_whose_size_is_not_1(axis):
+    """As PyTorch: ``squeeze(d)`` drops ``d`` only if it has size 1, and is otherwise the tensor unchanged."""
+    x = ms.randn(2, 1, 3, requires_grad=True)
+    y = x.squeeze(axis)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    expected = tuple(n for i, n in enumerate(x.shape) if not (n == 1 and i in {a % 3 for a in axes}))
+    assert y.shape == expected
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.ones((2, 1, 3)))
+    torch = pytest.importorskip("torch")
+    assert tuple(torch.zeros(2, 1, 3).squeeze(axis).shape) == expected
