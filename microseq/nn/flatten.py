@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-from ..ops._util import normalize_axes
-from ..tensor import as_tensor
+from ..ops.layout import flatten
 from .module import Module
 
 __all__ = ["Flatten"]
@@ -22,12 +19,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
-        x = as_tensor(x)
-        (start,), (end,) = (normalize_axes("Flatten", axis, x.ndim) for axis in (self.start_dim, self.end_dim))
-        if start > end:
-            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} "
-                             f"for an input of shape {x.shape}")
-        return x.reshape(x.shape[:start] + (math.prod(x.shape[start : end + 1]),) + x.shape[end + 1 :])
+        return flatten(x, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
