@@ -111,6 +111,7 @@ class VersionCounter:
 
 
 _next_seq = itertools.count().__next__
+_data_of = attrgetter("data")
 _reads_of_code: dict = {}
 
 
@@ -179,7 +180,7 @@ class Node:
         self.inputs = inputs
         self.backward = backward
         self.reads = _reads(backward)
-        self.saved = (*[t.data for t in inputs], out) if self.reads else ()
+        self.saved = (*map(_data_of, inputs), out) if self.reads else ()
         self.seq = _next_seq()
         self.versions = [t._version.value for t in inputs]
         self.out_shape = out.shape

@@ -70,11 +70,14 @@ def pair(a, b, floating: bool = False) -> tuple[Tensor, Tensor]:
 
     With ``floating``, an integer or boolean result dtype becomes the default float (``int / int`` is float32).
     """
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype:
-        dtype = a.dtype  # the common case, kept fast
-    elif isinstance(a, Tensor) and _is_weak(b) and a.dtype.kind == "f":
+    a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_is_tensor and b_is_tensor and a.data.dtype == b.data.dtype:
+        dtype = a.data.dtype
+        if dtype.kind == "f":
+            return a, b  # the common case, kept fast: nothing to convert
+    elif a_is_tensor and _is_weak(b) and a.dtype.kind == "f":
         dtype = a.dtype
-    elif isinstance(b, Tensor) and _is_weak(a) and b.dtype.kind == "f":
+    elif b_is_tensor and _is_weak(a) and b.dtype.kind == "f":
         dtype = b.dtype
     else:
         dtype = result_type(a, b)
