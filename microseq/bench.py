@@ -136,11 +136,9 @@ def _microseq_step(cell: str, shape: tuple, dtype, fused: bool) -> Callable[[], 
     return step
 
 
-def _torch_step(cell: str, shape: tuple, dtype) -> Callable[[], None] | None:
-    try:
-        import torch
-    except ImportError:
-        return None
+def _torch_step(cell: str, shape: tuple, dtype) -> Callable[[], None]:
+    import torch
+
     B, T, I, H = shape
     torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
     layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](I, H).to(torch_dtype)
@@ -156,16 +154,16 @@ def _torch_step(cell: str, shape: tuple, dtype) -> Callable[[], None] | None:
 
 def measure_row(cell: str, shape: tuple, dtype, implementations, repeats: int, warmup: int, peak: float,
                 budget_s: float = 5.0) -> Row:
-    """Time one (cell, shape, dtype) in every implementation, interleaved (see ``interleaved_median_ms``)."""
+    """Time one (cell, shape, dtype) in every implementation, interleaved (see ``interleaved_median_ms``);
+    ``torch`` is left out when PyTorch is not installed."""
     from microseq import kernels
 
     row = Row(cell, np.dtype(dtype).name, shape)
     steps = {}
     for name in implementations:
         if name == "torch":
-            step = _torch_step(cell, shape, dtype)
-            if step is not None:
-                steps[name] = step
+            if _import_torch() is not None:
+                steps[name] = _torch_step(cell, shape, dtype)
         elif name == "numpy":
             steps[name] = _on_numpy_backend(kernels, _microseq_step(cell, shape, dtype, fused=True))
         else:
@@ -225,24 +223,36 @@ def engine_overhead_us(repeats: int = 20000) -> dict:
 
 # -- output ------------------------------------------------------------------------------------------
 def format_table(rows: list[Row], peaks: dict) -> str:
-    header = ["cell", "dtype", "B,T,I,H"] + [f"{n} ms" for n in IMPLEMENTATIONS] + ["torch/fused", "composed/fused", "GFLOP/s", "% peak"]
-    lines = [header]
+    """One line per row: the milliseconds of each implementation timed (no column for one that was not), the
+    ratios to the fused path that they allow, GFLOP/s and the fraction of the GEMM peak."""
+    implementations = [name for name in IMPLEMENTATIONS if all(name in r.ms for r in rows)]
+    ratios = [("torch/fused", "torch"), ("composed/fused", "composed")]
+    ratios = [(title, name) for title, name in ratios if name in implementations and "fused" in implementations]
+    header = ["cell", "dtype", "B,T,I,H"] + [f"{n} ms" for n in implementations] + [t for t, _ in ratios]
+    lines = [header + ["GFLOP/s", "% peak"]]
     for r in rows:
-        speed = r.speedup_vs_torch
         lines.append(
             [r.cell, r.dtype, ",".join(map(str, r.shape))]
-            + [f"{r.ms[n]:.2f}" if n in r.ms else "-" for n in IMPLEMENTATIONS]
-            + [
-                f"{speed:.2f}x" if speed is not None else "-",
-                f"{r.ms['composed'] / r.ms['fused']:.1f}x" if "composed" in r.ms and "fused" in r.ms else "-",
-                f"{r.gflops:.1f}",
-                f"{100 * r.peak_fraction:.0f}%",
-            ]
+            + [f"{r.ms[n]:.2f}" for n in implementations]
+            + [f"{r.ms[name] / r.ms['fused']:.2f}x" for _, name in ratios]
+            + [f"{r.gflops:.1f}", f"{100 * r.peak_fraction:.0f}%"]
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     text = "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines)
     peak_text = ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peaks.items())
     return f"{text}\nGEMM peak measured in this run: {peak_text}"
+
+
+TORCH_HINT = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+
+
+def _import_torch():
+    """The ``torch`` module, or None when PyTorch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
 
 
 def parse_shape(spec: str, parser: argparse.ArgumentParser) -> tuple:
@@ -282,13 +292,19 @@ def main(argv: list[str] | None = None) -> int:
     shapes = [parse_shape(spec, parser) for spec in args.shapes]
     dtypes = [np.dtype(d.strip()).type for d in args.dtypes.split(",") if d.strip()]
     implementations = [i.strip() for i in args.impl.split(",") if i.strip()]
+    unknown = [i for i in implementations if i not in IMPLEMENTATIONS]
+    if unknown or not implementations:
+        bad = unknown[0] if unknown else args.impl
+        parser.error(f"unknown implementation {bad!r}; choose from {list(IMPLEMENTATIONS)}")
 
-    try:
-        import torch
-
+    torch = _import_torch()
+    if torch is None and "torch" in implementations:
+        implementations.remove("torch")
+        if not implementations:
+            parser.error(f"PyTorch is not installed ({TORCH_HINT})")
+        print(f"microseq bench: PyTorch is not installed, so its column is left out ({TORCH_HINT})", file=sys.stderr)
+    if torch is not None:
         torch.set_num_threads(args.threads)
-    except ImportError:
-        pass
     import numba
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
@@ -310,7 +326,9 @@ def main(argv: list[str] | None = None) -> int:
         peaks[name] = max(peaks[name], gemm_peak_gflops(dtype, n=peak_n))
     for row in rows:
         row.peak_fraction = row.gflops / peaks[row.dtype]
-    threads = {"torch": args.threads, "numba": numba.get_num_threads(), "numpy_blas": blas_threads}
+    threads = {"numba": numba.get_num_threads(), "numpy_blas": blas_threads}
+    if "torch" in implementations:
+        threads["torch"] = torch.get_num_threads()
     if args.json:
         print(json.dumps({
             "rows": [dict(asdict(r), speedup_vs_torch=r.speedup_vs_torch) for r in rows],
@@ -318,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             "engine_overhead_us": overhead,
             "compile_seconds": compile_seconds,
             "threads": threads,
+            "torch_version": None if torch is None else torch.__version__,
         }, indent=2))
     else:
         print(format_table(rows, peaks))

@@ -8,6 +8,8 @@ intermediate results of ops only pass it on, unless ``retain_grad()`` was called
 
 from __future__ import annotations
 
+import reprlib
+
 import numpy as np
 
 from . import autograd
@@ -49,17 +51,22 @@ def implements(*numpy_functions):
 def _to_array(data, dtype=None) -> np.ndarray:
     """Array for ``data``: NumPy arrays and scalars keep their dtype; Python floats become float32, ints int64.
 
-    (A NumPy scalar is what an op on 0-d arrays returns: ``np.float64`` must stay float64.)"""
+    (A NumPy scalar is what an op on 0-d arrays returns: ``np.float64`` must stay float64.) Only real numbers
+    (bool, int, float) are accepted: strings, None, dicts, complex numbers and object arrays are refused here,
+    before NumPy could turn them into something that fails far from the cause.
+    """
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.generic):
-        data = np.asarray(data)
-    if isinstance(data, np.ndarray):
-        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
-    array = np.asarray(data, dtype=dtype)
-    if dtype is None and array.dtype == np.float64:
-        array = array.astype(DEFAULT_FLOAT)
-    return array
+    array = data if isinstance(data, np.ndarray) else np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor: expected real numbers (bool, int or float), got {type(data).__name__} "
+                        f"{reprlib.repr(data)} (NumPy dtype {array.dtype})")
+    if dtype is not None:
+        if np.dtype(dtype).kind not in "biuf":
+            raise TypeError(f"Tensor: dtype must be a bool, int or float type, got {np.dtype(dtype)}")
+        return array if array.dtype == dtype else array.astype(dtype)
+    from_python = not isinstance(data, (np.ndarray, np.generic))
+    return array.astype(DEFAULT_FLOAT) if from_python and array.dtype == np.float64 else array
 
 
 class Tensor:
@@ -490,23 +497,24 @@ class Tensor:
 
     clamp = clip
 
-    def sum(self, axis=None, keepdims=False):
-        return _ops.sum(self, axis, keepdims)
+    def sum(self, axis=None, keepdims=False, dtype=None):
+        return _ops.sum(self, axis, keepdims, dtype)
 
     def mean(self, axis=None, keepdims=False):
         return _ops.mean(self, axis, keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        return _ops.max(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        """Values over ``axis``, or PyTorch's ``(values, indices)`` with ``dim=``: see :func:`microseq.max`."""
+        return _ops.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def min(self, axis=None, keepdims=False):
-        return _ops.min(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        return _ops.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def argmax(self, axis=None):
-        return Tensor(np.argmax(self.data, axis=axis))
+    def argmax(self, dim=None, keepdim=False):
+        return _ops.argmax(self, dim, keepdim)
 
-    def argmin(self, axis=None):
-        return Tensor(np.argmin(self.data, axis=axis))
+    def argmin(self, dim=None, keepdim=False):
+        return _ops.argmin(self, dim, keepdim)
 
     def logsumexp(self, axis=None, keepdims=False):
         return _ops.logsumexp(self, axis, keepdims)
@@ -522,8 +530,8 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self):
-        return _ops.reshape(self, (-1,))
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _ops.flatten(self, start_dim, end_dim)
 
     def transpose(self, *axes):
         return _ops.transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
@@ -561,6 +569,106 @@ class Tensor:
 
     def double(self):
         return _ops.astype(self, np.float64)
+
+    # -- layout, statistics and indexing methods (PyTorch's names and arguments: dim, keepdim) -------
+    def expand(self, *sizes):
+        return _ops.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return _ops.broadcast_to(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return _ops.broadcast_to(self, shape)
+
+    def flip(self, *dims):
+        return _ops.flip(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+
+    def roll(self, shifts, dims=None):
+        return _ops.roll(self, shifts, dims)
+
+    def repeat(self, *sizes):
+        return _ops.repeat(self, *sizes)
+
+    def tile(self, *dims):
+        return _ops.tile(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+
+    def repeat_interleave(self, repeats, dim=None):
+        return _ops.repeat_interleave(self, repeats, dim)
+
+    def tril(self, diagonal=0):
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _ops.triu(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return _ops.diagonal(self, offset, dim1, dim2)
+
+    def unflatten(self, dim, sizes):
+        return _ops.unflatten(self, dim, sizes)
+
+    def movedim(self, source, destination):
+        return _ops.movedim(self, source, destination)
+
+    def narrow(self, dim, start, length):
+        return _ops.narrow(self, dim, start, length)
+
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        return _ops.prod(self, dim, keepdim, dtype)
+
+    def cumsum(self, dim, dtype=None):
+        return _ops.cumsum(self, dim, dtype)
+
+    def cumprod(self, dim, dtype=None):
+        return _ops.cumprod(self, dim, dtype)
+
+    def var(self, dim=None, *, correction=1, keepdim=False):
+        return _ops.var(self, dim, correction=correction, keepdim=keepdim)
+
+    def std(self, dim=None, *, correction=1, keepdim=False):
+        return _ops.std(self, dim, correction=correction, keepdim=keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _ops.norm(self, p, dim, keepdim, dtype)
+
+    def amax(self, dim=(), keepdim=False):
+        return _ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return _ops.amin(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return _ops.any(self, dim, keepdim)
+
+    def all(self, dim=None, keepdim=False):
+        return _ops.all(self, dim, keepdim)
+
+    def gather(self, dim, index):
+        return _ops.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, value=None):
+        return _ops.scatter(self, dim, index, src, value)
+
+    def scatter_add(self, dim, index, src):
+        return _ops.scatter_add(self, dim, index, src)
+
+    def index_select(self, dim, index):
+        return _ops.index_select(self, dim, index)
+
+    def index_add(self, dim, index, source, alpha=1):
+        return _ops.index_add(self, dim, index, source, alpha)
+
+    def take_along_dim(self, indices, dim=None):
+        return _ops.take_along_dim(self, indices, dim)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _ops.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return _ops.topk(self, k, dim, largest, sorted)
 
 
 def _in_place_operand(value):

@@ -15,6 +15,9 @@ What is here
 ``sequence_batches``
     Padded batches of ragged sequences with their lengths and padding mask, in the (T, B, ...) layout or
     the batch-first one, with garbage in the padding so that a model that reads it gets caught.
+``axes``
+    An axis of a shape (possibly negative), a tuple of distinct axes, or None: the ``axis``/``dim`` argument
+    of a reduction.
 ``check_gradients``
     The full check of an op in one call: gradcheck in float64 with a random upstream gradient, plus
     "inputs are not mutated", "no two gradients share memory" and "each gradient has its input's shape
@@ -65,12 +68,14 @@ __all__ = [
     "DOMAINS",
     "SequenceBatch",
     "arrays",
+    "axes",
     "broadcastable_shapes",
     "case_inputs",
     "check_case",
     "check_against_torch",
     "check_case_against_torch",
     "check_gradients",
+    "check_against_torch",
     "check_second_derivatives",
     "sequence_batches",
     "shapes",
@@ -135,6 +140,28 @@ def broadcastable_shapes(
     if signature is not None:
         return hnp.mutually_broadcastable_shapes(signature=signature, **options)
     return hnp.mutually_broadcastable_shapes(num_shapes=num_shapes, **options)
+
+
+@st.composite
+def axes(draw, shape, allow_none: bool = True, allow_tuple: bool = True, nonempty: bool = False):
+    """None, one axis of ``shape`` (drawn negative half of the time) or a tuple of distinct axes.
+
+    ``nonempty`` draws only axes of nonzero size (for max, min, argmax). With no axis to draw, None.
+
+    >>> axes((2, 0, 3)).example()  # doctest: +SKIP
+    -1
+    """
+    ndim = len(shape)
+    candidates = [i for i in range(ndim) if not nonempty or shape[i] > 0]
+    kinds = (["none"] if allow_none or not candidates else []) + (["int"] if candidates else [])
+    kinds += ["tuple"] if candidates and allow_tuple else []
+    kind = draw(st.sampled_from(kinds))
+    if kind == "none":
+        return None
+    if kind == "int":
+        axis = draw(st.sampled_from(candidates))
+        return axis - ndim if draw(st.booleans()) else axis
+    return tuple(draw(st.lists(st.sampled_from(candidates), min_size=1, unique=True)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -651,6 +678,8 @@ def check_against_torch(
         want = expected.numpy() if expected is not None else np.zeros(t.shape, dtype)
         assert got.dtype == want.dtype, f"gradient of input {i}: dtype {got.dtype}, PyTorch gives {want.dtype}"
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
+
+
 def check_second_derivatives(
     fn: Callable,
     *inputs,
@@ -715,3 +744,4 @@ def check_second_derivatives(
             raise GradcheckError(f"check_second_derivatives: autograd.grad set .grad on {names[i]}")
     gradgradcheck(of_checked, checked, eps=eps, atol=atol, rtol=rtol, fast=fast, seed=seed,
                   names=[names[i] for i in positions])
+

@@ -2,11 +2,33 @@
 
 Select with the environment variable ``HYPOTHESIS_PROFILE``, e.g.
 ``HYPOTHESIS_PROFILE=thorough python -m pytest``.
+
+The suite runs BLAS (and OpenMP) on one thread, in this process and in the scripts it starts (tutorials,
+the CLI), unless ``OPENBLAS_NUM_THREADS`` and friends say otherwise: the tests multiply small matrices, and on
+a busy machine a multi-threaded OpenBLAS spins for cores that others hold. Measured on the shared 2-core
+machine at load 8-9: tutorial 8 in quick mode took 33-65 s of wall time (9-18 s of CPU) with two threads and
+9 s (2.4 s of CPU) with one.
+
+Tests marked ``slow`` are left out of a run that selects no marker (``-m``) and names none of them:
+``python -m pytest -m slow`` runs them, ``-m "slow or not slow"`` runs everything (as ``.ci/run`` does).
+
+With ``MICROSEQ_TORCH_SKIPS=FILE`` the run writes to FILE the node ids of the tests (or whole modules) that
+skipped because PyTorch could not be imported, one a line: ``.ci/run`` runs exactly those again once it has
+installed PyTorch, so the parity tests run without a second full pass of the suite.
 """
 
 import os
+import sys
+from pathlib import Path
 
-from hypothesis import HealthCheck, Verbosity, settings
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")  # read when NumPy (or PyTorch) loads its BLAS, here or in a subprocess
+if "numpy" in sys.modules:  # loaded before this file (by a plugin): tell its OpenBLAS directly
+    from microseq.training.threads import set_blas_threads
+
+    set_blas_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
+
+from hypothesis import HealthCheck, Verbosity, settings  # noqa: E402
 
 settings.register_profile(
     "ci",
@@ -25,3 +47,23 @@ settings.register_profile(
 )
 settings.register_profile("debug", max_examples=10, deadline=None, verbosity=Verbosity.verbose)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+TORCH_MISSING = "could not import 'torch'"  # pytest.importorskip("torch")'s reason
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.option.markexpr:
+        return
+    named = {arg for arg in config.args if "::" in arg}
+    slow = [item for item in items if item.get_closest_marker("slow") and item.nodeid not in named]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item not in slow]
+
+
+def pytest_terminal_summary(terminalreporter):
+    path = os.environ.get("MICROSEQ_TORCH_SKIPS")
+    if path:
+        skipped = terminalreporter.stats.get("skipped", [])
+        ids = dict.fromkeys(report.nodeid for report in skipped if TORCH_MISSING in str(report.longrepr))
+        Path(path).write_text("".join(f"{nodeid}\n" for nodeid in ids), encoding="utf-8")

@@ -1,7 +1,10 @@
 """The benchmark runs end to end at a tiny size (a smoke test: speed goals live in the benchmark, not here)."""
 
 import json
+import os
+import sys
 
+import numpy as np
 import pytest
 
 from microseq import bench
@@ -21,7 +24,7 @@ def test_quick_benchmark_reports_every_row_and_the_overheads(capsys):
     assert all(v > 0 for v in result["gemm_peak_gflops"].values())
     overhead = result["engine_overhead_us"]
     assert 0 < overhead["record_op_us"] < overhead["record_and_backward_us"]
-    assert result["threads"]["numpy_blas"] in (None, result["threads"]["torch"])
+    assert result["threads"]["numpy_blas"] in (None, os.cpu_count())  # as told (--threads: all cores)
     assert {"lstm float32", "gru float64"} <= set(result["compile_seconds"])
 
 
@@ -29,6 +32,35 @@ def test_table_output_names_the_columns(capsys):
     bench.main(["--quick", "--cells", "gru", "--dtypes", "float32", "--impl", "fused,composed"])
     out = capsys.readouterr().out
     assert "fused ms" in out and "GEMM peak" in out and "engine overhead" in out
+
+
+def test_without_pytorch_its_column_is_left_out_and_one_line_says_so(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    assert bench.main(["--quick", "--cells", "gru", "--dtypes", "float32"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"microseq bench: PyTorch is not installed, so its column is left out ({bench.TORCH_HINT})"
+    ]
+    assert "fused ms" in captured.out and "composed/fused" in captured.out
+    assert "torch" not in captured.out  # no empty column, no ratio, no thread count for it
+
+    assert bench.main(["--quick", "--cells", "rnn", "--dtypes", "float64", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["torch_version"] is None and "torch" not in result["threads"]
+    assert [set(row["ms"]) for row in result["rows"]] == [{"fused", "composed", "numpy"}]
+    assert result["rows"][0]["speedup_vs_torch"] is None
+
+
+@pytest.mark.parametrize("impl, message", [
+    ("torch", "PyTorch is not installed (pip install torch"),
+    ("fused,pytorch", "unknown implementation 'pytorch'; choose from"),
+    (",", "unknown implementation ','"),
+])
+def test_an_implementation_that_cannot_be_timed_is_a_clear_error(impl, message, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--impl", impl])
+    assert message in capsys.readouterr().err
 
 
 def test_bad_shape_is_a_clear_error(capsys):
@@ -49,7 +81,6 @@ def test_implementations_are_timed_in_turns_and_slow_ones_stop_at_the_budget():
 
 
 def test_numpy_blas_thread_count_is_set_like_torch_and_numba():
-    import numpy as np
 
     np.dot(np.ones((2, 2)), np.ones((2, 2)))  # NumPy's BLAS is loaded
     before = bench.set_numpy_blas_threads(None)
@@ -60,3 +91,11 @@ def test_numpy_blas_thread_count_is_set_like_torch_and_numba():
         assert bench.set_numpy_blas_threads(2) == 2
     finally:
         bench.set_numpy_blas_threads(before)
+
+
+def test_a_row_measured_without_pytorch_has_no_torch_column(monkeypatch):
+    """What tutorial 10 does: measure rows with every implementation, on a machine without PyTorch."""
+    monkeypatch.setitem(sys.modules, "torch", None)
+    row = bench.measure_row("rnn", (1, 3, 2, 2), np.float64, bench.IMPLEMENTATIONS, repeats=1, warmup=0, peak=1.0)
+    assert set(row.ms) == {"fused", "composed", "numpy"} and row.speedup_vs_torch is None
+    assert "torch" not in bench.format_table([row], {"float64": 1.0})

@@ -24,9 +24,16 @@ def _expand(g, axes: tuple, keepdims: bool):
 
 
 @implements(np.sum)
-def sum(a, axis=None, keepdims: bool = False) -> Tensor:
-    """Sum over ``axis`` (all axes by default).  dy/da = 1 for every summed element."""
+def sum(a, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
+    """Sum over ``axis`` (all axes by default).  dy/da = 1 for every summed element.
+
+    ``dtype`` casts the input first (as ``torch.sum(x, dtype=...)``), e.g. to sum float32 in float64.
+    """
     a = as_tensor(a)
+    if dtype is not None and np.dtype(dtype) != a.dtype:
+        from .elementwise import astype
+
+        a = astype(a, dtype)
     axes = normalize_axes("sum", axis, a.ndim)
     shape = a.shape
     y = np.sum(a.data, axis=axes, keepdims=keepdims)
@@ -66,15 +73,36 @@ def _extremum(op: str, reducer, a, axis, keepdims: bool) -> Tensor:
 
 
 @implements(np.max, np.amax)
-def max(a, axis=None, keepdims: bool = False) -> Tensor:
-    """Largest value over ``axis``; the gradient goes to the maximal element(s)."""
+def max(a, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
+    """Largest value over ``axis``; the gradient is shared evenly by the maximal elements (``torch.amax``).
+
+    Two calling conventions, told apart by the keyword:
+
+    - ``max(x)``, ``max(x, axis, keepdims)`` (NumPy's names, positional or not): the values alone, over one
+      axis, several or all; this is also what ``torch.max(x)`` with no dim gives.
+    - ``max(x, dim=d, keepdim=False)`` (PyTorch's names, keyword only): PyTorch's ``(values, indices)`` along
+      one dim; the gradient goes to the first maximal element only (see
+      :func:`microseq.ops.statistics.extremum_along`). A positional second argument is always ``axis``.
+    """
+    if dim is not None:
+        return _along("max", a, axis, keepdims, dim, keepdim)
     return _extremum("max", np.max, a, axis, keepdims)
 
 
 @implements(np.min, np.amin)
-def min(a, axis=None, keepdims: bool = False) -> Tensor:
-    """Smallest value over ``axis``; the gradient goes to the minimal element(s)."""
+def min(a, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
+    """Smallest value over ``axis`` (ties share the gradient), or ``(values, indices)`` along ``dim=``: see :func:`max`."""
+    if dim is not None:
+        return _along("min", a, axis, keepdims, dim, keepdim)
     return _extremum("min", np.min, a, axis, keepdims)
+
+
+def _along(op: str, a, axis, keepdims: bool, dim, keepdim: bool):
+    if axis is not None or keepdims:
+        raise TypeError(f"{op}: give either axis/keepdims (values) or dim/keepdim (values and indices), not both")
+    from .statistics import extremum_along  # statistics builds on this module
+
+    return extremum_along(op, a, dim, keepdim)
 
 
 def _safe_max(x: np.ndarray, axes, keepdims: bool = True, finite: bool = True) -> np.ndarray:

@@ -97,3 +97,38 @@ def test_error_names_the_op_and_the_shapes(call, error, message):
         call()
     for piece in (message,) if isinstance(message, str) else message:
         assert piece in str(info.value)
+
+
+@pytest.mark.parametrize("make", [ms.Tensor, ms.tensor, ms.as_tensor], ids=["Tensor", "tensor", "as_tensor"])
+@pytest.mark.parametrize("data, given", [
+    (["a", "b"], "got list ['a', 'b'] (NumPy dtype <U1)"),
+    (None, "got NoneType None (NumPy dtype object)"),
+    ({"a": 1.0}, "got dict {'a': 1.0} (NumPy dtype object)"),
+    (1 + 2j, "got complex (1+2j) (NumPy dtype complex128)"),
+    (np.array([1.0, 2j]), "(NumPy dtype complex128)"),
+    (np.array([1.0, "a"], dtype=object), "got ndarray array([1.0, '"),
+    (b"raw", "got bytes b'raw' (NumPy dtype |S3)"),
+])
+def test_construction_refuses_what_is_not_real_numbers(make, data, given):
+    with pytest.raises(TypeError) as info:
+        make(data)
+    message = str(info.value)
+    assert message.startswith("Tensor: expected real numbers (bool, int or float), got ") and given in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("data", [None, "1.5"])
+def test_a_requested_dtype_does_not_turn_a_refused_value_into_a_number(data):
+    with pytest.raises(TypeError, match="expected real numbers"):
+        ms.tensor(data, dtype=np.float32)  # NumPy alone would give nan and 1.5
+
+
+def test_a_complex_dtype_is_refused():
+    with pytest.raises(TypeError, match="dtype must be a bool, int or float type, got complex64"):
+        ms.tensor([1.0], dtype=np.complex64)
+
+
+@pytest.mark.parametrize("data, dtype", [([1.5, 2.0], np.float32), (3, np.int64), ([True], np.bool_),
+                                         (np.arange(3, dtype=np.uint8), np.uint8), (np.float64(1.0), np.float32)])
+def test_real_numbers_are_still_accepted_with_their_usual_dtype(data, dtype):
+    assert ms.tensor(data).dtype == dtype

@@ -14,11 +14,11 @@ import microseq as ms
 from microseq.gradcheck import GradcheckError
 from microseq.nn.cells import gru_cell, lstm_cell, rnn_cell
 from microseq.tensor import record
-from microseq.testing import arrays, broadcastable_shapes, check_second_derivatives, shapes
+from microseq.testing import arrays, axes, broadcastable_shapes, check_second_derivatives, shapes
 
 from .test_elementwise import CASES, IDS, case_inputs
 from .test_losses import broadcasting_to, classification
-from .test_reductions import REDUCTIONS, SOFTMAXES, axis_for
+from .test_reductions import REDUCTIONS, SOFTMAXES
 
 
 # -- gradgradcheck itself ---------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def test_reduction_second_derivatives(name, data, keepdims):
     # are NaN * 0 (their first derivatives over empty axes are tested in test_reductions.py)
     shape = data.draw(shapes(max_dims=3, max_side=3, min_side=0 if name == "sum" else 1))
     x = data.draw(arrays(shape, distinct=extremum))
-    axis = data.draw(axis_for(shape))
+    axis = data.draw(axes(shape))
     # squared, so that the second derivative is not zero for the linear reductions
     check_second_derivatives(lambda x: op(x, axis=axis, keepdims=keepdims) ** 2, x)
 

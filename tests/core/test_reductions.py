@@ -7,22 +7,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import microseq as ms
-from microseq.testing import arrays, check_gradients, shapes
-
-
-@st.composite
-def axis_for(draw, shape, allow_none=True, nonempty=False):
-    """None, one axis (possibly negative) or a tuple of distinct axes of ``shape``."""
-    ndim = len(shape)
-    candidates = [i for i in range(ndim) if not nonempty or shape[i] > 0]
-    kinds = (["none"] if allow_none else []) + (["int", "tuple"] if candidates else [])
-    kind = draw(st.sampled_from(kinds))
-    if kind == "none":
-        return None
-    if kind == "int":
-        axis = draw(st.sampled_from(candidates))
-        return axis - ndim if draw(st.booleans()) else axis
-    return tuple(draw(st.lists(st.sampled_from(candidates), min_size=1, unique=True)))
+from microseq.testing import arrays, axes, check_gradients, shapes
 
 
 REDUCTIONS = {
@@ -44,7 +29,7 @@ def test_reduction_forward_and_gradient(name, data, keepdims):
     # finite differences (ties are pinned below)
     shape = data.draw(shapes(max_dims=3, max_side=4, min_side=1 if extremum else 0))
     x = data.draw(arrays(shape, distinct=extremum))
-    axis = data.draw(axis_for(shape))
+    axis = data.draw(axes(shape))
     out = op(ms.Tensor(x), axis=axis, keepdims=keepdims)
     with np.errstate(invalid="ignore", divide="ignore"):  # the mean of an empty axis is NaN, as in NumPy
         expected = reference(x, axis=axis, keepdims=keepdims)

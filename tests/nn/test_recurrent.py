@@ -109,6 +109,7 @@ def test_layer_gradients_along_random_directions_on_larger_sizes(case):
     _gradcheck_layer(case, fused=False, fast=True)
 
 
+@pytest.mark.slow  # an element-by-element check of every parameter, 25 times: a tenth of the default suite's time
 @given(cases(max_steps=3, max_batch=2, max_size=2, kind="LSTM", hidden_size=3).flatmap(
     lambda case: st.integers(1, 2).map(lambda p: case.with_(proj_size=p))
 ))

@@ -53,6 +53,7 @@ def interrupt_at(trainer, step):
 def test_interrupted_then_resumed_run_equals_uninterrupted(task, tmp_path):
     config = make_config(task, **TINY[task], **COMMON)
     whole = train(config, run_dir=str(tmp_path / "whole"), out=quiet())
+    handler_before = signal.getsignal(signal.SIGINT)  # SIG_IGN when the suite runs in a background job
 
     printed = quiet()
     trainer = Trainer(make_config(task, **TINY[task], **COMMON), str(tmp_path / "split"), out=printed)
@@ -61,7 +62,7 @@ def test_interrupted_then_resumed_run_equals_uninterrupted(task, tmp_path):
     assert (stopped.stopped, stopped.step) == ("interrupted", 7)
     assert "final validation (step 5, the last evaluation before the interrupt at step 7):" in printed.getvalue()
     assert stopped.checkpoint.endswith("step-00000007.safetensors") and os.path.isfile(stopped.checkpoint)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler given back
+    assert signal.getsignal(signal.SIGINT) is handler_before  # handler given back
 
     resumed = resume(str(tmp_path / "split"), out=quiet())
     assert resumed.step == whole.step == 12
@@ -224,10 +225,14 @@ def test_blas_threads_are_set_for_the_run_and_restored(tmp_path, monkeypatch):
 
     if threads.get_blas_threads() is None:
         pytest.skip("NumPy does not use a bundled OpenBLAS here")
-    before = threads.get_blas_threads()
+    original_threads = threads.get_blas_threads()
     seen = []
     original = trainer.Trainer.save
     monkeypatch.setattr(trainer.Trainer, "save", lambda self: seen.append(threads.get_blas_threads()) or original(self))
-    train(make_config("adding", seq_len=8, hidden_size=4, batch_size=4, max_steps=2, threads=1, progress="off"),
-          run_dir=str(tmp_path / "r"), out=quiet())
-    assert seen == [1] and threads.get_blas_threads() == before
+    threads.set_blas_threads(2)  # not the run's count, so that "restored" differs from "never changed"
+    try:
+        train(make_config("adding", seq_len=8, hidden_size=4, batch_size=4, max_steps=2, threads=1, progress="off"),
+              run_dir=str(tmp_path / "r"), out=quiet())
+        assert seen == [1] and threads.get_blas_threads() == 2
+    finally:
+        threads.set_blas_threads(original_threads)
