@@ -14,37 +14,24 @@ from microseq.training.threads import get_blas_threads, set_blas_threads
 from .recurrent_cases import Case, run
 
 
-@pytest.fixture
-def restore_blas_threads():
-    before = get_blas_threads()
-    if before is None:
-        pytest.skip("NumPy does not use a bundled OpenBLAS")
-    set_blas_threads(2)
-    if get_blas_threads() != 2:
-        set_blas_threads(before)
-        pytest.skip("this OpenBLAS cannot run two threads")
-    yield
-    set_blas_threads(before)
-
-
 def _idents_and_blas_threads():
     return threading.get_ident(), get_blas_threads()
 
 
-def test_two_tasks_run_on_two_threads_with_one_blas_thread_each(restore_blas_threads):
+def test_two_tasks_run_on_two_threads_with_one_blas_thread_each(two_blas_threads):
     first, second = run_concurrently([_idents_and_blas_threads, _idents_and_blas_threads])
     assert first[0] == threading.get_ident() != second[0]
     assert first[1] == second[1] == 1
     assert get_blas_threads() == 2
 
 
-def test_a_budget_of_one_thread_runs_them_in_turn(restore_blas_threads):
+def test_a_budget_of_one_thread_runs_them_in_turn(two_blas_threads):
     set_blas_threads(1)
     first, second = run_concurrently([_idents_and_blas_threads, _idents_and_blas_threads])
     assert first[0] == second[0] == threading.get_ident()
 
 
-def test_an_error_in_the_worker_is_raised_after_both_finished(restore_blas_threads):
+def test_an_error_in_the_worker_is_raised_after_both_finished(two_blas_threads):
     done = []
 
     def fails():
@@ -63,7 +50,7 @@ SIZES = [dict(steps=5, batch=3, input_size=2, hidden_size=3), dict(steps=4, batc
 @pytest.mark.parametrize("sizes", SIZES, ids=["compiled loop", "BLAS per step"])
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("lengths", [None, "ragged"])
-def test_concurrent_directions_equal_the_serial_ones_bit_for_bit(restore_blas_threads, kind, sizes, dtype, lengths):
+def test_concurrent_directions_equal_the_serial_ones_bit_for_bit(two_blas_threads, kind, sizes, dtype, lengths):
     case = Case(kind, num_layers=2, bidirectional=True, **sizes)
     if lengths == "ragged":
         case = case.with_(lengths=tuple(max(1, case.steps - b) for b in range(case.batch)))
@@ -80,7 +67,7 @@ def test_concurrent_directions_equal_the_serial_ones_bit_for_bit(restore_blas_th
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
-def test_one_node_for_both_directions_equals_one_node_per_direction(restore_blas_threads, kind):
+def test_one_node_for_both_directions_equals_one_node_per_direction(two_blas_threads, kind):
     case = Case(kind, bidirectional=True, steps=6, batch=4, input_size=3, hidden_size=5, lengths=(6, 2, 5, 1))
     layer = case.layer()
     states = [tuple(ms.Tensor(s[d]) for s in case.initial_states()) for d in range(2)]
