@@ -1,4 +1,5 @@
-"""Fused recurrent ops: a whole sequence of one layer and one direction as ONE node on the tape.
+"""Fused recurrent ops: a whole sequence of one layer (one direction, or both, run at the same time) as ONE node
+on the tape.
 
 The composed path records tens of small ops per time step; here the forward runs one fused kernel from
 :mod:`microseq.kernels` over all T steps and saves what its backward needs, and the node's backward calls the
@@ -12,6 +13,7 @@ basic-slicing views of it::
     packed = [out_0, ..., out_{T-1}, h_n, c_n]     # (T + 2, B, H) for the LSTM, (T + 1, B, H) otherwise
     out, h_n, c_n = packed[:T], packed[T:T + 1], packed[T + 1:T + 2]
 
+A bidirectional layer's node stacks the two directions' packed arrays in turn (see ``fused_directions``).
 The final states keep a leading axis of 1, the (layer * direction) axis of a layer's ``h_n``: a one-layer,
 one-direction layer hands them to the caller as they are, with no further op on the tape.
 
