@@ -16,6 +16,7 @@ with errors that name the kernel and the argument; the backend modules assume va
 """
 
 from . import backend, gru, lstm, reference, rnn
+from .._heap import keep_freed_memory
 from .backend import get_backend, set_backend
 from .._checks import check_nonlinearity
 from .checks import check_backward, check_forward, check_matmul
@@ -27,6 +28,8 @@ __all__ = [
     "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
     "matmul", "get_backend", "set_backend", "compile_all", "RNNSaved", "LSTMSaved", "GRUSaved",
 ]
+
+keep_freed_memory()  # per-call arrays reuse the heap instead of faulting in fresh pages (see microseq._heap)
 
 
 def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, nonlinearity="tanh"):

@@ -112,7 +112,7 @@ def _exp_nonpositive_compiled(x):
     return None
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def sigmoid(a):
     """Logistic function 1 / (1 + exp(-a)), stable for large |a|: exp only ever sees -|a|."""
     one = type(a)(1.0)
@@ -121,7 +121,7 @@ def sigmoid(a):
     return s if a >= 0 else e * s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def tanh(a):
     """Hyperbolic tangent, accurate to ~1.2 ulp; exp only ever sees -2|a|, so large |a| give +-1."""
     f = type(a)
@@ -137,14 +137,14 @@ def tanh(a):
 
 # In-place activations of a whole 1-D array (pass a slice for part of one). LLVM vectorises these loops;
 # it did not vectorise ``for k in range(n): a[start + k] = ...`` on a 1-D array (~7x slower).
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def sigmoid_inplace(a):
     """a = sigmoid(a) in place, for a 1-D array."""
     for k in range(a.size):
         a[k] = sigmoid(a[k])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def tanh_inplace(a):
     """a = tanh(a) in place, for a 1-D array."""
     for k in range(a.size):

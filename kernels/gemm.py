@@ -28,7 +28,7 @@ COMPILED_LOOP_MAX_MKN = 1 << 17  # a recurrence runs compiled up to this many mu
 COMPILED_LOOP_MAX_ROWS = 4  # ... and at any size for batches up to this many rows
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def loop_matmul_into(a, b, out, accumulate):
     """out = a @ b, or out += a @ b when ``accumulate``, by a plain loop (vectorised over columns of b)."""
     m, k = a.shape

@@ -31,7 +31,7 @@ from .sequence import (backward_recurrence, forward_recurrence, full_lengths, in
                        state_copy, zero_padding, zeros_or)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, bias_x, b_hn, lengths, out, h_prev, gates,
                    hn):
     """Steps ``start .. stop - 1`` in visiting order for the whole batch (see ``sequence.forward_recurrence``);
@@ -114,7 +114,7 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
     return out, h, saved
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates_h, d_out, lengths, gates, hn, h_prev,
                     dgates_x):
     """Backward steps ``start .. stop - 1`` in the reverse of the forward's visiting order (see

@@ -31,7 +31,7 @@ from .sequence import (backward_recurrence, combined_bias, forward_recurrence, f
                        parameter_grads, state_copy, zero_padding, zeros_or)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, bias, lengths, c, out, h_prev, c_prev,
                    gates, tanh_c):
     """Steps ``start .. stop - 1`` in visiting order for the whole batch (see ``sequence.forward_recurrence``);
@@ -107,7 +107,7 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False)
     return out, h, c, saved
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates, d_out, lengths, gates, c_prev, tanh_c,
                     dc):
     """Backward steps ``start .. stop - 1`` in the reverse of the forward's visiting order (see

@@ -27,7 +27,7 @@ from .sequence import (backward_recurrence, combined_bias, forward_recurrence, f
                        parameter_grads, state_copy, zero_padding, zeros_or)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, xg, bias, lengths, relu, out, h_prev,
                    h_new):
     """Steps ``start .. stop - 1`` in visiting order for the whole batch (see ``sequence.forward_recurrence``);
@@ -95,7 +95,7 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, nonl
     return out, h, saved
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates, d_out, lengths, relu, h_new):
     """Backward steps ``start .. stop - 1`` in the reverse of the forward's visiting order (see
     ``sequence.backward_recurrence``). Step t writes dgates[t] = dL/da and sets dh of the active rows to 0,

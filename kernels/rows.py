@@ -9,7 +9,7 @@ A plain loop is a vectorised copy.
 from numba import njit
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def copy_into(dst, src):
     """dst[k] = src[k] for every k of the 1-D array ``dst`` (``src`` at least as long)."""
     for k in range(dst.size):

@@ -97,7 +97,7 @@ def parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias):
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _aligned_empty(rows, cols, like):
     """An uninitialised (rows, cols) array of ``like``'s dtype whose data is 32-byte aligned, as numba
     allocates (NumPy aligns small arrays to 16 bytes only).

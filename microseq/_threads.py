@@ -28,3 +28,38 @@ def blas_threads(threads: int | None):
     finally:
         if was_set and previous is not None:
             set_blas_threads(previous)
+
+
+def thread_budget() -> int:
+    """How many threads microseq may compute on: NumPy's BLAS thread count, which ``--threads``, the trainer
+    and :func:`blas_threads` set (1 when NumPy's BLAS is not a bundled OpenBLAS)."""
+    from .training.threads import get_blas_threads
+
+    return get_blas_threads() or 1
+
+
+_worker = None  # one lazily started thread that runs the second of two concurrent tasks
+
+
+def run_concurrently(tasks):
+    """Run independent tasks (callables without arguments) and return their results in order: the first on
+    the calling thread and a second one at the same time on a worker thread, each with one BLAS thread, when
+    there are two and ``thread_budget()`` allows two; one after the other otherwise.
+
+    The tasks must not share writable arrays. The numba kernels (``nogil=True``) and BLAS release the GIL,
+    so two recurrences run on two cores. An exception in either task is raised here, after both finished.
+    """
+    global _worker
+    if len(tasks) != 2 or thread_budget() < 2:
+        return [task() for task in tasks]
+    if _worker is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="microseq")
+    with blas_threads(1):
+        second = _worker.submit(tasks[1])
+        try:
+            first = tasks[0]()
+        finally:
+            result = second.result()
+    return [first, result]

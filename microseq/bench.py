@@ -34,6 +34,11 @@ SHAPES = {  # name: (B, T, I, H)
     "small": (32, 64, 64, 128),
     "large": (64, 100, 256, 512),
 }
+STACKED = {  # name: (B, T, I, H) of a two-layer bidirectional layer, float32 LSTM and GRU, fused and torch only
+    "bi-small": (32, 64, 64, 128),
+    "bi-large": (64, 100, 256, 256),
+}
+STACKED_CELLS, STACKED_IMPLEMENTATIONS = ("lstm", "gru"), ("fused", "torch")
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 IMPLEMENTATIONS = ("fused", "composed", "numpy", "torch")
 
@@ -43,6 +48,7 @@ class Row:
     cell: str
     dtype: str
     shape: tuple
+    stacked: bool = False  # a two-layer bidirectional layer (the ``STACKED`` rows)
     ms: dict = field(default_factory=dict)  # implementation -> median milliseconds
     gflops: float = 0.0  # of the fused path
     peak_fraction: float = 0.0  # fused GFLOP/s over the measured GEMM peak
@@ -113,18 +119,22 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def layer_flops(cell: str, B: int, T: int, I: int, H: int) -> float:
-    """GEMM flops of forward + backward: forward 2TBGH(I+H), backward twice that."""
+def layer_flops(cell: str, B: int, T: int, I: int, H: int, stacked: bool = False) -> float:
+    """GEMM flops of forward + backward: forward 2TBGH(I+H), backward twice that; for a stacked row, two
+    directions of a layer reading I features and two of a layer reading 2H."""
+    if stacked:
+        return 2 * (layer_flops(cell, B, T, I, H) + layer_flops(cell, B, T, 2 * H, H))
     return 6.0 * T * B * GATES[cell] * H * (I + H)
 
 
 # -- the four implementations -------------------------------------------------------------------------
-def _microseq_step(cell: str, shape: tuple, dtype, fused: bool) -> Callable[[], None]:
+def _microseq_step(cell: str, shape: tuple, dtype, fused: bool, stacked: bool = False) -> Callable[[], None]:
     import microseq as ms
     from microseq import nn
 
     B, T, I, H = shape
-    layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](I, H, fused=fused, dtype=dtype)
+    layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](I, H, 1 + stacked, bidirectional=stacked,
+                                                                 fused=fused, dtype=dtype)
     x = ms.Tensor(np.random.default_rng(1).standard_normal((T, B, I)).astype(dtype), requires_grad=True)
 
     def step():
@@ -136,12 +146,13 @@ def _microseq_step(cell: str, shape: tuple, dtype, fused: bool) -> Callable[[], 
     return step
 
 
-def _torch_step(cell: str, shape: tuple, dtype) -> Callable[[], None]:
+def _torch_step(cell: str, shape: tuple, dtype, stacked: bool = False) -> Callable[[], None]:
     import torch
 
     B, T, I, H = shape
     torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
-    layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](I, H).to(torch_dtype)
+    layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](
+        I, H, 1 + stacked, bidirectional=stacked).to(torch_dtype)
     x = torch.randn(T, B, I, dtype=torch_dtype, requires_grad=True)
 
     def step():
@@ -153,24 +164,27 @@ def _torch_step(cell: str, shape: tuple, dtype) -> Callable[[], None]:
 
 
 def measure_row(cell: str, shape: tuple, dtype, implementations, repeats: int, warmup: int, peak: float,
-                budget_s: float = 5.0) -> Row:
+                budget_s: float = 5.0, stacked: bool = False) -> Row:
     """Time one (cell, shape, dtype) in every implementation, interleaved (see ``interleaved_median_ms``);
-    ``torch`` is left out when PyTorch is not installed."""
+    ``torch`` is left out when PyTorch is not installed. A ``stacked`` row (two bidirectional layers) times
+    only ``STACKED_IMPLEMENTATIONS``: the composed and NumPy paths would take minutes there."""
     from microseq import kernels
 
-    row = Row(cell, np.dtype(dtype).name, shape)
+    row = Row(cell, np.dtype(dtype).name, shape, stacked)
     steps = {}
     for name in implementations:
+        if stacked and name not in STACKED_IMPLEMENTATIONS:
+            continue
         if name == "torch":
             if _import_torch() is not None:
-                steps[name] = _torch_step(cell, shape, dtype)
+                steps[name] = _torch_step(cell, shape, dtype, stacked)
         elif name == "numpy":
             steps[name] = _on_numpy_backend(kernels, _microseq_step(cell, shape, dtype, fused=True))
         else:
-            steps[name] = _microseq_step(cell, shape, dtype, fused=name == "fused")
+            steps[name] = _microseq_step(cell, shape, dtype, fused=name == "fused", stacked=stacked)
     row.ms = interleaved_median_ms(steps, repeats, warmup, budget_s)
     if "fused" in row.ms:
-        row.gflops = layer_flops(cell, *shape) / (row.ms["fused"] / 1e3) / 1e9
+        row.gflops = layer_flops(cell, *shape, stacked=stacked) / (row.ms["fused"] / 1e3) / 1e9
         row.peak_fraction = row.gflops / peak
     return row
 
@@ -225,16 +239,17 @@ def engine_overhead_us(repeats: int = 20000) -> dict:
 def format_table(rows: list[Row], peaks: dict) -> str:
     """One line per row: the milliseconds of each implementation timed (no column for one that was not), the
     ratios to the fused path that they allow, GFLOP/s and the fraction of the GEMM peak."""
-    implementations = [name for name in IMPLEMENTATIONS if all(name in r.ms for r in rows)]
+    implementations = [name for name in IMPLEMENTATIONS if all(name in r.ms for r in rows if not r.stacked)]
+    implementations = [name for name in implementations if any(name in r.ms for r in rows)]
     ratios = [("torch/fused", "torch"), ("composed/fused", "composed")]
     ratios = [(title, name) for title, name in ratios if name in implementations and "fused" in implementations]
     header = ["cell", "dtype", "B,T,I,H"] + [f"{n} ms" for n in implementations] + [t for t, _ in ratios]
     lines = [header + ["GFLOP/s", "% peak"]]
     for r in rows:
         lines.append(
-            [r.cell, r.dtype, ",".join(map(str, r.shape))]
-            + [f"{r.ms[n]:.2f}" for n in implementations]
-            + [f"{r.ms[name] / r.ms['fused']:.2f}x" for _, name in ratios]
+            [r.cell, r.dtype, ",".join(map(str, r.shape)) + (" 2 layers bidir" if r.stacked else "")]
+            + [f"{r.ms[n]:.2f}" if n in r.ms else "-" for n in implementations]
+            + [f"{r.ms[name] / r.ms['fused']:.2f}x" if name in r.ms else "-" for _, name in ratios]
             + [f"{r.gflops:.1f}", f"{100 * r.peak_fraction:.0f}%"]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
@@ -272,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="microseq bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated: rnn, lstm, gru")
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), help=f"names from {list(SHAPES)} or B,T,I,H")
+    parser.add_argument("--stacked", nargs="*", default=list(STACKED), choices=list(STACKED),
+                        help="two-layer bidirectional rows (float32, LSTM and GRU among --cells); none: --stacked")
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--impl", default=",".join(IMPLEMENTATIONS), help="which implementations to time")
     parser.add_argument("--repeats", type=int, default=5)
@@ -284,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.quick:
-        args.shapes, args.repeats, args.warmup = ["2,5,3,4"], 2, 1
+        args.shapes, args.stacked, args.repeats, args.warmup = ["2,5,3,4"], [], 2, 1
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     unknown = [c for c in cells if c not in GATES]
     if unknown:
@@ -321,6 +338,11 @@ def main(argv: list[str] | None = None) -> int:
             for cell in cells:
                 rows.append(measure_row(cell, shape, dtype, implementations, args.repeats, args.warmup,
                                         peaks[np.dtype(dtype).name], args.budget))
+    if np.float32 in dtypes:
+        for name in args.stacked:
+            for cell in (c for c in cells if c in STACKED_CELLS):
+                rows.append(measure_row(cell, STACKED[name], np.float32, implementations, args.repeats,
+                                        args.warmup, peaks["float32"], args.budget, stacked=True))
     for dtype in dtypes:  # again after the rows: the machine is shared, the better of the two is its peak
         name = np.dtype(dtype).name
         peaks[name] = max(peaks[name], gemm_peak_gflops(dtype, n=peak_n))

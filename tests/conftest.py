@@ -28,6 +28,7 @@ if "numpy" in sys.modules:  # loaded before this file (by a plugin): tell its Op
 
     set_blas_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
 
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, Verbosity, settings  # noqa: E402
 
 settings.register_profile(
@@ -67,3 +68,19 @@ def pytest_terminal_summary(terminalreporter):
         skipped = terminalreporter.stats.get("skipped", [])
         ids = dict.fromkeys(report.nodeid for report in skipped if TORCH_MISSING in str(report.longrepr))
         Path(path).write_text("".join(f"{nodeid}\n" for nodeid in ids), encoding="utf-8")
+
+
+@pytest.fixture
+def two_blas_threads():
+    """NumPy's OpenBLAS on two threads for the test (skipped where it cannot be), then as it was."""
+    from microseq.training.threads import get_blas_threads, set_blas_threads
+
+    before = get_blas_threads()
+    if before is None:
+        pytest.skip("NumPy does not use a bundled OpenBLAS")
+    set_blas_threads(2)
+    if get_blas_threads() != 2:
+        set_blas_threads(before)
+        pytest.skip("this OpenBLAS cannot run two threads")
+    yield
+    set_blas_threads(before)

@@ -99,3 +99,21 @@ def test_a_row_measured_without_pytorch_has_no_torch_column(monkeypatch):
     row = bench.measure_row("rnn", (1, 3, 2, 2), np.float64, bench.IMPLEMENTATIONS, repeats=1, warmup=0, peak=1.0)
     assert set(row.ms) == {"fused", "composed", "numpy"} and row.speedup_vs_torch is None
     assert "torch" not in bench.format_table([row], {"float64": 1.0})
+
+
+def test_a_stacked_row_times_two_bidirectional_layers_with_the_fused_path_and_pytorch_only():
+    row = bench.measure_row("gru", (2, 3, 4, 5), np.float32, bench.IMPLEMENTATIONS, repeats=1, warmup=0, peak=1.0,
+                            stacked=True)
+    expected = {"fused", "torch"} if bench._import_torch() is not None else {"fused"}
+    assert row.stacked and set(row.ms) == expected
+    # layer 0 reads I=4 features, layer 1 the 2H=10 of both directions; each layer has two directions
+    assert bench.layer_flops("gru", 2, 3, 4, 5, stacked=True) == 2 * 6.0 * 3 * 2 * 3 * 5 * ((4 + 5) + (10 + 5))
+    table = bench.format_table([bench.measure_row("gru", (2, 3, 4, 5), np.float32, ["fused", "composed"], 1, 0, 1.0),
+                                row], {"float32": 1.0})
+    assert "2,3,4,5 2 layers bidir" in table and "composed ms" in table
+
+
+def test_the_stacked_rows_can_be_left_out(capsys):
+    bench.main(["--cells", "lstm", "--shapes", "2,3,2,2", "--dtypes", "float32", "--impl", "fused", "--repeats", "1",
+                "--warmup", "0", "--stacked"])
+    assert "bidir" not in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""Fused recurrent ops: a whole sequence of one layer and one direction as ONE node on the tape.
+"""Fused recurrent ops: a whole sequence of one layer (one direction, or both, run at the same time) as ONE node
+on the tape.
 
 The composed path records tens of small ops per time step; here the forward runs one fused kernel from
 :mod:`microseq.kernels` over all T steps and saves what its backward needs, and the node's backward calls the
@@ -12,6 +13,7 @@ basic-slicing views of it::
     packed = [out_0, ..., out_{T-1}, h_n, c_n]     # (T + 2, B, H) for the LSTM, (T + 1, B, H) otherwise
     out, h_n, c_n = packed[:T], packed[T:T + 1], packed[T + 1:T + 2]
 
+A bidirectional layer's node stacks the two directions' packed arrays in turn (see ``fused_directions``).
 The final states keep a leading axis of 1, the (layer * direction) axis of a layer's ``h_n``: a one-layer,
 one-direction layer hands them to the caller as they are, with no further op on the tape.
 
@@ -25,42 +27,73 @@ Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
+from .._threads import run_concurrently
 from ..tensor import Tensor, record
 
-__all__ = ["fused_rnn", "fused_lstm", "fused_gru"]
+__all__ = ["fused_directions", "fused_rnn", "fused_lstm", "fused_gru"]
 
 
-def _fused(op: str, forward, backward, x: Tensor, states: tuple, weights: tuple, lengths, reverse: bool, **options):
-    """Run a kernel pair (``forward``, ``backward``) as one tape node; return (out, *final_states), each final
-    state of shape (1, B, H). The one place where a fused node is recorded on the tape."""
-    w_ih, w_hh, b_ih, b_hh = weights
-    has_bias = b_ih is not None
-    *results, saved = forward(
-        np.ascontiguousarray(x.data),
-        *(s.data for s in states),
-        w_ih.data,
-        w_hh.data,
-        b_ih.data if has_bias else None,
-        b_hh.data if has_bias else None,
-        lengths=lengths,
-        reverse=reverse,
-        **options,
-    )
-    out = results[0]
-    steps = out.shape[0]
-    packed = np.concatenate([out] + [final[None] for final in results[1:]], axis=0)
-    inputs = (x, *states, w_ih, w_hh) + ((b_ih, b_hh) if has_bias else ())
+def fused_directions(kernel: str, x: Tensor, directions: list, lengths=None, **options) -> list:
+    """One layer's directions over a whole sequence as ONE tape node; the one place where a fused node is
+    recorded on the tape.
+
+    Parameters
+    ----------
+    kernel : "rnn", "lstm" or "gru", the kernel pair ``{kernel}_forward`` / ``{kernel}_backward``.
+    x : Tensor (T, B, I), read by every direction.
+    directions : one or two ``(states, weights, reverse)``: the states (h0,) or (h0, c0) as (B, H) tensors, the
+        weights (w_ih, w_hh, b_ih, b_hh) (biases None without bias), and whether the direction runs reversed.
+    lengths, options : passed to the kernels.
+
+    Returns
+    -------
+    One ``(out, *final_states)`` per direction: out (T, B, H), each final state (1, B, H).
+
+    Two directions are independent: their kernels, forward and backward, run at the same time on two threads
+    when the thread budget allows (``microseq._threads.run_concurrently``), with the same results bit for bit
+    as one after the other. The packed output stacks each direction's ``[out, *finals]`` in turn, and the
+    node's inputs list the last direction's first, so that the gradient of ``x`` adds up in the order the
+    engine used for two one-direction nodes (it replays the later one first).
+    """
+    from .. import kernels  # lazy: numba loads on the first fused call, not at import
+
+    forward, backward = getattr(kernels, f"{kernel}_forward"), getattr(kernels, f"{kernel}_backward")
+    has_bias = directions[0][1][2] is not None
+
+    def run_forward(states, weights, reverse):
+        w_ih, w_hh, b_ih, b_hh = weights
+        return forward(np.ascontiguousarray(x.data), *(s.data for s in states), w_ih.data, w_hh.data,
+                       b_ih.data if has_bias else None, b_hh.data if has_bias else None, lengths=lengths,
+                       reverse=reverse, **options)
+
+    ran = run_concurrently([partial(run_forward, *direction) for direction in directions])
+    steps, rows = ran[0][0].shape[0], ran[0][0].shape[0] + len(ran[0]) - 2  # rows of one direction: out, finals
+    packed = np.concatenate([part for *results, _ in ran for part in (results[0], *(f[None] for f in results[1:]))])
+    saved_first, saved_second = ran[0][-1], ran[1][-1] if len(ran) > 1 else None  # cells the engine looks into
+    inputs = ()
+    for states, (w_ih, w_hh, b_ih, b_hh), _ in reversed(directions):
+        inputs += (x, *states, w_ih, w_hh) + ((b_ih, b_hh) if has_bias else ())
+
+    count = len(directions)
 
     def backward_rule(g):
         if isinstance(g, Tensor):  # a create_graph backward: the kernels compute first-order gradients only
             raise RuntimeError(f"{op}: the fused kernels have no second derivative; build the layer with fused=False")
-        grads = backward(saved, g[:steps], *g[steps:])  # dx, d(initial states), dw_ih, dw_hh, db_ih, db_hh
-        return grads if has_bias else grads[:-2]
+        blocks = [g[k * rows:(k + 1) * rows] for k in range(count)]
+        savings = (saved_first, saved_second)[:count]
+        # each: dx, d(initial states), dw_ih, dw_hh, db_ih, db_hh
+        grads = run_concurrently([partial(backward, saved, block[:steps], *block[steps:])
+                                  for saved, block in zip(savings, blocks)])
+        return tuple(grad for direction in reversed(grads) for grad in (direction if has_bias else direction[:-2]))
 
+    op = f"{kernel} (fused{', both directions' if count > 1 else ''})"
     node = record(op, packed, inputs, backward_rule)
-    return (node[:steps],) + tuple(node[steps + k:steps + k + 1] for k in range(len(results) - 1))
+    return [(node[k * rows:k * rows + steps],) + tuple(node[k * rows + j:k * rows + j + 1] for j in range(steps, rows))
+            for k in range(count)]
 
 
 def fused_rnn(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False, nonlinearity="tanh"):
@@ -80,10 +113,9 @@ def fused_rnn(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=Fal
     -------
     out : Tensor (T, B, H), zero at padded steps;  h_n : Tensor (1, B, H)
     """
-    from .. import kernels  # lazy: numba loads on the first fused call, not at import
-
-    return _fused("rnn (fused)", kernels.rnn_forward, kernels.rnn_backward, x, (h0,), (w_ih, w_hh, b_ih, b_hh),
-                  lengths, reverse, nonlinearity=nonlinearity)
+    (result,) = fused_directions("rnn", x, [((h0,), (w_ih, w_hh, b_ih, b_hh), reverse)], lengths,
+                                 nonlinearity=nonlinearity)
+    return result
 
 
 def fused_lstm(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False):
@@ -95,10 +127,8 @@ def fused_lstm(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, revers
     -------
     out : Tensor (T, B, H);  h_n, c_n : Tensor (1, B, H)
     """
-    from .. import kernels
-
-    return _fused("lstm (fused)", kernels.lstm_forward, kernels.lstm_backward, x, (h0, c0),
-                  (w_ih, w_hh, b_ih, b_hh), lengths, reverse)
+    (result,) = fused_directions("lstm", x, [((h0, c0), (w_ih, w_hh, b_ih, b_hh), reverse)], lengths)
+    return result
 
 
 def fused_gru(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=False):
@@ -110,7 +140,5 @@ def fused_gru(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, reverse=Fal
     -------
     out : Tensor (T, B, H);  h_n : Tensor (1, B, H)
     """
-    from .. import kernels
-
-    return _fused("gru (fused)", kernels.gru_forward, kernels.gru_backward, x, (h0,), (w_ih, w_hh, b_ih, b_hh),
-                  lengths, reverse)
+    (result,) = fused_directions("gru", x, [((h0,), (w_ih, w_hh, b_ih, b_hh), reverse)], lengths)
+    return result

@@ -31,7 +31,7 @@ from .._checks import check_float_dtype, check_nonlinearity
 from ..ops import concatenate, dropout, swapaxes, unsqueeze
 from ..tensor import Tensor, as_tensor
 from .cells import gru_cell, lstm_cell, reset_uniform, rnn_cell
-from .fused import fused_gru, fused_lstm, fused_rnn
+from .fused import fused_directions
 from .module import Module, Parameter
 from .unroll import check_lengths, reverse_sequences, unroll
 
@@ -48,8 +48,8 @@ class RNNBase(Module):
     - ``state_names``: the state of one direction, ``("h0",)`` or ``("h0", "c0")``, in the order that its
       cell and its fused op take them;
     - ``cell``: one step from primitive ops, ``cell(x_t, *state, *weights, **options) -> h'`` or ``(h', c')``;
-    - ``fused_op``: one direction over the whole sequence as one tape node,
-      ``fused_op(x, *state, *weights, lengths=, reverse=, **options) -> (out, *final_states)``;
+    - ``kernel``: the name of its fused kernels ("rnn", "lstm", "gru"), which run all directions of a layer over
+      the whole sequence as one tape node (:func:`microseq.nn.fused.fused_directions`);
     - ``cell_options``: names of the layer's attributes passed to both as keywords (the RNN's
       ``nonlinearity``);
     - ``projectable``: whether ``proj_size`` is allowed (LSTM only).
@@ -201,16 +201,17 @@ class RNNBase(Module):
         return tuple(hx)
 
     # -- running -----------------------------------------------------------------------------------------
-    def _run(self, x: Tensor, state: tuple, layer: int, direction: int, lengths):
-        """One direction of one layer: (output (T, B, H), final state as a tuple of (1, B, H) tensors,
-        h first, then c for the LSTM)."""
-        weights = self.weights(layer, direction)
-        reverse = direction == 1
+    def _run(self, x: Tensor, states: list, layer: int, lengths) -> list:
+        """All directions of one layer: per direction (output (T, B, H), final state as a tuple of (1, B, H)
+        tensors, h first, then c for the LSTM). ``states`` holds each direction's initial state tuple."""
         options = {name: getattr(self, name) for name in self.cell_options}
-        if self.fused:
-            output, *finals = self.fused_op(x, *state, *weights, lengths=lengths, reverse=reverse, **options)
-            return output, tuple(finals)
+        directions = [(state, self.weights(layer, direction), direction == 1) for direction, state in enumerate(states)]
+        if self.fused:  # one node; a bidirectional layer's two directions run at the same time when allowed
+            return [(output, tuple(finals)) for output, *finals in fused_directions(self.kernel, x, directions, lengths, **options)]
+        return [self._unrolled(x, state, weights, reverse, lengths, options) for state, weights, reverse in directions]
 
+    def _unrolled(self, x: Tensor, state: tuple, weights: tuple, reverse: bool, lengths, options: dict):
+        """One direction on the composed path: the cell applied step by step."""
         def step(x_t, state):
             new = self.cell(x_t, *state, *weights, **options)
             return new if isinstance(new, tuple) else (new,)
@@ -248,9 +249,9 @@ class RNNBase(Module):
         for layer in range(self.num_layers):
             if layer > 0:
                 x = dropout(x, self.dropout, training=self.training)
+            first = layer * self.num_directions
             outputs = []
-            for direction in range(self.num_directions):
-                output, final = self._run(x, states[layer * self.num_directions + direction], layer, direction, lengths)
+            for output, final in self._run(x, states[first:first + self.num_directions], layer, lengths):
                 outputs.append(output)
                 finals.append(final)
             x = outputs[0] if len(outputs) == 1 else concatenate(outputs, axis=-1)
@@ -302,7 +303,7 @@ class RNN(RNNBase):
     """
 
     cell = staticmethod(rnn_cell)
-    fused_op = staticmethod(fused_rnn)
+    kernel = "rnn"
     cell_options = ("nonlinearity",)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
@@ -334,7 +335,7 @@ class LSTM(RNNBase):
     gates = 4
     state_names = ("h0", "c0")
     cell = staticmethod(lstm_cell)
-    fused_op = staticmethod(fused_lstm)
+    kernel = "lstm"
     projectable = True
 
 
@@ -349,4 +350,4 @@ class GRU(RNNBase):
 
     gates = 3
     cell = staticmethod(gru_cell)
-    fused_op = staticmethod(fused_gru)
+    kernel = "gru"
