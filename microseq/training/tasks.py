@@ -28,7 +28,7 @@ from .. import data
 from ..autograd import no_grad
 from ..data import CharVocab, LMStream, SequenceBatcher, Vocab, WordVocab, collate, vocab_from_dict
 from ..ops import cross_entropy, mse_loss
-from .config import SEQ2SEQ_TASKS, TrainConfig
+from .config import SEQ2SEQ_TASKS, VECTOR_TASKS, TrainConfig
 from .memory import training_bytes
 from .models import build_model
 from .tbptt import lm_loss_sum, tbptt_backward
@@ -480,6 +480,10 @@ def make_task(config: TrainConfig, metadata: dict | None = None, training: bool 
         from .seq2seq_task import Seq2SeqTask  # imported when used: it brings in microseq.seq2seq
 
         return Seq2SeqTask(config, metadata, training)
+    if config.task in VECTOR_TASKS:
+        from .vector_tasks import VECTOR_TASK_CLASSES  # imported when used: it brings in microseq.text
+
+        return VECTOR_TASK_CLASSES[config.task](config, metadata, training)
     if config.task not in TASK_CLASSES:
         raise ValueError(f"unknown task {config.task!r}; expected one of {', '.join([*TASK_CLASSES, *SEQ2SEQ_TASKS])}")
     return TASK_CLASSES[config.task](config, metadata, training)
