@@ -39,6 +39,9 @@ __all__ = ["WordVectorTask", "Word2VecTask", "GloVeTask", "VECTOR_TASK_CLASSES"]
 PLOT_WORDS = ("king", "queen", "man", "woman", "prince", "princess", "kings", "queens", "france", "paris",
               "japan", "tokyo", "italy", "rome", "egypt", "cairo", "acme", "smith", "hooli", "belson", "big",
               "bigger", "biggest", "cold", "colder", "coldest")
+#: ... and of a docs-corpus run.
+DOCS_PLOT_WORDS = ("list", "tuple", "dict", "set", "string", "bytes", "file", "directory", "path", "error",
+                   "exception", "warning", "thread", "process", "lock", "socket", "server", "client", "int", "float")
 
 
 class WordVectorTask(Task):
@@ -92,8 +95,13 @@ class WordVectorTask(Task):
         return f"{self.name} vectors of {len(self.words):,} words x {self.config.embedding_size}"
 
     # -- evaluation ----------------------------------------------------------------------------------------
-    def word_vectors(self, model: Tables) -> WordVectors:
+    @staticmethod
+    def table_vectors(model: Tables) -> np.ndarray:
+        """The word vectors (V, D) of the tables."""
         raise NotImplementedError
+
+    def word_vectors(self, model: Tables) -> WordVectors:
+        return WordVectors(self.words, self.table_vectors(model))
 
     def evaluate(self, model: Tables, split: str = "valid") -> dict:
         if self.planted is None:
@@ -118,8 +126,7 @@ class WordVectorTask(Task):
     def next_commands(self, run_dir: str) -> list:
         word = "king" if self.planted else "list"
         return [(f"microseq neighbors {run_dir} {word}", "the nearest words by cosine"),
-                (f"microseq analogy {run_dir} man king woman", "man is to king as woman is to ?"),
-                (f"microseq plot {run_dir}", "a 2-D PCA of some words")]
+                (f"microseq analogy {run_dir} man king woman", "man is to king as woman is to ?")]
 
     # -- resuming -------------------------------------------------------------------------------------------
     def state_dict(self) -> tuple[dict, dict]:
@@ -152,8 +159,9 @@ class Word2VecTask(WordVectorTask):
         V, D = model.v.shape
         model.v.data[...] = (rng.random((V, D)) - 0.5) / D  # the C tool's start; u stays zero
 
-    def word_vectors(self, model: Tables) -> WordVectors:
-        return WordVectors(self.words, model.v.data)
+    @staticmethod
+    def table_vectors(model: Tables) -> np.ndarray:
+        return model.v.data  # the input vectors
 
     def describe_model(self) -> str:
         return ("CBOW " if self.config.cbow else "skip-gram ") + super().describe_model()
@@ -205,8 +213,9 @@ class GloVeTask(WordVectorTask):
         for name in ("gw", "gwc", "gb", "gbc"):  # AdaGrad's sums start at 1
             getattr(model, name).data[...] = 1.0
 
-    def word_vectors(self, model: Tables) -> WordVectors:
-        return WordVectors(self.words, model.w.data + model.wc.data)
+    @staticmethod
+    def table_vectors(model: Tables) -> np.ndarray:
+        return model.w.data + model.wc.data  # word and context vectors summed
 
     def train_step(self, model: Tables) -> tuple[float, int]:
         order = self._train_rng.permutation(len(self.values))
