@@ -108,7 +108,8 @@ def plot_run(run_dir: str, output: str | None = None) -> str:
         ax.legend()
 
     ax = axes[1, 0]
-    norms = [(r["step"], r["grad_norm"]) for r in train if isinstance(r.get("grad_norm"), (int, float))]
+    norms = [(r["step"], r["grad_norm"]) for r in train  # 0: no gradient (word vectors, updated by a kernel)
+             if isinstance(r.get("grad_norm"), (int, float)) and r["grad_norm"] > 0]
     if norms:
         ax.semilogy(*zip(*norms), color="tab:red", linewidth=0.8)
     if info.get("clip"):
