@@ -196,6 +196,9 @@ class TrainConfig:
             raise ConfigError(f"seq_len of the adding task must be at least 2 (two values are marked); got {self.seq_len}")
         if self.text is not None and self.task not in ("charlm", "ngram"):
             raise ConfigError(f"--text is for the charlm and ngram tasks, not {self.task}")
+        if fits_in_one_pass(self.task, self.model) and self.max_steps != 1:
+            raise ConfigError(f"{self.task} {'with --model naive-bayes ' if self.task == 'sentiment' else ''}counts in "
+                              f"one pass: max_steps must be 1; got {self.max_steps}")
         if not 0 <= self.subsample < 1:
             raise ConfigError(f"subsample must be in [0, 1); got {self.subsample}")
         return self
@@ -241,8 +244,13 @@ TASK_DEFAULTS.update({
                   eval_interval=5, checkpoint_interval=10),
     "ngram": dict(max_steps=1, eval_interval=1, eval_size=0),
 })
-#: Tasks that train in one pass (counting): their one step is the whole fit; they cannot be resumed.
-COUNT_TASKS = ("ngram",)
+#: The defaults of a model fitted in one pass (counting), whatever its task's: one step is the whole fit.
+ONE_PASS_DEFAULTS = dict(max_steps=1, eval_interval=1, checkpoint_interval=1)
+
+
+def fits_in_one_pass(task: str, model: str) -> bool:
+    """Whether the task's model is counted in one pass (n-grams, Naive Bayes) rather than trained by steps."""
+    return task == "ngram" or (task == "sentiment" and model == "naive-bayes")
 
 #: Options that only some tasks read (from the fields' ``tasks``); given to another task they are refused.
 TASK_OPTIONS = {name: f.metadata["tasks"] for name, f in FIELDS.items() if f.metadata["tasks"]}
@@ -328,4 +336,6 @@ def make_config(task: str = "charlm", **settings) -> TrainConfig:
             raise ConfigError(f"--{name.replace('_', '-')} is for the {', '.join(tasks)} task"
                               f"{'s' if len(tasks) > 1 else ''}, not {task}")
         values[name] = coerce(name, value, "make_config")
+    if fits_in_one_pass(task, values.get("model", FIELDS["model"].default)):
+        values = {**values, **{k: v for k, v in ONE_PASS_DEFAULTS.items() if k not in settings}}
     return TrainConfig(task=task, **values).validate()

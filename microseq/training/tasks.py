@@ -46,6 +46,7 @@ class Task:
     metric = "loss"
     has_test_set = True  # a held-out set apart from the validation set (evaluated at the end of a run)
     has_validation = True  # evaluated every eval_interval steps and at the end
+    trains_further = True  # more steps improve it (not so a model counted in one pass)
 
     def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
         self.config, self.training = config, training
@@ -480,6 +481,11 @@ def make_task(config: TrainConfig, metadata: dict | None = None, training: bool 
         from .seq2seq_task import Seq2SeqTask  # imported when used: it brings in microseq.seq2seq
 
         return Seq2SeqTask(config, metadata, training)
+    if config.task == "ngram" or (config.task == "sentiment" and config.model == "naive-bayes"):
+        from .count_tasks import NGramTask, NaiveBayesSentimentTask
+
+        return NGramTask(config, metadata, training) if config.task == "ngram" else \
+            NaiveBayesSentimentTask(config, metadata, training)
     if config.task in VECTOR_TASKS:
         from .vector_tasks import VECTOR_TASK_CLASSES  # imported when used: it brings in microseq.text
 

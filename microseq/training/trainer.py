@@ -449,6 +449,8 @@ class Trainer:
         else:
             commands = [(f"microseq train --resume {run}{more}", what), plot,
                         (f"microseq eval {run}", "score the latest checkpoint again")]
+            if not self.task.trains_further:  # counted in one pass: no more steps to take
+                commands = commands[1:]
         if stopped != "interrupted" and self.config.schedule == "cosine":
             commands = commands[1:]  # its learning rate has decayed to 0: no training further
         commands += self.task.next_commands(run)
