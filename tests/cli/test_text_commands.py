@@ -126,3 +126,61 @@ def test_options_of_another_task_are_refused(capsys, argv, message):
 def test_a_corpus_with_too_few_words_for_the_negatives_is_one_line(capsys):
     status, out, err = run(capsys, "train", "word2vec", "--train-size", "2", "--negatives", "50", *QUIET)
     assert status == 1 and "50 negatives need at least 51" in err and not os.path.exists("runs")
+
+
+def test_train_ngram_scores_charlms_held_out_text_and_stores_counts(capsys, tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 200)
+    status, out, err = run(capsys, "train", "ngram", "--text", str(text), "--order", "3", *QUIET, "--out", "r")
+    assert status == 0, err
+    assert "3-gram (kneser-ney)" in out and "bpc" in out and "train --resume" not in out
+    [(step, path)] = RunCheckpoints("r").all()
+    state = load_checkpoint(path, restore_rng=False)["model_state"]
+    assert step == 1 and {"order1_counts", "order3_codes", "order3_continuation"} <= set(state)
+    assert all(a.dtype == np.float64 for a in state.values())
+    status, out, err = run(capsys, "eval", "r")
+    assert status == 0 and "valid        bpc:" in out
+    bpc = float(next(line for line in out.splitlines() if " bpc:" in line).split()[2])
+    assert bpc < 0.5  # a repeated sentence is almost certain after two characters
+
+
+@pytest.mark.parametrize("smoothing", ["ml", "add-k", "kneser-ney"])
+def test_ngram_smoothings_score_the_same_text_as_the_library(capsys, tmp_path, smoothing):
+    from microseq.data import CharVocab, split_text
+    from microseq.text import NGramLM
+
+    source = "abracadabra, said the cat to the bat. " * 40
+    (tmp_path / "t.txt").write_text(source)
+    status, out, err = run(capsys, "train", "ngram", "--text", "t.txt", "--order", "2", "--smoothing", smoothing,
+                           *QUIET, "--out", "r")
+    assert status == 0, err
+    train, valid = split_text(source, 0.05)
+    vocab = CharVocab.build(train)
+    expected = NGramLM(2, len(vocab), smoothing).fit(vocab.encode(train)).cross_entropy(vocab.encode(valid))
+    shown = float(next(line for line in out.splitlines() if line.strip().startswith("loss:")).split()[1])
+    assert shown == pytest.approx(expected, abs=6e-5)
+
+
+def test_sentiment_with_naive_bayes_is_one_step_and_beats_the_baseline(capsys):
+    status, out, err = run(capsys, "train", "sentiment", "--model", "naive-bayes", "--train-size", "2000",
+                           "--eval-size", "200", *QUIET, "--out", "r")
+    assert status == 0, err
+    assert "Naive Bayes" in out and [s for s, _ in RunCheckpoints("r").all()] == [1]
+    accuracy = float(next(line for line in out.splitlines() if "accuracy:" in line).split()[1])
+    assert accuracy > 0.6  # the baseline (the most frequent label) is about 0.5
+    state = load_checkpoint(RunCheckpoints("r").latest()[1], restore_rng=False)["model_state"]
+    assert state["documents"].sum() == 2000  # the counts themselves
+    status, out, err = run(capsys, "eval", "r")
+    assert status == 0 and "test   accuracy" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "sentiment", "--model", "naive-bayes", "--max-steps", "3"], "counts in one pass: max_steps must be 1"),
+    (["train", "ngram", "--max-steps", "2"], "counts in one pass: max_steps must be 1"),
+    (["train", "adding", "--model", "naive-bayes"], "--model is for the sentiment task, not adding"),
+    (["train", "ngram", "--smoothing", "witten-bell"], "invalid choice: 'witten-bell'"),
+    (["train", "ngram", "--order", "0"], "order must be at least 1; got 0"),
+])
+def test_count_model_options_are_checked_in_one_line(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status != 0 and message in err and err.count("\n") == 1 and not os.path.exists("runs")
