@@ -50,14 +50,17 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         "model": parser.add_argument_group("model"),
         "data": parser.add_argument_group("data"),
         "optimisation": parser.add_argument_group("optimisation"),
+        "vectors": parser.add_argument_group("word vectors (word2vec, glove) and n-grams (ngram)"),
         "run": parser.add_argument_group("length and bookkeeping"),
     }
     group = groups["data"]
     for f in dataclasses.fields(TrainConfig):
         if f.name == "task":
             continue
-        if f.name == "cell":
+        if f.name in ("model", "cell"):
             group = groups["model"]
+        elif f.name == "cbow":
+            group = groups["vectors"]
         elif f.name == "batch_size":
             group = groups["data"]
         elif f.name == "optimizer":
@@ -88,7 +91,7 @@ def _build_parser() -> argparse.ArgumentParser:
                                 description="Train a model on TASK (default: charlm). Options override --config, "
                                             "which overrides the task's defaults.")
     train.add_argument("task", nargs="?", metavar="TASK", help="charlm (default), adding, copy, sentiment, postag, "
-                                                                "reverse, sort or dates")
+                                                                "reverse, sort, dates, word2vec, glove or ngram")
     train.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file (keys as the options below)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
     _add_train_options(train)
