@@ -9,7 +9,8 @@ run continues bit for bit.
 
 - word2vec: a step is the next chunk of about ``step_tokens`` corpus tokens (cut at sentence starts),
   cycling through the corpus; its examples (kept tokens, windows, negatives) are drawn from the training
-  generator and the learning rate falls linearly from ``lr`` over the ``max_steps`` steps, as in the C tool.
+  generator and the learning rate falls linearly from ``lr`` over the ``max_steps`` steps, as in the C tool
+  (so a run resumed with a larger ``--max-steps`` continues on the longer schedule, from a higher rate).
 - GloVe: a step is one epoch of AdaGrad over the co-occurrence entries in a freshly shuffled order.
 
 Evaluation on the planted corpus: 3CosAdd analogy accuracy on the ``dev`` questions (validation) or the

@@ -251,7 +251,7 @@ BAD_INPUT = {
     "unknown option": (None, ["train", "--hidden", "12", "--lr", "1"], "unrecognized arguments: --hidden"),
     "bad option value": (None, ["train", "--cell", "transformer"], "argument --cell: invalid choice"),
     "unknown config key": (None, ["train", "--config", "bad.toml"], "bad.toml: unknown key 'hiden_size' (did you mean 'hidden_size'?)"),
-    "option of another task": (None, ["train", "adding", "--text", "text.txt"], "--text is for the charlm task, not adding"),
+    "option of another task": (None, ["train", "adding", "--text", "text.txt"], "--text is for the charlm, ngram tasks, not adding"),
     "seq2seq option": (None, ["train", "dates", "--bptt", "5"], "--bptt is for the charlm task, not dates"),
     "option of the seq2seq tasks": (None, ["train", "adding", "--attention", "dot"],
                                     "--attention is for the reverse, sort, dates tasks, not adding"),
