@@ -48,6 +48,9 @@ class _CountTask(Task):
         return {} if self._tables is None else {"shapes": {n: list(a.shape) for n, a in self._tables.items()},
                                                 "dtype": "float64"}
 
+    def describe_optimisation(self) -> str:
+        return "counted in one pass"
+
     def tables_of(self, model: Tables) -> dict:
         return {name: parameter.data for name, parameter in model.named_parameters()}
 

@@ -103,6 +103,10 @@ class Task:
     def describe(self) -> str:
         return self.name
 
+    def describe_optimisation(self) -> str:
+        """How the model is fitted, for the run's first lines."""
+        return f"{self.config.optimizer} lr {self.config.lr:g}"
+
     # -- the end of a run ----------------------------------------------------------------------------------
     def write_results(self, model, run_dir: str) -> dict:
         """Write what the trained model makes besides its scores into ``run_dir``; return ``{name: path}``."""

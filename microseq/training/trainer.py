@@ -319,8 +319,8 @@ class Trainer:
         self.metrics.log("start", step=self.step, task=config.task, metric=self.task.metric, baselines=baselines,
                          clip=config.clip, parameters=self.model.num_parameters())
         print(f"{self.task.describe()}", file=self.out)
-        print(f"model: {self.task.describe_model()}, {self.model.num_parameters():,} parameters; {config.optimizer} "
-              f"lr {config.lr:g}; run directory {self.run_dir}", file=self.out)
+        print(f"model: {self.task.describe_model()}, {self.model.num_parameters():,} parameters; "
+              f"{self.task.describe_optimisation()}; run directory {self.run_dir}", file=self.out)
         if baselines:
             print(f"baseline: {self._format_scores(baselines)}", file=self.out)
         if self.step:

@@ -167,6 +167,9 @@ class Word2VecTask(WordVectorTask):
     def describe_model(self) -> str:
         return ("CBOW " if self.config.cbow else "skip-gram ") + super().describe_model()
 
+    def describe_optimisation(self) -> str:
+        return f"SGD per example in the fused kernel, lr {self.config.lr:g} falling linearly to 0"
+
     def _tokens_before(self, step: int) -> int:
         """Corpus tokens (counted with repeats) before the chunk of ``step``."""
         chunks, N = len(self.cuts) - 1, len(self.corpus.ids)
@@ -201,6 +204,9 @@ class GloVeTask(WordVectorTask):
         self.rows, self.cols, self.values = cooccurrence(corpus.ids, corpus.sentence, len(corpus), self.config.window)
         if len(self.values) == 0:
             raise DataError("glove: no two words of one sentence are within the window")
+
+    def describe_optimisation(self) -> str:
+        return f"AdaGrad per entry in the fused kernel, lr {self.config.lr:g}"
 
     def table_shapes(self) -> dict:
         V, D = len(self.words), self.config.embedding_size
