@@ -125,8 +125,9 @@ class WordVectorTask(Task):
         return {"vectors": path}
 
     def next_commands(self, run_dir: str) -> list:
-        word = "king" if self.planted else "list"
-        return [(f"microseq neighbors {run_dir} {word}", "the nearest words by cosine"),
+        if self.planted is None:
+            return [(f"microseq neighbors {run_dir} list", "the nearest words by cosine")]
+        return [(f"microseq neighbors {run_dir} king", "the nearest words by cosine"),
                 (f"microseq analogy {run_dir} man king woman", "man is to king as woman is to ?")]
 
     # -- resuming -------------------------------------------------------------------------------------------
