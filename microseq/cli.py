@@ -326,7 +326,7 @@ def _word_vectors(run: str):
     return WordVectors(checkpoint.task_metadata["words"], VECTOR_TASK_CLASSES[config.task].table_vectors(model)), config
 
 
-def _word_rows(vectors, words) -> "list[int]":
+def _word_rows(vectors, words):
     """The rows of ``words``, or a one-line error naming the first unknown one."""
     try:
         return vectors.ids(words)
