@@ -51,17 +51,35 @@ def test_train_vectors_writes_a_run_with_scores_and_a_vectors_file(capsys, task,
     assert len(events) == 4
 
 
-def test_word2vec_resumed_from_a_checkpoint_ends_bit_for_bit_as_the_whole_run(capsys, w2v_run):
-    shutil.copytree(w2v_run, "split")
+@pytest.mark.parametrize("task", ["word2vec", "glove"])
+def test_a_run_resumed_from_a_checkpoint_ends_bit_for_bit_as_the_whole_run(capsys, tmp_path, task):
+    options = TINY_W2V if task == "word2vec" else TINY_VECTORS
+    assert main(["train", task, *options, "--out", "whole"]) == 0
+    shutil.copytree("whole", "split")
     os.remove(RunCheckpoints("split").latest()[1])  # back to the checkpoint of step 2
+    capsys.readouterr()
     status, out, err = run(capsys, "train", "--resume", "split")
-    assert status == 0, err and "resuming at step 2" in out
-    whole = load_checkpoint(RunCheckpoints(w2v_run).latest()[1], restore_rng=False)["model_state"]
+    assert status == 0 and "resuming at step 2" in out, err
+    whole = load_checkpoint(RunCheckpoints("whole").latest()[1], restore_rng=False)["model_state"]
     resumed = load_checkpoint(RunCheckpoints("split").latest()[1], restore_rng=False)["model_state"]
-    assert set(whole) == {"v", "u"}
+    assert set(whole) == ({"v", "u"} if task == "word2vec" else {"w", "wc", "b", "bc", "gw", "gwc", "gb", "gbc"})
     for name in whole:
         np.testing.assert_array_equal(resumed[name], whole[name])
-    assert not np.array_equal(whole["u"], 0)  # the steps did train
+    started = load_checkpoint(RunCheckpoints("split").all()[0][1], restore_rng=False)["model_state"]
+    assert any(not np.array_equal(started[name], whole[name]) for name in whole)  # steps 3 and 4 did train
+
+
+def test_a_runs_vectors_start_an_embedding_in_a_vocabularys_order(w2v_run):
+    from microseq import nn
+    from microseq.text import WordVectors
+
+    vectors = WordVectors(*load_vectors(os.path.join(w2v_run, "vectors.txt")))
+    rows, found = vectors.rows_for(["<pad>", "queen", "king"])
+    layer = nn.Embedding.from_pretrained(rows, padding_idx=0)
+    assert found.tolist() == [False, True, True] and not layer.weight.requires_grad
+    out = layer(np.array([2, 1, 0])).data
+    np.testing.assert_array_equal(out[0], vectors.vectors[vectors.index["king"]])
+    np.testing.assert_array_equal(out[2], 0.0)
 
 
 def test_the_learning_rate_schedule_reaches_the_planted_analogies(capsys):
