@@ -34,6 +34,8 @@ TASKS = {
 }
 VECTOR_TASKS = ("word2vec", "glove")
 SEQ2SEQ_TASKS = ("reverse", "sort", "dates")
+#: Tasks whose model is a recurrent network trained by gradients (the options of the network and the optimizer).
+RECURRENT_TASKS = ("charlm", "adding", "copy", "sentiment", "postag", *SEQ2SEQ_TASKS)
 #: The task of a run of your own model (:func:`microseq.training.fit`); not a ``microseq train`` task.
 CUSTOM_TASK = "custom"
 
@@ -75,10 +77,10 @@ class TrainConfig:
     smoothing: str = _option("kneser-ney", "ngram: interpolated Kneser-Ney, add-k (k = 1) or maximum likelihood",
                              choices=("ml", "add-k", "kneser-ney"), tasks=("ngram",))
     cell: str = _option("lstm", "recurrent layer: RNN, LSTM or GRU (seq2seq: of the encoder and the decoder)",
-                        choices=("rnn", "lstm", "gru"))
-    nonlinearity: str = _option("tanh", "activation of --cell rnn", choices=("tanh", "relu"))
-    layers: int = _option(1, "stacked recurrent layers")
-    hidden_size: int = _option(256, "hidden units per layer and direction (seq2seq: of the encoder)")
+                        choices=("rnn", "lstm", "gru"), tasks=RECURRENT_TASKS)
+    nonlinearity: str = _option("tanh", "activation of --cell rnn", choices=("tanh", "relu"), tasks=RECURRENT_TASKS)
+    layers: int = _option(1, "stacked recurrent layers", tasks=RECURRENT_TASKS)
+    hidden_size: int = _option(256, "hidden units per layer and direction (seq2seq: of the encoder)", tasks=RECURRENT_TASKS)
     decoder_hidden_size: int | None = _option(None, "seq2seq: hidden units of the decoder (default: the encoder's "
                                                     "output size, --hidden-size times its directions, which "
                                                     "--attention dot needs)", tasks=SEQ2SEQ_TASKS)
@@ -88,12 +90,12 @@ class TrainConfig:
     embedding_size: int = _option(64, "size of the token embeddings (tasks with token inputs; word2vec, glove: "
                                       "of the word vectors)",
                                   tasks=("charlm", "copy", "sentiment", "postag", *SEQ2SEQ_TASKS, *VECTOR_TASKS))
-    bidirectional: bool = _option(False, "read sequences both ways (not for charlm)")
-    dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers")
-    composed: bool = _option(False, "run the recurrent layers as cells composed of primitive ops (readable path, slower)")
-    dtype: str = _option("float32", "floating-point type of parameters and activations", choices=("float32", "float64"))
+    bidirectional: bool = _option(False, "read sequences both ways (not for charlm)", tasks=RECURRENT_TASKS)
+    dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers", tasks=RECURRENT_TASKS)
+    composed: bool = _option(False, "run the recurrent layers as cells composed of primitive ops (readable path, slower)", tasks=RECURRENT_TASKS)
+    dtype: str = _option("float32", "floating-point type of parameters and activations", choices=("float32", "float64"), tasks=(*RECURRENT_TASKS, *VECTOR_TASKS))
     # data
-    batch_size: int = _option(32, "sequences per batch (word2vec: examples per SGD step, 1 as the C tool)")
+    batch_size: int = _option(32, "sequences per batch (word2vec: examples per SGD step, 1 as the C tool)", tasks=(*RECURRENT_TASKS, "word2vec"))
     seq_len: int = _option(100, "charlm: characters per batch row; adding and copy: the task's T",
                            tasks=("charlm", "adding", "copy"))
     bptt: int | None = _option(None, "charlm: truncated-BPTT window, detach the carried state every K steps "
@@ -105,16 +107,16 @@ class TrainConfig:
     test_size: int | None = _option(None, "seq2seq: examples in the test set (default: --eval-size)",
                                     tasks=SEQ2SEQ_TASKS)
     # optimisation
-    optimizer: str = _option("adam", "optimizer", choices=("sgd", "adam", "adamw", "adagrad", "rmsprop"))
-    lr: float = _option(2e-3, "learning rate")
-    momentum: float = _option(0.0, "momentum (sgd, rmsprop)")
-    weight_decay: float = _option(0.0, "weight decay")
+    optimizer: str = _option("adam", "optimizer", choices=("sgd", "adam", "adamw", "adagrad", "rmsprop"), tasks=RECURRENT_TASKS)
+    lr: float = _option(2e-3, "learning rate", tasks=(*RECURRENT_TASKS, *VECTOR_TASKS))
+    momentum: float = _option(0.0, "momentum (sgd, rmsprop)", tasks=RECURRENT_TASKS)
+    weight_decay: float = _option(0.0, "weight decay", tasks=RECURRENT_TASKS)
     schedule: str = _option("constant", "learning-rate schedule after warm-up",
-                            choices=("constant", "cosine", "step", "exponential"))
-    warmup_steps: int = _option(0, "steps of linear learning-rate warm-up")
-    lr_gamma: float = _option(0.5, "decay factor of --schedule step (per --lr-step-size) and exponential (per 1000 steps)")
-    lr_step_size: int = _option(1000, "steps between decays of --schedule step")
-    clip: float = _option(1.0, "clip the gradient norm to this (0 = no clipping)")
+                            choices=("constant", "cosine", "step", "exponential"), tasks=RECURRENT_TASKS)
+    warmup_steps: int = _option(0, "steps of linear learning-rate warm-up", tasks=RECURRENT_TASKS)
+    lr_gamma: float = _option(0.5, "decay factor of --schedule step (per --lr-step-size) and exponential (per 1000 steps)", tasks=RECURRENT_TASKS)
+    lr_step_size: int = _option(1000, "steps between decays of --schedule step", tasks=RECURRENT_TASKS)
+    clip: float = _option(1.0, "clip the gradient norm to this (0 = no clipping)", tasks=RECURRENT_TASKS)
     seed: int = _option(0, "seed of the model's initialisation, the data and dropout")
     teacher_forcing: float = _option(1.0, "seq2seq: probability that the decoder reads the true previous symbol "
                                           "rather than its own prediction (at the start of a decay)",
@@ -238,9 +240,9 @@ TASK_DEFAULTS: dict[str, dict] = {
 
 TASK_DEFAULTS.update({
     # measured: see the README's microseq section (held-out 3CosAdd accuracy on the planted corpus)
-    "word2vec": dict(embedding_size=50, train_size=60_000, batch_size=1, lr=0.025, optimizer="sgd", clip=0.0, max_steps=25,
+    "word2vec": dict(embedding_size=50, train_size=60_000, batch_size=1, lr=0.025, max_steps=25,
                      eval_interval=5, checkpoint_interval=10),
-    "glove": dict(embedding_size=50, train_size=60_000, lr=0.05, optimizer="adagrad", clip=0.0, max_steps=25,
+    "glove": dict(embedding_size=50, train_size=60_000, lr=0.05, max_steps=25,
                   eval_interval=5, checkpoint_interval=10),
     "ngram": dict(max_steps=1, eval_interval=1, eval_size=0),
 })
@@ -335,6 +337,10 @@ def make_config(task: str = "charlm", **settings) -> TrainConfig:
             tasks = TASK_OPTIONS[name]
             raise ConfigError(f"--{name.replace('_', '-')} is for the {', '.join(tasks)} task"
                               f"{'s' if len(tasks) > 1 else ''}, not {task}")
+        if (task == "sentiment" and fits_in_one_pass(task, settings.get("model", values.get("model")))
+                and name not in ("model", "train_size") and "ngram" not in TASK_OPTIONS.get(name, ("ngram",))):
+            raise ConfigError(f"--{name.replace('_', '-')} is not read by sentiment --model naive-bayes (counted in "
+                              "one pass)")
         values[name] = coerce(name, value, "make_config")
     if fits_in_one_pass(task, values.get("model", FIELDS["model"].default)):
         values = {**values, **{k: v for k, v in ONE_PASS_DEFAULTS.items() if k not in settings}}

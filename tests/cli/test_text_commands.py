@@ -202,3 +202,16 @@ def test_sentiment_with_naive_bayes_is_one_step_and_beats_the_baseline(capsys):
 def test_count_model_options_are_checked_in_one_line(capsys, argv, message):
     status, out, err = run(capsys, *argv)
     assert status != 0 and message in err and err.count("\n") == 1 and not os.path.exists("runs")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "word2vec", "--hidden-size", "8"], "--hidden-size is for the charlm, adding, copy, sentiment, postag, "
+                                                  "reverse, sort, dates tasks, not word2vec"),
+    (["train", "glove", "--optimizer", "adam"], "--optimizer is for the charlm"),
+    (["train", "ngram", "--lr", "0.1"], "not ngram"),
+    (["train", "sentiment", "--model", "naive-bayes", "--hidden-size", "8"],
+     "--hidden-size is not read by sentiment --model naive-bayes (counted in one pass)"),
+])
+def test_network_and_optimizer_options_are_refused_by_models_without_them(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status == 1 and message in err and err.count("\n") == 1 and not os.path.exists("runs")
