@@ -50,14 +50,17 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         "model": parser.add_argument_group("model"),
         "data": parser.add_argument_group("data"),
         "optimisation": parser.add_argument_group("optimisation"),
+        "vectors": parser.add_argument_group("word vectors (word2vec, glove) and n-grams (ngram)"),
         "run": parser.add_argument_group("length and bookkeeping"),
     }
     group = groups["data"]
     for f in dataclasses.fields(TrainConfig):
         if f.name == "task":
             continue
-        if f.name == "cell":
+        if f.name in ("model", "cell"):
             group = groups["model"]
+        elif f.name == "cbow":
+            group = groups["vectors"]
         elif f.name == "batch_size":
             group = groups["data"]
         elif f.name == "optimizer":
@@ -88,7 +91,7 @@ def _build_parser() -> argparse.ArgumentParser:
                                 description="Train a model on TASK (default: charlm). Options override --config, "
                                             "which overrides the task's defaults.")
     train.add_argument("task", nargs="?", metavar="TASK", help="charlm (default), adding, copy, sentiment, postag, "
-                                                                "reverse, sort or dates")
+                                                                "reverse, sort, dates, word2vec, glove or ngram")
     train.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file (keys as the options below)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
     _add_train_options(train)
@@ -113,9 +116,24 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="which held-out set (default: test; charlm has one, its held-out validation text)")
     evaluate.add_argument("--text", metavar="FILE", help="charlm: evaluate on the held-out last 5%% of this UTF-8 text instead")
 
-    plot = commands.add_parser("plot", help="draw a run's loss and metric curves to a PNG")
+    plot = commands.add_parser("plot", help="draw a run's loss and metric curves to a PNG (word2vec, glove: "
+                                            "also a 2-D PCA of some words)")
     plot.add_argument("run_dir", metavar="RUN_DIR")
     plot.add_argument("--output", metavar="PNG", help="where to write (default: RUN_DIR/curves.png)")
+    plot.add_argument("--words", nargs="+", metavar="WORD", help="word2vec, glove: the words of the PCA plot "
+                                                                 "(default: some of each planted group)")
+    plot.add_argument("--words-output", metavar="PNG", help="word2vec, glove: where the PCA plot goes (default: "
+                                                            "RUN_DIR/words.png)")
+
+    neighbors = commands.add_parser("neighbors", help="the nearest words of WORD in a word2vec or glove run")
+    neighbors.add_argument("run", metavar="RUN", help="a run directory or checkpoint of word2vec or glove")
+    neighbors.add_argument("word", metavar="WORD")
+    neighbors.add_argument("-k", type=int, default=10, help="how many neighbours (default: 10)")
+
+    analogy = commands.add_parser("analogy", help="A is to B as C is to ? in a word2vec or glove run (3CosAdd)")
+    analogy.add_argument("run", metavar="RUN", help="a run directory or checkpoint of word2vec or glove")
+    analogy.add_argument("words", nargs=3, metavar=("A", "B", "C"))
+    analogy.add_argument("-k", type=int, default=5, help="how many answers (default: 5)")
 
     commands.add_parser("bench", help="benchmark the recurrent layers (microseq bench --help)", add_help=False)
     return parser
@@ -269,12 +287,75 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from .training.plot import PlotError, plot_run
+    from .training.checkpoints import RunCheckpoints
+    from .training.config import VECTOR_TASKS
+    from .training.plot import PlotError, plot_run, plot_words
+    from .training.trainer import read_run_config
 
+    vector_run = (os.path.isdir(args.run_dir) and RunCheckpoints(args.run_dir).latest() is not None
+                  and read_run_config(args.run_dir).task in VECTOR_TASKS)
+    if not vector_run and (args.words or args.words_output):
+        raise CLIError(f"--words and --words-output are for word2vec and glove runs; {args.run_dir} is not one",
+                       USAGE_ERROR)
     try:
         print(plot_run(args.run_dir, args.output))
+        if vector_run:
+            vectors, config = _word_vectors(args.run_dir)
+            from .training.vector_tasks import DOCS_PLOT_WORDS, PLOT_WORDS
+
+            words = args.words or [w for w in (PLOT_WORDS if config.corpus == "planted" else DOCS_PLOT_WORDS)
+                                   if w in vectors]
+            rows = _word_rows(vectors, words)
+            output = args.words_output or os.path.join(args.run_dir, "words.png")
+            print(plot_words(words, vectors.vectors[rows], output, f"{config.task} vectors of {args.run_dir}, PCA"))
     except (FileNotFoundError, ValueError, PlotError) as error:
         raise CLIError(str(error)) from None
+    return 0
+
+
+def _word_vectors(run: str):
+    """(WordVectors, config) of the latest checkpoint of a word2vec or glove run (or that checkpoint)."""
+    from .text import WordVectors
+    from .training.config import VECTOR_TASKS
+    from .training.vector_tasks import VECTOR_TASK_CLASSES
+
+    path = _resolve_checkpoint(run)
+    checkpoint, config, model = _load_model(path)
+    if config.task not in VECTOR_TASKS:
+        raise CLIError(f"{run} is a {config.task} run; this command needs a word2vec or glove run")
+    return WordVectors(checkpoint.task_metadata["words"], VECTOR_TASK_CLASSES[config.task].table_vectors(model)), config
+
+
+def _word_rows(vectors, words):
+    """The rows of ``words``, or a one-line error naming the first unknown one."""
+    try:
+        return vectors.ids(words)
+    except KeyError as error:
+        raise CLIError(error.args[0]) from None
+
+
+def _positive_k(k: int) -> None:
+    if k < 1:
+        raise CLIError(f"-k must be at least 1; got {k}", USAGE_ERROR)
+
+
+def _neighbors(args: argparse.Namespace) -> int:
+    _positive_k(args.k)
+    vectors, _ = _word_vectors(args.run)
+    _word_rows(vectors, [args.word])
+    for word, cosine in vectors.neighbors(args.word, args.k):
+        print(f"{cosine:7.4f}  {word}")
+    return 0
+
+
+def _analogy(args: argparse.Namespace) -> int:
+    _positive_k(args.k)
+    vectors, _ = _word_vectors(args.run)
+    _word_rows(vectors, args.words)
+    a, b, c = args.words
+    print(f"{a} is to {b} as {c} is to:")
+    for word, score in vectors.analogy(a, b, c, args.k):
+        print(f"{score:7.4f}  {word}")
     return 0
 
 
@@ -320,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         explicit = {k: v for k, v in vars(args).items() if k not in ("command", "task", "config", "resume")}
         return _run(lambda: _train(args, explicit), name)
-    return _run(lambda: {"sample": _sample, "eval": _eval, "plot": _plot}[args.command](args), name)
+    return _run(lambda: {"sample": _sample, "eval": _eval, "plot": _plot, "neighbors": _neighbors,
+                           "analogy": _analogy}[args.command](args), name)
 
 
 def _run(command, name: str) -> int:

@@ -49,14 +49,26 @@ class NaiveBayes:
         onehot = np.eye(len(self.classes))[y]  # (D, C)
         docs = onehot.sum(axis=0)
         self.log_prior = np.log(docs / docs.sum())
+        self.feature_counts, self.documents = onehot.T @ X, docs  # (C, F), (C,)
         if self.kind == "multinomial":
-            counts = onehot.T @ X + self.alpha  # (C, F)
+            counts = self.feature_counts + self.alpha
             self.log_prob = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
         else:
             present = onehot.T @ (X > 0) + self.alpha
             p = present / (docs[:, None] + 2 * self.alpha)
             self.log_prob, self.log_absent = np.log(p), np.log1p(-p)
         return self
+
+    @classmethod
+    def from_counts(cls, classes, feature_counts, documents, alpha: float = 1.0) -> "NaiveBayes":
+        """The multinomial model fitted to data with these ``feature_counts`` (C, F) per class and
+        ``documents`` (C,) per class (what a checkpoint stores)."""
+        nb = cls(alpha)
+        nb.classes, nb.feature_counts, nb.documents = np.asarray(classes), np.asarray(feature_counts), np.asarray(documents)
+        nb.log_prior = np.log(nb.documents / nb.documents.sum())
+        counts = nb.feature_counts + nb.alpha
+        nb.log_prob = np.log(counts) - np.log(counts.sum(axis=1, keepdims=True))
+        return nb
 
     def joint_log_likelihood(self, X) -> np.ndarray:
         """log P(c) + log P(x | c) for each document and class, shape (D, C)."""

@@ -131,6 +131,28 @@ class NGramLM:
         self._sums = [(o.history_sums(False), o.history_sums(True)) for o in self.orders]
         return self
 
+    def tables(self) -> dict:
+        """The counts as named float64 arrays (exact integers below 2^53), for a safetensors checkpoint:
+        ``order{k}_codes``, ``order{k}_counts`` and ``order{k}_continuation`` for k = 1..n."""
+        if not self.orders:
+            raise RuntimeError("NGramLM: call fit() first")
+        return {f"order{k}_{part}": getattr(o, part).astype(np.float64)
+                for k, o in enumerate(self.orders, start=1) for part in ("codes", "counts", "continuation")}
+
+    @classmethod
+    def from_tables(cls, tables: dict, order: int, vocab_size: int, smoothing: str = "kneser-ney",
+                    discount: float = 0.75, k: float = 1.0) -> "NGramLM":
+        """The fitted model whose :meth:`tables` are ``tables``."""
+        lm, n_histories = cls(order, vocab_size, smoothing, discount, k), 1
+        for j in range(1, lm.order + 1):
+            codes = np.asarray(tables[f"order{j}_codes"]).astype(np.int64)
+            table = _Order(codes, np.asarray(tables[f"order{j}_counts"]), n_histories, lm.vocab_size)
+            table.continuation = np.asarray(tables[f"order{j}_continuation"], dtype=np.float64)
+            lm.orders.append(table)
+            n_histories = len(codes)
+        lm._sums = [(o.history_sums(False), o.history_sums(True)) for o in lm.orders]
+        return lm
+
     def _ids_at(self, ids: np.ndarray, starts: np.ndarray, k: int) -> np.ndarray:
         """Dense ids of the k-grams of ``ids`` starting at ``starts`` (-1 if unseen or out of range)."""
         dense = np.zeros(len(starts), dtype=np.int64)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .teacher_forcing import TeacherForcingSchedule
 
-__all__ = ["TrainConfig", "ConfigError", "TASKS", "TASK_DEFAULTS", "TASK_OPTIONS", "SEQ2SEQ_TASKS", "CUSTOM_TASK", "RESUMABLE_OVERRIDES",
+__all__ = ["TrainConfig", "ConfigError", "TASKS", "TASK_DEFAULTS", "TASK_OPTIONS", "SEQ2SEQ_TASKS", "VECTOR_TASKS", "CUSTOM_TASK", "RESUMABLE_OVERRIDES",
            "make_config", "load_toml"]
 
 TASKS = {
@@ -28,8 +28,14 @@ TASKS = {
     "reverse": "seq2seq with attention: reverse a string of symbols",
     "sort": "seq2seq with attention: sort a string of symbols",
     "dates": "seq2seq with attention: normalise dates written in many formats to ISO 8601",
+    "word2vec": "word vectors by word2vec (skip-gram, or --cbow) on the planted corpus (or --corpus docs)",
+    "glove": "word vectors by GloVe on the planted corpus (or --corpus docs)",
+    "ngram": "character n-gram language model (--order, --smoothing) on charlm's corpus and held-out text",
 }
+VECTOR_TASKS = ("word2vec", "glove")
 SEQ2SEQ_TASKS = ("reverse", "sort", "dates")
+#: Tasks whose model is a recurrent network trained by gradients (the options of the network and the optimizer).
+RECURRENT_TASKS = ("charlm", "adding", "copy", "sentiment", "postag", *SEQ2SEQ_TASKS)
 #: The task of a run of your own model (:func:`microseq.training.fit`); not a ``microseq train`` task.
 CUSTOM_TASK = "custom"
 
@@ -48,50 +54,69 @@ class TrainConfig:
     """Every setting of a training run (see ``microseq train --help`` for each one's meaning)."""
 
     task: str = _option("charlm", "what to train", choices=(*TASKS, CUSTOM_TASK))
-    text: str | None = _option(None, "charlm: train on this UTF-8 text file instead of the default corpus",
-                               metavar="FILE", tasks=("charlm",))
-    corpus_chars: int = _option(1_000_000, "charlm: characters of the default corpus (stdlib sources) to use",
-                                tasks=("charlm",))
+    text: str | None = _option(None, "charlm, ngram: train on this UTF-8 text file instead of the default corpus",
+                               metavar="FILE", tasks=("charlm", "ngram"))
+    corpus_chars: int = _option(1_000_000, "charlm, ngram: characters of the default corpus (stdlib sources) to use",
+                                tasks=("charlm", "ngram"))
+    corpus: str = _option("planted", "word2vec, glove: the planted corpus (analogies hold by construction) or docs "
+                                     "(the standard library's English)", choices=("planted", "docs"),
+                          tasks=VECTOR_TASKS)
     # model
+    model: str = _option("recurrent", "sentiment: a recurrent classifier or multinomial Naive Bayes on bags of "
+                                      "words and bigrams", choices=("recurrent", "naive-bayes"), tasks=("sentiment",))
+    cbow: bool = _option(False, "word2vec: CBOW (predict a word from its context's mean) instead of skip-gram",
+                         tasks=("word2vec",))
+    window: int = _option(5, "word2vec, glove: the largest distance to a context word", tasks=VECTOR_TASKS)
+    negatives: int = _option(5, "word2vec: noise words per positive word", tasks=("word2vec",))
+    subsample: float = _option(1e-3, "word2vec: subsampling threshold of frequent words (0: keep every token)",
+                               tasks=("word2vec",))
+    min_count: int = _option(1, "word2vec, glove: drop words seen fewer times", tasks=VECTOR_TASKS)
+    step_tokens: int = _option(100_000, "word2vec: corpus tokens per step (the vectors are updated per word pair, "
+                                        "a step is a chunk of the corpus)", tasks=("word2vec",))
+    order: int = _option(5, "ngram: n, the length of the longest n-gram", tasks=("ngram",))
+    smoothing: str = _option("kneser-ney", "ngram: interpolated Kneser-Ney, add-k (k = 1) or maximum likelihood",
+                             choices=("ml", "add-k", "kneser-ney"), tasks=("ngram",))
     cell: str = _option("lstm", "recurrent layer: RNN, LSTM or GRU (seq2seq: of the encoder and the decoder)",
-                        choices=("rnn", "lstm", "gru"))
-    nonlinearity: str = _option("tanh", "activation of --cell rnn", choices=("tanh", "relu"))
-    layers: int = _option(1, "stacked recurrent layers")
-    hidden_size: int = _option(256, "hidden units per layer and direction (seq2seq: of the encoder)")
+                        choices=("rnn", "lstm", "gru"), tasks=RECURRENT_TASKS)
+    nonlinearity: str = _option("tanh", "activation of --cell rnn", choices=("tanh", "relu"), tasks=RECURRENT_TASKS)
+    layers: int = _option(1, "stacked recurrent layers", tasks=RECURRENT_TASKS)
+    hidden_size: int = _option(256, "hidden units per layer and direction (seq2seq: of the encoder)", tasks=RECURRENT_TASKS)
     decoder_hidden_size: int | None = _option(None, "seq2seq: hidden units of the decoder (default: the encoder's "
                                                     "output size, --hidden-size times its directions, which "
                                                     "--attention dot needs)", tasks=SEQ2SEQ_TASKS)
     attention: str = _option("general", "seq2seq: attention of the decoder (bahdanau: additive; dot, general, concat: "
                                         "Luong's, with input feeding)",
                              choices=("bahdanau", "dot", "general", "concat"), tasks=SEQ2SEQ_TASKS)
-    embedding_size: int = _option(64, "size of the token embeddings (tasks with token inputs)",
-                                  tasks=("charlm", "copy", "sentiment", "postag", *SEQ2SEQ_TASKS))
-    bidirectional: bool = _option(False, "read sequences both ways (not for charlm)")
-    dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers")
-    composed: bool = _option(False, "run the recurrent layers as cells composed of primitive ops (readable path, slower)")
-    dtype: str = _option("float32", "floating-point type of parameters and activations", choices=("float32", "float64"))
+    embedding_size: int = _option(64, "size of the token embeddings (tasks with token inputs; word2vec, glove: "
+                                      "of the word vectors)",
+                                  tasks=("charlm", "copy", "sentiment", "postag", *SEQ2SEQ_TASKS, *VECTOR_TASKS))
+    bidirectional: bool = _option(False, "read sequences both ways (not for charlm)", tasks=RECURRENT_TASKS)
+    dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers", tasks=RECURRENT_TASKS)
+    composed: bool = _option(False, "run the recurrent layers as cells composed of primitive ops (readable path, slower)", tasks=RECURRENT_TASKS)
+    dtype: str = _option("float32", "floating-point type of parameters and activations", choices=("float32", "float64"), tasks=(*RECURRENT_TASKS, *VECTOR_TASKS))
     # data
-    batch_size: int = _option(32, "sequences per batch")
+    batch_size: int = _option(32, "sequences per batch (word2vec: examples per SGD step, 1 as the C tool)", tasks=(*RECURRENT_TASKS, "word2vec"))
     seq_len: int = _option(100, "charlm: characters per batch row; adding and copy: the task's T",
                            tasks=("charlm", "adding", "copy"))
     bptt: int | None = _option(None, "charlm: truncated-BPTT window, detach the carried state every K steps "
                                      "(default: --seq-len)", metavar="K", tasks=("charlm",))
-    train_size: int = _option(5000, "sentiment, postag: examples in the fixed training set",
-                              tasks=("sentiment", "postag"))
+    train_size: int = _option(5000, "sentiment, postag: examples in the fixed training set; word2vec, glove: "
+                                    "sentences of the planted corpus",
+                              tasks=("sentiment", "postag", *VECTOR_TASKS))
     eval_size: int = _option(1000, "examples in the validation set (charlm: characters of validation text, 0 = all)")
     test_size: int | None = _option(None, "seq2seq: examples in the test set (default: --eval-size)",
                                     tasks=SEQ2SEQ_TASKS)
     # optimisation
-    optimizer: str = _option("adam", "optimizer", choices=("sgd", "adam", "adamw", "adagrad", "rmsprop"))
-    lr: float = _option(2e-3, "learning rate")
-    momentum: float = _option(0.0, "momentum (sgd, rmsprop)")
-    weight_decay: float = _option(0.0, "weight decay")
+    optimizer: str = _option("adam", "optimizer", choices=("sgd", "adam", "adamw", "adagrad", "rmsprop"), tasks=RECURRENT_TASKS)
+    lr: float = _option(2e-3, "learning rate", tasks=(*RECURRENT_TASKS, *VECTOR_TASKS))
+    momentum: float = _option(0.0, "momentum (sgd, rmsprop)", tasks=RECURRENT_TASKS)
+    weight_decay: float = _option(0.0, "weight decay", tasks=RECURRENT_TASKS)
     schedule: str = _option("constant", "learning-rate schedule after warm-up",
-                            choices=("constant", "cosine", "step", "exponential"))
-    warmup_steps: int = _option(0, "steps of linear learning-rate warm-up")
-    lr_gamma: float = _option(0.5, "decay factor of --schedule step (per --lr-step-size) and exponential (per 1000 steps)")
-    lr_step_size: int = _option(1000, "steps between decays of --schedule step")
-    clip: float = _option(1.0, "clip the gradient norm to this (0 = no clipping)")
+                            choices=("constant", "cosine", "step", "exponential"), tasks=RECURRENT_TASKS)
+    warmup_steps: int = _option(0, "steps of linear learning-rate warm-up", tasks=RECURRENT_TASKS)
+    lr_gamma: float = _option(0.5, "decay factor of --schedule step (per --lr-step-size) and exponential (per 1000 steps)", tasks=RECURRENT_TASKS)
+    lr_step_size: int = _option(1000, "steps between decays of --schedule step", tasks=RECURRENT_TASKS)
+    clip: float = _option(1.0, "clip the gradient norm to this (0 = no clipping)", tasks=RECURRENT_TASKS)
     seed: int = _option(0, "seed of the model's initialisation, the data and dropout")
     teacher_forcing: float = _option(1.0, "seq2seq: probability that the decoder reads the true previous symbol "
                                           "rather than its own prediction (at the start of a decay)",
@@ -134,7 +159,8 @@ class TrainConfig:
                 raise ConfigError(f"{f.name} must be one of {', '.join(choices)}; got {value!r}")
         positive = ["layers", "hidden_size", "embedding_size", "batch_size", "seq_len", "train_size", "max_steps",
                     "eval_interval", "checkpoint_interval", "keep_checkpoints", "log_interval", "lr_step_size",
-                    "corpus_chars", "threads", "beam_width"]
+                    "corpus_chars", "threads", "beam_width",
+                    "window", "negatives", "min_count", "step_tokens", "order"]
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
@@ -170,8 +196,13 @@ class TrainConfig:
             raise ConfigError("charlm cannot be bidirectional: the model would see the characters it must predict")
         if self.task == "adding" and self.seq_len < 2:
             raise ConfigError(f"seq_len of the adding task must be at least 2 (two values are marked); got {self.seq_len}")
-        if self.text is not None and self.task != "charlm":
-            raise ConfigError(f"--text is for the charlm task, not {self.task}")
+        if self.text is not None and self.task not in ("charlm", "ngram"):
+            raise ConfigError(f"--text is for the charlm and ngram tasks, not {self.task}")
+        if fits_in_one_pass(self.task, self.model) and self.max_steps != 1:
+            raise ConfigError(f"{self.task} {'with --model naive-bayes ' if self.task == 'sentiment' else ''}counts in "
+                              f"one pass: max_steps must be 1; got {self.max_steps}")
+        if not 0 <= self.subsample < 1:
+            raise ConfigError(f"subsample must be in [0, 1); got {self.subsample}")
         return self
 
     def to_dict(self) -> dict:
@@ -207,6 +238,22 @@ TASK_DEFAULTS: dict[str, dict] = {
                  checkpoint_interval=250),
 }
 
+TASK_DEFAULTS.update({
+    # measured: see the README's microseq section (held-out 3CosAdd accuracy on the planted corpus)
+    "word2vec": dict(embedding_size=50, train_size=60_000, batch_size=1, lr=0.025, max_steps=25,
+                     eval_interval=5, checkpoint_interval=10),
+    "glove": dict(embedding_size=50, train_size=60_000, lr=0.05, max_steps=25,
+                  eval_interval=5, checkpoint_interval=10),
+    "ngram": dict(max_steps=1, eval_interval=1, eval_size=0),
+})
+#: The defaults of a model fitted in one pass (counting), whatever its task's: one step is the whole fit.
+ONE_PASS_DEFAULTS = dict(max_steps=1, eval_interval=1, checkpoint_interval=1)
+
+
+def fits_in_one_pass(task: str, model: str) -> bool:
+    """Whether the task's model is counted in one pass (n-grams, Naive Bayes) rather than trained by steps."""
+    return task == "ngram" or (task == "sentiment" and model == "naive-bayes")
+
 #: Options that only some tasks read (from the fields' ``tasks``); given to another task they are refused.
 TASK_OPTIONS = {name: f.metadata["tasks"] for name, f in FIELDS.items() if f.metadata["tasks"]}
 
@@ -215,7 +262,10 @@ RENAMED = {"model": "cell"}
 
 
 def renamed(stored: dict) -> dict:
-    """A stored config (``config.json``, a checkpoint's) with the options of :data:`RENAMED` under their new names."""
+    """A stored config (``config.json``, a checkpoint's) with the options of :data:`RENAMED` under their new names
+    (``model`` is renamed only when it names a cell: it is now the sentiment task's kind of model)."""
+    if "cell" in stored or stored.get("model") not in ("rnn", "lstm", "gru"):
+        return dict(stored)
     return {RENAMED.get(name, name): value for name, value in stored.items()}
 
 
@@ -287,5 +337,11 @@ def make_config(task: str = "charlm", **settings) -> TrainConfig:
             tasks = TASK_OPTIONS[name]
             raise ConfigError(f"--{name.replace('_', '-')} is for the {', '.join(tasks)} task"
                               f"{'s' if len(tasks) > 1 else ''}, not {task}")
+        if (task == "sentiment" and fits_in_one_pass(task, settings.get("model", values.get("model")))
+                and name not in ("model", "train_size") and "ngram" not in TASK_OPTIONS.get(name, ("ngram",))):
+            raise ConfigError(f"--{name.replace('_', '-')} is not read by sentiment --model naive-bayes (counted in "
+                              "one pass)")
         values[name] = coerce(name, value, "make_config")
+    if fits_in_one_pass(task, values.get("model", FIELDS["model"].default)):
+        values = {**values, **{k: v for k, v in ONE_PASS_DEFAULTS.items() if k not in settings}}
     return TrainConfig(task=task, **values).validate()

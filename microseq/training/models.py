@@ -24,7 +24,7 @@ from ..tensor import Tensor
 
 __all__ = [
     "CELLS", "recurrent_layer", "final_state", "RecurrentModel", "CharLM", "SequenceClassifier", "SequenceTagger",
-    "SequenceRegressor", "build_model", "detach_state",
+    "SequenceRegressor", "Tables", "build_model", "detach_state",
 ]
 
 CELLS = ("rnn", "lstm", "gru")
@@ -190,7 +190,41 @@ class SequenceRegressor(RecurrentModel):
         return self.head(self._drop(final_state(h_n, self.rnn.bidirectional))).reshape(-1)
 
 
-MODELS = {cls.__name__: cls for cls in (CharLM, SequenceClassifier, SequenceTagger, SequenceRegressor)}
+class Tables(nn.Module):
+    """Named arrays that are not trained by gradients: word-vector tables updated by a fused kernel (word2vec,
+    GloVe) or the counts of a model fitted in one pass (n-grams, Naive Bayes). Each is a Parameter that does
+    not require grad, so a checkpoint stores it like any weight (safetensors, no pickle).
+
+    Parameters
+    ----------
+    shapes : dict of str to list of int
+        The name and shape of each table (zeros until filled or loaded).
+    dtype : str
+        "float32" or "float64" (counts are float64: exact integers up to 2^53).
+    """
+
+    def __init__(self, shapes: dict, dtype: str = "float32", fused: bool = True) -> None:
+        super().__init__()
+        self.shapes, self.dtype = {name: list(shape) for name, shape in shapes.items()}, dtype
+        for name, shape in self.shapes.items():
+            setattr(self, name, nn.Parameter(np.zeros(shape, dtype=DTYPES[dtype]), requires_grad=False))
+
+    @classmethod
+    def of(cls, arrays: dict, dtype: str = "float32") -> "Tables":
+        """Tables holding ``arrays`` (converted to ``dtype``)."""
+        tables = cls({name: value.shape for name, value in arrays.items()}, dtype)
+        for name, value in arrays.items():
+            getattr(tables, name).data[...] = value
+        return tables
+
+    def config(self) -> dict:
+        return {"shapes": self.shapes, "dtype": self.dtype}
+
+    def forward(self, *args):
+        raise TypeError("Tables holds arrays updated by their task; it has no forward pass")
+
+
+MODELS = {cls.__name__: cls for cls in (CharLM, SequenceClassifier, SequenceTagger, SequenceRegressor, Tables)}
 
 
 def build_model(name: str, config: dict, fused: bool = True) -> nn.Module:

@@ -1,4 +1,5 @@
-"""Curves of a run, drawn from its metrics file into a PNG (matplotlib is imported only here, lazily).
+"""Curves of a run, drawn from its metrics file into a PNG (matplotlib is imported only here, lazily); and
+the words of a word-vector run, projected to 2-D by PCA (:func:`plot_words`).
 
 Four panels: training loss (raw and smoothed) with the validation loss and the task's baseline; the task's
 headline metric on the validation set (bits per character, accuracy or MSE) with its baseline; the
@@ -11,7 +12,7 @@ import os
 
 from .metrics import read_metrics
 
-__all__ = ["plot_run", "smooth", "PlotError"]
+__all__ = ["plot_run", "plot_words", "pca_2d", "smooth", "PlotError"]
 
 INSTALL_HINT = 'matplotlib is not installed; install it with: pip install "microseq[plot]"'
 
@@ -107,7 +108,8 @@ def plot_run(run_dir: str, output: str | None = None) -> str:
         ax.legend()
 
     ax = axes[1, 0]
-    norms = [(r["step"], r["grad_norm"]) for r in train if isinstance(r.get("grad_norm"), (int, float))]
+    norms = [(r["step"], r["grad_norm"]) for r in train  # 0: no gradient (word vectors, updated by a kernel)
+             if isinstance(r.get("grad_norm"), (int, float)) and r["grad_norm"] > 0]
     if norms:
         ax.semilogy(*zip(*norms), color="tab:red", linewidth=0.8)
     if info.get("clip"):
@@ -131,3 +133,34 @@ def plot_run(run_dir: str, output: str | None = None) -> str:
         plt.close(fig)
     return output
 
+
+
+def pca_2d(vectors):
+    """The rows of ``vectors`` (N, D) on their first two principal axes, shape (N, 2) (PCA of the centred
+    rows by SVD; fewer than two axes give zero columns)."""
+    import numpy as np
+
+    centred = np.asarray(vectors, dtype=np.float64) - np.mean(vectors, axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    projected = centred @ axes[:2].T
+    return np.pad(projected, ((0, 0), (0, 2 - projected.shape[1])))
+
+
+def plot_words(words: list[str], vectors, output: str, title: str = "") -> str:
+    """Draw ``words`` (N,) at the 2-D PCA of their unit ``vectors`` (N, D), labelled; write ``output`` (PNG)."""
+    import numpy as np
+
+    plt = _pyplot()
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    points = pca_2d(unit)
+    fig, ax = plt.subplots(figsize=(8, 7))
+    ax.scatter(points[:, 0], points[:, 1], s=12, color="tab:blue")
+    for word, (x, y) in zip(words, points):
+        ax.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9)
+    ax.set_title(title or "word vectors, first two principal components")
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    fig.tight_layout()
+    _save(fig, output)
+    plt.close(fig)
+    return output

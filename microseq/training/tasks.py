@@ -28,7 +28,7 @@ from .. import data
 from ..autograd import no_grad
 from ..data import CharVocab, LMStream, SequenceBatcher, Vocab, WordVocab, collate, vocab_from_dict
 from ..ops import cross_entropy, mse_loss
-from .config import SEQ2SEQ_TASKS, TrainConfig
+from .config import SEQ2SEQ_TASKS, VECTOR_TASKS, TrainConfig
 from .memory import training_bytes
 from .models import build_model
 from .tbptt import lm_loss_sum, tbptt_backward
@@ -46,6 +46,7 @@ class Task:
     metric = "loss"
     has_test_set = True  # a held-out set apart from the validation set (evaluated at the end of a run)
     has_validation = True  # evaluated every eval_interval steps and at the end
+    trains_further = True  # more steps improve it (not so a model counted in one pass)
 
     def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
         self.config, self.training = config, training
@@ -101,6 +102,10 @@ class Task:
 
     def describe(self) -> str:
         return self.name
+
+    def describe_optimisation(self) -> str:
+        """How the model is fitted, for the run's first lines."""
+        return f"{self.config.optimizer} lr {self.config.lr:g}"
 
     # -- the end of a run ----------------------------------------------------------------------------------
     def write_results(self, model, run_dir: str) -> dict:
@@ -480,6 +485,15 @@ def make_task(config: TrainConfig, metadata: dict | None = None, training: bool 
         from .seq2seq_task import Seq2SeqTask  # imported when used: it brings in microseq.seq2seq
 
         return Seq2SeqTask(config, metadata, training)
+    if config.task == "ngram" or (config.task == "sentiment" and config.model == "naive-bayes"):
+        from .count_tasks import NGramTask, NaiveBayesSentimentTask
+
+        return NGramTask(config, metadata, training) if config.task == "ngram" else \
+            NaiveBayesSentimentTask(config, metadata, training)
+    if config.task in VECTOR_TASKS:
+        from .vector_tasks import VECTOR_TASK_CLASSES  # imported when used: it brings in microseq.text
+
+        return VECTOR_TASK_CLASSES[config.task](config, metadata, training)
     if config.task not in TASK_CLASSES:
         raise ValueError(f"unknown task {config.task!r}; expected one of {', '.join([*TASK_CLASSES, *SEQ2SEQ_TASKS])}")
     return TASK_CLASSES[config.task](config, metadata, training)

@@ -319,8 +319,8 @@ class Trainer:
         self.metrics.log("start", step=self.step, task=config.task, metric=self.task.metric, baselines=baselines,
                          clip=config.clip, parameters=self.model.num_parameters())
         print(f"{self.task.describe()}", file=self.out)
-        print(f"model: {self.task.describe_model()}, {self.model.num_parameters():,} parameters; {config.optimizer} "
-              f"lr {config.lr:g}; run directory {self.run_dir}", file=self.out)
+        print(f"model: {self.task.describe_model()}, {self.model.num_parameters():,} parameters; "
+              f"{self.task.describe_optimisation()}; run directory {self.run_dir}", file=self.out)
         if baselines:
             print(f"baseline: {self._format_scores(baselines)}", file=self.out)
         if self.step:
@@ -449,6 +449,8 @@ class Trainer:
         else:
             commands = [(f"microseq train --resume {run}{more}", what), plot,
                         (f"microseq eval {run}", "score the latest checkpoint again")]
+            if not self.task.trains_further:  # counted in one pass: no more steps to take
+                commands = commands[1:]
         if stopped != "interrupted" and self.config.schedule == "cosine":
             commands = commands[1:]  # its learning rate has decayed to 0: no training further
         commands += self.task.next_commands(run)
