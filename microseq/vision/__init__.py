@@ -16,4 +16,4 @@ from .dataset import (
 from .evaluation import corpus_bleu, exact_scene_accuracy, exact_scene_accuracy_by_count, modified_precision
 from .questions import ANSWERS, QUESTION_TYPES, Question, questions
 from .render import check_images, render, render_batch
-from .scenes import COLOURS, PALETTE, SHAPES, SIZES, Scene, SceneObject, sample_scene
+from .scenes import BACKGROUND, COLOURS, PALETTE, SHAPES, SIZES, Scene, SceneObject, sample_scene

@@ -29,15 +29,16 @@ PALETTE = {  # RGB in [0, 1]; far apart from each other and from the background
 }
 COLOURS = tuple(PALETTE)
 SIZES = ("small", "large")
-SIZE_FRACTION = {"small": 0.17, "large": 0.3}  # side of the bounding box, as a fraction of the image side
+SIZE_FRACTION = {"small": 0.18, "large": 0.28}  # side of the bounding box (rounded down), as a fraction of the
+# image side: three large objects and their gaps fit side by side (3 * 0.28 S + 2 GAP <= S for S >= 25)
 BACKGROUND = (0.15, 0.15, 0.15)
 GAP = 2  # pixels between two objects' bounding boxes along x
-MIN_IMAGE_SIZE = 16
+MIN_IMAGE_SIZE = 32  # below, a small object is too few pixels to tell its shape
 
 
 def object_side(size: str, image_size: int) -> int:
     """Side in pixels of the square bounding box of an object of ``size`` in an image of ``image_size``."""
-    return max(3, round(SIZE_FRACTION[size] * image_size))
+    return int(SIZE_FRACTION[size] * image_size)
 
 
 @dataclass(frozen=True)
