@@ -16,7 +16,7 @@ import numpy as np
 from .. import ops
 from ..nn import Module
 from ..seq2seq.model import DecoderState, Memory, sequence_loss, unroll
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .decoders import attention_penalty
 from .render import check_images
 
@@ -52,9 +52,9 @@ class Captioner(Module):
 
     def encode(self, images) -> tuple[Memory, DecoderState]:
         """The grid the decoder attends to, and its initial state."""
-        images = check_images(getattr(images, "data", images), self.image_size, self.channels,
-                              type(self).__name__)
-        annotations = grid_annotations(self.encoder(Tensor(images)))
+        images = as_tensor(images)  # a Tensor stays on the tape (gradients reach the pixels)
+        check_images(images.data, self.image_size, self.channels, type(self).__name__)
+        annotations = grid_annotations(self.encoder(images))
         return self.decoder.memory(annotations), self.decoder.init_state(annotations)
 
     def forward(self, images, tgt_in, teacher_forcing_ratio: float = 1.0,
