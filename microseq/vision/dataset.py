@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.batching import Batch, pad_sequences
 from ..data.vocab import WordVocab
 from .captions import CAPTION_WORDS, captions, check_words
 from .questions import ANSWERS, QUESTION_WORDS, Question, sample_question
@@ -24,7 +25,7 @@ from .render import render_batch
 from .scenes import COLOURS, SHAPES, Scene, check_pairs, sample_scene
 
 __all__ = ["SPLITS", "HELD_OUT_PAIRS", "CaptionData", "VQAData", "caption_data", "vqa_data", "caption_vocab",
-           "question_vocab", "answer_vocab", "encode_caption"]
+           "question_vocab", "answer_vocab", "encode_caption", "caption_batch"]
 
 SPLITS = ("train", "valid", "test")
 HELD_OUT_PAIRS = (("red", "triangle"), ("blue", "circle"), ("yellow", "square"))
@@ -109,3 +110,15 @@ def encode_caption(caption: str, vocab: WordVocab) -> np.ndarray:
     if missing:
         raise ValueError(f"unknown word {missing[0]!r} in caption {caption!r}")
     return vocab.encode([vocab.bos, *words, vocab.eos])
+
+
+def caption_batch(data: CaptionData, indices, vocab: WordVocab, rng: np.random.Generator) -> Batch:
+    """A teacher-forcing batch of the images ``indices``, one phrasing of each drawn by ``rng``.
+
+    ``inputs`` the images (B, 3, S, S); ``decoder_inputs`` ``<bos>`` then the caption, ``targets`` the caption
+    then ``<eos>``, both (B, T) int64 padded with ``<pad>`` (0).
+    """
+    indices = np.asarray(indices, dtype=np.int64)
+    chosen = [data.captions[i][int(rng.integers(0, len(data.captions[i])))] for i in indices]
+    ids, _ = pad_sequences([encode_caption(c, vocab) for c in chosen], vocab.pad_index, dtype=np.int64)
+    return Batch(inputs=data.images[indices], targets=ids[:, 1:], decoder_inputs=ids[:, :-1])

@@ -10,16 +10,9 @@ from microseq.testing import check_gradients
 from microseq.vision import answer_vocab, question_vocab, vqa_data
 from microseq.vision.vqa import VQAModel
 
+from .helpers import PatchMeans
+
 S = 32
-
-
-class PatchMeans(ms.nn.Module):
-    """A stand-in image encoder for these tests: the mean colour of each 8x8 patch, (B, 3, 4, 4)."""
-
-    def forward(self, images):
-        b, c, s, _ = images.shape
-        patches = ms.ops.reshape(images, (b, c, s // 8, 8, s // 8, 8))
-        return ms.ops.mean(ms.ops.mean(patches, axis=5), axis=3)
 
 
 def _batch(n=3, seed=0):
