@@ -360,7 +360,7 @@ def _verified_metadata(path: Path, metadata: dict, tensors: dict) -> tuple[dict,
 
 def _check_model(model, model_state: dict, strict: bool, problems: list[str]) -> tuple[list[str], list[str]]:
     """Append every name/shape/dtype problem; return the (missing, unexpected) names."""
-    own = dict(model.named_parameters())
+    own = {**dict(model.named_parameters()), **dict(model.named_buffers())}  # buffers: running statistics
     missing = [name for name in own if name not in model_state]
     unexpected = [name for name in model_state if name not in own]
     if strict:

@@ -12,6 +12,9 @@ What is here
     Arrays / tensors whose values lie in a declared domain: ``"real"``, ``"positive"`` (for log, sqrt),
     ``"nonzero"`` (for a divisor), ``"unit"`` (probabilities) or an interval ``(lo, hi)``; ``avoid`` keeps
     values away from kinks (relu and abs at 0, the bounds of clip), ``distinct`` keeps them apart (max, min).
+``conv2d_cases``, ``pool2d_cases``
+    Shapes and arguments of a 2-D convolution or pooling that fit together (NCHW): strides, paddings
+    ("same" and "valid" too), dilations, groups, 1x1 kernels and kernels as large as the padded input.
 ``sequence_batches``
     Padded batches of ragged sequences with their lengths and padding mask, in the (T, B, ...) layout or
     the batch-first one, with garbage in the padding so that a model that reads it gets caught.
@@ -75,8 +78,11 @@ __all__ = [
     "check_against_torch",
     "check_case_against_torch",
     "check_gradients",
-    "check_against_torch",
     "check_second_derivatives",
+    "Conv2dCase",
+    "conv2d_cases",
+    "Pool2dCase",
+    "pool2d_cases",
     "sequence_batches",
     "shapes",
     "tensors",
@@ -383,6 +389,74 @@ def sequence_batches(
     if first:
         data, mask = np.ascontiguousarray(np.swapaxes(data, 0, 1)), np.ascontiguousarray(mask.T)
     return SequenceBatch(data=data, lengths=lengths, mask=mask, batch_first=first)
+
+
+# --------------------------------------------------------------------------------------------------
+# Convolution and pooling geometries
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Conv2dCase:
+    """Arguments of ``conv2d`` that fit together: input (B, C, H, W), weight (O, C / groups, kH, kW), and the
+    keyword arguments ``stride``, ``padding``, ``dilation``, ``groups`` (PyTorch's names)."""
+
+    input_shape: tuple
+    weight_shape: tuple
+    kwargs: dict
+
+
+def _sizes(draw, low: int, high: int) -> tuple[int, int]:
+    return draw(st.integers(low, high)), draw(st.integers(low, high))
+
+
+def _input_side(draw, extent: int, padding: int, max_extra: int) -> int:
+    """An input side whose padded length is at least ``extent`` (exactly ``extent`` sometimes: one window)."""
+    return max(extent - 2 * padding, 1) + draw(st.integers(0, max_extra))
+
+
+@st.composite
+def conv2d_cases(draw, max_batch: int = 2, max_channels: int = 2, max_groups: int = 3, max_kernel: int = 3,
+                 max_stride: int = 3, max_dilation: int = 2, max_padding: int = 2, max_extra: int = 3) -> Conv2dCase:
+    """:class:`Conv2dCase` s: batch 0 to ``max_batch``, ``groups`` up to ``max_groups`` with up to ``max_channels``
+    input and output channels per group, kernels from 1x1, strides, dilations, paddings as ints, pairs,
+    "same" (then stride 1) or "valid", and inputs from exactly one window's size up to ``max_extra`` more."""
+    groups = draw(st.integers(1, max_groups))
+    channels_in, channels_out = (groups * n for n in _sizes(draw, 1, max_channels))
+    kernel, dilation = _sizes(draw, 1, max_kernel), _sizes(draw, 1, max_dilation)
+    padding = draw(st.one_of(st.sampled_from(["same", "valid"]), st.integers(0, max_padding),
+                             st.tuples(st.integers(0, max_padding), st.integers(0, max_padding))))
+    stride = (1, 1) if padding == "same" else _sizes(draw, 1, max_stride)
+    pads = {"same": (0, 0), "valid": (0, 0)}.get(padding, (padding, padding) if isinstance(padding, int) else padding)
+    extents = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    size = tuple(_input_side(draw, e, p, max_extra) for e, p in zip(extents, pads))
+    return Conv2dCase(
+        input_shape=(draw(st.integers(0, max_batch)), channels_in, *size),
+        weight_shape=(channels_out, channels_in // groups, *kernel),
+        kwargs=dict(stride=stride, padding=padding, dilation=dilation, groups=groups),
+    )
+
+
+@dataclass(frozen=True)
+class Pool2dCase:
+    """Arguments of ``max_pool2d`` / ``avg_pool2d`` that fit together: input (B, C, H, W) and the keyword
+    arguments ``kernel_size``, ``stride``, ``padding`` (at most half the kernel), ``dilation`` (1 for average
+    pooling, which has none), ``ceil_mode``."""
+
+    input_shape: tuple
+    kwargs: dict
+
+
+@st.composite
+def pool2d_cases(draw, max_batch: int = 2, max_channels: int = 2, max_kernel: int = 3, max_stride: int = 3,
+                 max_dilation: int = 2, max_extra: int = 3) -> Pool2dCase:
+    """:class:`Pool2dCase` s; ``max_dilation=1`` for average pooling."""
+    kernel, dilation = _sizes(draw, 1, max_kernel), _sizes(draw, 1, max_dilation)
+    extents = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    padding = tuple(draw(st.integers(0, e // 2)) for e in extents)
+    size = tuple(_input_side(draw, e, p, max_extra) for e, p in zip(extents, padding))
+    kwargs = dict(kernel_size=kernel, stride=_sizes(draw, 1, max_stride), padding=padding, ceil_mode=draw(st.booleans()))
+    if max_dilation > 1:
+        kwargs["dilation"] = dilation
+    return Pool2dCase((draw(st.integers(0, max_batch)), draw(st.integers(1, max_channels)), *size), kwargs)
 
 
 # --------------------------------------------------------------------------------------------------

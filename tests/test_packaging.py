@@ -28,6 +28,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 # Third-party modules the package imports that are not core dependencies, and why.
 NOT_CORE = {
     "torch": "optional: the benchmark's reference column, imported only when installed",
+    "gensim": "optional: microseq.text.benchmark's word2vec reference, imported only when installed",
     "hypothesis": "microseq.testing's strategies, a test dependency (the dev extra)",
     "llvmlite": "numba's own dependency (the kernels' hand-written LLVM intrinsics)",
 }

@@ -15,3 +15,7 @@ from .loss import (
     BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, HuberLoss, KLDivLoss,
     L1Loss, MSELoss, NLLLoss, SmoothL1Loss, masked_cross_entropy,
 )
+from .conv import Conv2d
+from .flatten import Flatten
+from .normalization import BatchNorm2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d

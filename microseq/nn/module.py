@@ -1,8 +1,10 @@
 """``Module``: a container of parameters and sub-modules, named the way PyTorch names them.
 
 Parameters and sub-modules are found by attribute: assigning a :class:`Parameter` or a :class:`Module` to
-an attribute registers it, in assignment order. ``state_dict`` keys are the dotted attribute paths
-(``encoder.rnn.weight_ih_l0``), so weights move between microseq and PyTorch by name.
+an attribute registers it, in assignment order. Buffers (state that is saved but not trained, such as batch
+norm's running statistics) are registered with :meth:`Module.register_buffer`. ``state_dict`` keys are the
+dotted attribute paths (``encoder.rnn.weight_ih_l0``, ``bn.running_mean``), so weights move between microseq
+and PyTorch by name.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Module:
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "training", True)
 
     # -- registration by attribute -----------------------------------------------------------------
@@ -49,6 +52,8 @@ class Module:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        if name in self._buffers:  # a registered buffer stays one when reassigned (as in PyTorch)
+            self._buffers[name] = value
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
@@ -58,6 +63,7 @@ class Module:
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, value: Parameter | None) -> None:
@@ -67,6 +73,22 @@ class Module:
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, value)
+
+    def register_buffer(self, name: str, value: Tensor | None) -> None:
+        """Register ``value`` as a buffer: saved in ``state_dict`` and converted by ``astype``, never trained (no
+        gradient, not in ``parameters()``). None registers an absent buffer (``track_running_stats=False``)."""
+        if value is not None and (not isinstance(value, Tensor) or isinstance(value, Parameter)):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor (not a Parameter) or None, "
+                            f"got {type(value).__name__}")
+        self._buffers[name] = value
+        object.__setattr__(self, name, value)
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """``(dotted_name, buffer)`` pairs of this module and its sub-modules (absent ones skipped)."""
+        for module_name, module in self.named_modules(prefix):
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), buffer
 
     # -- traversal ------------------------------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
@@ -120,6 +142,9 @@ class Module:
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)
             parameter.grad = None
+        for _, buffer in self.named_buffers():  # floating buffers only: a counter stays an integer
+            if buffer.dtype.kind == "f":
+                buffer.data = buffer.data.astype(dtype)
         return self
 
     def double(self) -> "Module":
@@ -130,8 +155,16 @@ class Module:
 
     # -- state dict ------------------------------------------------------------------------------------
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Every parameter's array by dotted name (PyTorch's names and layouts); arrays are copies."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        """Every parameter's and buffer's array by dotted name (PyTorch's names, layouts and order: each module's
+        parameters, then its buffers, then its sub-modules); arrays are copies."""
+        parameters = dict(self.named_parameters())
+        state = OrderedDict()
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            state.update((prefix + name, parameters[prefix + name].data.copy())
+                         for name in module._parameters if prefix + name in parameters)
+            state.update((prefix + name, b.data.copy()) for name, b in module._buffers.items() if b is not None)
+        return state
 
     def load_state_dict(self, state: dict, strict: bool = True) -> tuple[list[str], list[str]]:
         """Copy arrays into the parameters with the same names.
@@ -144,8 +177,9 @@ class Module:
         (missing, unexpected) : lists of names
         """
         own = dict(self.named_parameters())
-        missing = [name for name in own if name not in state]
-        unexpected = [name for name in state if name not in own]
+        buffers = dict(self.named_buffers())
+        missing = [name for name in [*own, *buffers] if name not in state]
+        unexpected = [name for name in state if name not in own and name not in buffers]
         problems = []
         if strict:
             problems += [f"missing: {name}" for name in missing]
@@ -158,12 +192,21 @@ class Module:
                 problems.append(f"{name}: shape {value.shape} in the state, {parameter.shape} in the model")
             elif value.dtype.kind != "f":
                 problems.append(f"{name}: dtype {value.dtype} is not floating point")
+        for name, buffer in buffers.items():  # as the parameters, except that an integer buffer stays an integer
+            value = array_of(state[name]) if name in state else None
+            if value is not None and (value.shape != buffer.shape or (value.dtype.kind == "f") != (buffer.dtype.kind == "f")):
+                problems.append(f"{name}: shape {value.shape} and dtype {value.dtype} in the state, "
+                                f"{buffer.shape} and {buffer.dtype} in the model")
         if problems:
             raise ValueError(f"load_state_dict ({type(self).__name__}): " + "; ".join(problems))
         for name, parameter in own.items():
             if name in state:
                 parameter.data = np.array(array_of(state[name]), dtype=parameter.dtype, copy=True)
                 parameter._version.value += 1
+        for name, buffer in buffers.items():
+            if name in state:
+                buffer.data = np.array(array_of(state[name]), dtype=buffer.dtype, copy=True)
+                buffer._version.value += 1
         return missing, unexpected
 
     # -- calling ----------------------------------------------------------------------------------------
