@@ -5,7 +5,10 @@
 - :mod:`.captions`: several phrasings per scene, the caption words, and a parser back to the scene;
 - :mod:`.questions`: answerable questions per scene, by type (colour, shape, size, count, relation);
 - :mod:`.dataset`: seeded splits (train, valid, and a test of colour-shape pairs never seen in training);
-- :mod:`.evaluation`: corpus BLEU-4 and exact-scene accuracy.
+- :mod:`.evaluation`: corpus BLEU-4 and exact-scene accuracy;
+- :mod:`.encoder`: the small CNN whose last feature map is the grid of annotation vectors;
+- :mod:`.decoders`, :mod:`.captioner`: show and tell, show attend and tell (decoded by the seq2seq search);
+- :mod:`.vqa`: VQA with question-guided attention, and the question-only baseline.
 """
 
 from .captions import CAPTION_WORDS, CaptionError, captions, check_captions, parse_caption, scene_matches
@@ -17,3 +20,7 @@ from .evaluation import corpus_bleu, exact_scene_accuracy, exact_scene_accuracy_
 from .questions import ANSWERS, QUESTION_TYPES, Question, questions
 from .render import check_images, render, render_batch
 from .scenes import BACKGROUND, COLOURS, PALETTE, SHAPES, SIZES, Scene, SceneObject, sample_scene
+from .captioner import Captioner, caption_loss, make_captioner
+from .decoders import AttendTellDecoder, ShowTellDecoder, attention_penalty
+from .encoder import conv_encoder
+from .vqa import VQAModel

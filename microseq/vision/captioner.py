@@ -17,10 +17,11 @@ from .. import ops
 from ..nn import Module
 from ..seq2seq.model import DecoderState, Memory, sequence_loss, unroll
 from ..tensor import Tensor, as_tensor
-from .decoders import attention_penalty
+from .decoders import AttendTellDecoder, ShowTellDecoder, attention_penalty
+from .encoder import conv_encoder, grid_side
 from .render import check_images
 
-__all__ = ["Captioner", "grid_annotations", "caption_loss"]
+__all__ = ["Captioner", "grid_annotations", "caption_loss", "make_captioner"]
 
 BOS, EOS = 1, 2  # ids of <bos> and <eos> in microseq.vision.dataset.caption_vocab
 
@@ -78,3 +79,17 @@ def caption_loss(logits, weights, targets, eos: int = EOS, penalty: float = 1.0)
     if penalty and weights.shape[-1] > 0:
         loss = loss + penalty * attention_penalty(weights, targets, eos)
     return loss
+
+
+def make_captioner(vocab_size: int, attention: bool = True, image_size: int = 48, channels=(16, 32, 32),
+                   embedding_size: int = 32, hidden_size: int = 64, attention_size: int | None = None,
+                   dropout: float = 0.0, batch_norm: bool = True, dtype=np.float32) -> Captioner:
+    """Show, attend and tell (``attention=True``) or show and tell, on :func:`conv_encoder` ``(channels)``."""
+    grid_side(image_size, len(channels))
+    encoder = conv_encoder(channels, batch_norm=batch_norm, dtype=dtype)
+    if attention:
+        decoder = AttendTellDecoder(vocab_size, embedding_size, hidden_size, channels[-1], attention_size, dropout,
+                                    dtype=dtype)
+    else:
+        decoder = ShowTellDecoder(vocab_size, embedding_size, hidden_size, channels[-1], dropout, dtype=dtype)
+    return Captioner(encoder, decoder, image_size)
