@@ -28,7 +28,7 @@ from .. import data
 from ..autograd import no_grad
 from ..data import CharVocab, LMStream, SequenceBatcher, Vocab, WordVocab, collate, vocab_from_dict
 from ..ops import cross_entropy, mse_loss
-from .config import SEQ2SEQ_TASKS, TrainConfig
+from .config import IMAGE_TASKS, SEQ2SEQ_TASKS, TrainConfig
 from .memory import training_bytes
 from .models import build_model
 from .tbptt import lm_loss_sum, tbptt_backward
@@ -480,6 +480,11 @@ def make_task(config: TrainConfig, metadata: dict | None = None, training: bool 
         from .seq2seq_task import Seq2SeqTask  # imported when used: it brings in microseq.seq2seq
 
         return Seq2SeqTask(config, metadata, training)
+    if config.task in IMAGE_TASKS:
+        from .vision_task import CaptionTask, VQATask  # imported when used: it brings in microseq.vision
+
+        return (CaptionTask if config.task == "caption" else VQATask)(config, metadata, training)
     if config.task not in TASK_CLASSES:
-        raise ValueError(f"unknown task {config.task!r}; expected one of {', '.join([*TASK_CLASSES, *SEQ2SEQ_TASKS])}")
+        raise ValueError(f"unknown task {config.task!r}; expected one of "
+                         f"{', '.join([*TASK_CLASSES, *SEQ2SEQ_TASKS, *IMAGE_TASKS])}")
     return TASK_CLASSES[config.task](config, metadata, training)

@@ -23,4 +23,4 @@ from .scenes import BACKGROUND, COLOURS, PALETTE, SHAPES, SIZES, Scene, SceneObj
 from .captioner import Captioner, caption_loss, make_captioner
 from .decoders import AttendTellDecoder, ShowTellDecoder, attention_penalty
 from .encoder import conv_encoder
-from .vqa import VQAModel
+from .vqa import VQAModel, make_vqa

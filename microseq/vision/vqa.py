@@ -23,9 +23,10 @@ from ..seq2seq.attention import AdditiveAttention
 from ..tensor import Tensor, as_tensor
 from ..training.models import final_state, recurrent_layer
 from .captioner import grid_annotations
+from .encoder import conv_encoder, grid_side
 from .render import check_images
 
-__all__ = ["VQAModel"]
+__all__ = ["VQAModel", "make_vqa"]
 
 PAD = 0  # the question vocabulary's padding id (microseq.vision.dataset.question_vocab)
 
@@ -86,3 +87,13 @@ class VQAModel(Module):
             context, weights = self.attention(q, annotations)
             features = ops.concatenate([q, context], axis=-1)
         return self.classifier(ops.relu(self.hidden(features))), weights
+
+
+def make_vqa(question_vocab_size: int, answer_count: int, question_only: bool = False, image_size: int = 48,
+             channels=(16, 32, 32), embedding_size: int = 16, hidden_size: int = 32, attention_size: int | None = None,
+             batch_norm: bool = True, fused: bool = True, dtype=np.float32) -> VQAModel:
+    """VQA with attention on :func:`conv_encoder` ``(channels)``, or the question-only baseline."""
+    grid_side(image_size, len(channels))
+    encoder = None if question_only else conv_encoder(channels, batch_norm=batch_norm, dtype=dtype)
+    return VQAModel(encoder, question_vocab_size, answer_count, channels[-1], image_size, 3, embedding_size,
+                    hidden_size, attention_size, fused, dtype)
