@@ -32,8 +32,9 @@ from .config import IMAGE_TASKS, SEQ2SEQ_TASKS, TrainConfig
 from .memory import training_bytes
 from .models import build_model
 from .tbptt import lm_loss_sum, tbptt_backward
+from .teacher_forcing import TeacherForcingSchedule
 
-__all__ = ["Task", "CharLMTask", "AddingTask", "CopyTask", "SentimentTask", "PosTagTask", "make_task"]
+__all__ = ["Task", "DecodingTask", "CharLMTask", "AddingTask", "CopyTask", "SentimentTask", "PosTagTask", "make_task"]
 
 LN2 = math.log(2.0)
 
@@ -468,6 +469,27 @@ class PosTagTask(_WordTask):
         sentences, tags = self.generate(self.rng(2), self.config.eval_size or 1000)
         pairs = [(w, t) for s, ts in zip(sentences, tags) for w, t in zip(s, ts)]
         return {"accuracy": sum(best.get(w) == t for w, t in pairs) / len(pairs)}
+
+
+class DecodingTask(Task):
+    """A task whose decoder reads its previous output (seq2seq, caption): the teacher-forcing schedule, its
+    clock (steps taken) and its coins (stream ``(seed, 2)``), saved with the training stream for a resume."""
+
+    def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
+        super().__init__(config, metadata, training)
+        self.teacher_forcing = TeacherForcingSchedule(config.teacher_forcing_decay, config.teacher_forcing,
+                                                      config.teacher_forcing_floor, config.teacher_forcing_k)
+        self._train_rng, self._coin_rng = self.rng(1), self.rng(2)
+        self.steps = 0  # training steps taken: the teacher-forcing schedule's clock
+
+    def state_dict(self) -> tuple[dict, dict]:
+        return {"rng": self._train_rng.bit_generator.state, "coins": self._coin_rng.bit_generator.state,
+                "steps": self.steps}, {}
+
+    def load_state_dict(self, state: dict, arrays: dict) -> None:
+        self._train_rng.bit_generator.state = state["rng"]
+        self._coin_rng.bit_generator.state = state["coins"]
+        self.steps = int(state["steps"])
 
 
 TASK_CLASSES = {cls.name: cls for cls in (CharLMTask, AddingTask, CopyTask, SentimentTask, PosTagTask)}

@@ -30,8 +30,7 @@ from ..vision import (
     exact_scene_accuracy, exact_scene_accuracy_by_count, question_vocab, vqa_data,
 )
 from .config import TrainConfig
-from .tasks import Task, _check_split
-from .teacher_forcing import TeacherForcingSchedule
+from .tasks import DecodingTask, Task, _check_split
 
 __all__ = ["CaptionTask", "VQATask"]
 
@@ -71,7 +70,7 @@ class _ImageTask(Task):
         return MAX_CAPTION
 
 
-class CaptionTask(_ImageTask):
+class CaptionTask(_ImageTask, DecodingTask):
     """caption: see the module docstring."""
 
     name = "caption"
@@ -81,10 +80,6 @@ class CaptionTask(_ImageTask):
     def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
         super().__init__(config, metadata, training)
         self.vocab = caption_vocab()
-        self.teacher_forcing = TeacherForcingSchedule(config.teacher_forcing_decay, config.teacher_forcing,
-                                                      config.teacher_forcing_floor, config.teacher_forcing_k)
-        self._coin_rng = self.rng(2)
-        self.steps = 0
 
     def model_config(self) -> dict:
         c = self.config
@@ -139,15 +134,6 @@ class CaptionTask(_ImageTask):
             beam = self.captions_of(model, data.images, self.config.beam_width)
             scores["beam_scene_accuracy"] = exact_scene_accuracy(beam, data.scenes)
         return scores
-
-    def state_dict(self) -> tuple[dict, dict]:
-        return {"rng": self._train_rng.bit_generator.state, "coins": self._coin_rng.bit_generator.state,
-                "steps": self.steps}, {}
-
-    def load_state_dict(self, state: dict, arrays: dict) -> None:
-        self._train_rng.bit_generator.state = state["rng"]
-        self._coin_rng.bit_generator.state = state["coins"]
-        self.steps = int(state["steps"])
 
 
 class VQATask(_ImageTask):
