@@ -9,7 +9,9 @@ which every image has an object with a held-out pair (composition, not memory).
   step's teacher-forcing probability, and minimises the cross entropy per word plus
   ``attention_penalty`` times the doubly stochastic penalty. Metrics (greedy decoding): ``scene_accuracy``
   (the caption parses back to exactly the scene), the same per number of objects, ``bleu4`` against all
-  phrasings; on the test set also ``beam_scene_accuracy`` (beam search of ``beam_width``).
+  phrasings; on the test set also ``beam_scene_accuracy`` (beam search of ``beam_width``) and, with
+  attention, ``attention_in_box``: the attention mass inside an object's bounding box when the decoder emits its
+  colour or shape word, beside ``attention_in_box_uniform``, what a uniform map puts there.
 - ``vqa``: :func:`~microseq.vision.make_vqa` (``--question-only``: the baseline). One question per image;
   metrics ``accuracy`` and ``accuracy_<type>`` per question type.
 
@@ -29,6 +31,8 @@ from ..vision import (
     QUESTION_TYPES, answer_vocab, caption_batch, caption_data, caption_loss, caption_vocab, corpus_bleu,
     exact_scene_accuracy, exact_scene_accuracy_by_count, question_vocab, vqa_data,
 )
+from ..vision.encoder import grid_side
+from ..vision.evaluation import attention_in_objects
 from .config import TrainConfig
 from .tasks import DecodingTask, Task, _check_split
 
@@ -113,26 +117,36 @@ class CaptionTask(_ImageTask, DecodingTask):
         self.steps += 1
         return float(loss.item()), int((batch.targets != self.vocab.pad_index).sum())
 
-    def captions_of(self, model, images: np.ndarray, beam_width: int = 1) -> list[str]:
-        """Decoded captions of ``images`` (greedy for width 1, else beam search)."""
-        out = []
+    def decode(self, model, images: np.ndarray, beam_width: int = 1) -> tuple[list[list[str]], list[np.ndarray]]:
+        """The decoded words of each image (without ``<eos>``; greedy for width 1, else beam search) and the
+        attention weights (T, L) of the steps that emitted them."""
+        words, attention = [], []
         for start in range(0, len(images), EVAL_BATCH):
             decoded = search(model, (images[start:start + EVAL_BATCH],), beam_width, MAX_CAPTION)
-            for row, length, finished in zip(decoded.tokens, decoded.lengths, decoded.finished):
-                out.append(" ".join(self.vocab.decode(row[:length - 1] if finished else row[:length])))
-        return out
+            for row, weights, length, finished in zip(decoded.tokens, decoded.attention, decoded.lengths,
+                                                      decoded.finished):
+                kept = length - 1 if finished else length
+                words.append(self.vocab.decode(row[:kept]))
+                attention.append(weights[:kept])
+        return words, attention
 
     @no_grad()
     def evaluate(self, model, split: str = "valid") -> dict:
         data = self.split(split)
-        captions = self.captions_of(model, data.images)
+        words, attention = self.decode(model, data.images)
+        captions = [" ".join(w) for w in words]
         scores = {"scene_accuracy": exact_scene_accuracy(captions, data.scenes),
                   "bleu4": corpus_bleu(data.captions, captions)}
         for count, accuracy in exact_scene_accuracy_by_count(captions, data.scenes).items():
             scores[f"scene_accuracy_{count}"] = accuracy
+        if split == "test" and not self.config.no_attention:
+            side = grid_side(self.config.image_size, 3)
+            mass, uniform, counted = attention_in_objects(words, attention, data.scenes, side)
+            if counted:
+                scores["attention_in_box"], scores["attention_in_box_uniform"] = mass, uniform
         if split == "test" and self.config.beam_width > 1:
-            beam = self.captions_of(model, data.images, self.config.beam_width)
-            scores["beam_scene_accuracy"] = exact_scene_accuracy(beam, data.scenes)
+            beam, _ = self.decode(model, data.images, self.config.beam_width)
+            scores["beam_scene_accuracy"] = exact_scene_accuracy([" ".join(w) for w in beam], data.scenes)
         return scores
 
 

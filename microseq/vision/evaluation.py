@@ -16,10 +16,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+import numpy as np
+
 from .captions import scene_matches, tokens
+from .scenes import COLOURS, SHAPES, SIZES
 
 __all__ = ["ngrams", "modified_precision", "corpus_bleu", "exact_scene_accuracy",
-           "exact_scene_accuracy_by_count"]
+           "exact_scene_accuracy_by_count", "box_cell_fractions", "attention_in_objects"]
 
 
 def _words(sentence) -> list[str]:
@@ -95,3 +98,54 @@ def exact_scene_accuracy_by_count(captions, scenes) -> dict[int, float]:
     for hit, scene in zip(_matches(captions, scenes), scenes):
         by_count.setdefault(len(scene.objects), []).append(hit)
     return {k: sum(v) / len(v) for k, v in sorted(by_count.items())}
+
+
+def box_cell_fractions(box, image_size: int, side: int) -> np.ndarray:
+    """Per grid cell (row by row, L = side * side), the fraction of its pixel area inside ``box``.
+
+    Cell (r, c) of a side x side grid over an image of ``image_size`` covers rows [r k, (r + 1) k) and
+    columns [c k, (c + 1) k) with k = image_size / side. Uniform attention over the grid thus puts
+    ``sum(fractions) / L`` = box area / image area inside the box.
+    """
+    x0, y0, x1, y1 = box
+    edges = np.arange(side + 1) * (image_size / side)
+    overlap_x = np.clip(np.minimum(edges[1:], x1) - np.maximum(edges[:-1], x0), 0, None)
+    overlap_y = np.clip(np.minimum(edges[1:], y1) - np.maximum(edges[:-1], y0), 0, None)
+    cell = (image_size / side) ** 2
+    return (overlap_y[:, None] * overlap_x[None, :]).reshape(-1) / cell
+
+
+def attention_in_objects(captions, attention: np.ndarray, scenes, side: int) -> tuple[float, float, int]:
+    """Where attention is when the decoder names an object's colour or shape.
+
+    For each generated ``a <size> <colour> <shape>`` that names exactly one object of the scene, the attention
+    mass inside that object's bounding box at the steps that emitted the colour and the shape word.
+
+    Parameters
+    ----------
+    captions : list (B) of word lists (the emitted words, step t emitted word t)
+    attention : float array (B, T, L), the weights of the step that emitted each word
+    scenes : list (B) of Scene
+    side : int
+        The grid is side x side (L = side * side).
+
+    Returns
+    -------
+    (mean mass inside the box, the mean a uniform map would put there, number of words counted)
+    """
+    masses, uniform = [], []
+    for words, weights, scene in zip(captions, attention, scenes):
+        named = [o.words() for o in scene.objects]
+        for i in range(len(words) - 3):
+            phrase = tuple(words[i + 1:i + 4])
+            if words[i] != "a" or phrase[0] not in SIZES or phrase[1] not in COLOURS or phrase[2] not in SHAPES:
+                continue
+            if named.count(phrase) != 1:
+                continue
+            fractions = box_cell_fractions(scene.objects[named.index(phrase)].box, scene.image_size, side)
+            for t in (i + 2, i + 3):  # the colour and the shape word
+                masses.append(float(weights[t] @ fractions))
+                uniform.append(float(fractions.mean()))
+    if not masses:
+        return math.nan, math.nan, 0
+    return float(np.mean(masses)), float(np.mean(uniform)), len(masses)

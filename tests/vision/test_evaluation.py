@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 import pytest
 
 from microseq.vision import (
@@ -93,3 +95,31 @@ def test_exact_scene_accuracy_and_by_object_count():
     assert math.isnan(exact_scene_accuracy([], []))
     with pytest.raises(ValueError, match="2 captions but 1 scenes"):
         exact_scene_accuracy([LEFT, LEFT], [two])
+
+
+def test_box_cell_fractions_by_hand():
+    from microseq.vision.evaluation import box_cell_fractions
+
+    # a 32-pixel image on a 4x4 grid: cells of 8x8; box columns 4..12, rows 0..8
+    fractions = box_cell_fractions((4, 0, 12, 8), 32, 4).reshape(4, 4)
+    expected = np.zeros((4, 4))
+    expected[0, 0] = expected[0, 1] = 0.5
+    np.testing.assert_allclose(fractions, expected)
+    # uniform attention puts box area / image area inside
+    assert box_cell_fractions((3, 5, 17, 19), 48, 6).mean() == pytest.approx(14 * 14 / 48 ** 2)
+
+
+def test_attention_in_objects_counts_colour_and_shape_words():
+    from microseq.vision.evaluation import attention_in_objects
+
+    scene = Scene((SceneObject("circle", "red", "small", (0, 0, 8, 8)),
+                   SceneObject("square", "blue", "large", (16, 16, 32, 32))), 32)
+    words = "a small red circle left of a large blue square".split()
+    attention = np.full((len(words), 16), 1 / 16)
+    attention[2] = attention[3] = np.eye(16)[0]  # red, circle: all on cell (0, 0), inside the circle's box
+    attention[8] = attention[9] = np.eye(16)[15]  # blue, square: all on cell (3, 3), inside the square's box
+    mass, uniform, counted = attention_in_objects([words], attention[None], [scene], 4)
+    assert counted == 4 and mass == pytest.approx(1.0)
+    assert uniform == pytest.approx((64 / 1024 * 2 + 256 / 1024 * 2) / 4)
+    # an object the scene does not have is not counted
+    assert attention_in_objects([["a", "small", "green", "circle"]], attention[None, :4], [scene], 4)[2] == 0
