@@ -75,3 +75,21 @@ def test_the_test_split_holds_out_pairs_the_training_split_never_shows():
 def test_options_of_the_image_tasks_are_checked(task, settings, message):
     with pytest.raises(ConfigError, match=message):
         make_config(task, **settings)
+
+
+@pytest.mark.parametrize("flags, attention, question_only", [
+    (("caption", "--no-attention"), False, False), (("caption",), True, False), (("vqa", "--question-only"), True, True),
+])
+def test_the_command_line_flags_reach_the_model(tmp_path, flags, attention, question_only):
+    from microseq.cli import main
+
+    argv = ["train", *flags, "--max-steps", "1", "--train-size", "8", "--eval-size", "2", "--test-size", "2",
+            "--batch-size", "2", "--hidden-size", "4", "--embedding-size", "4", "--image-size", "32",
+            "--progress", "off", "--out", str(tmp_path / "run")]
+    if flags[0] == "caption":
+        argv += ["--beam-width", "1"]
+    assert main(argv) == 0
+    saved = read_training_checkpoint(str(tmp_path / "run" / "checkpoints" / "step-00000001.safetensors"))
+    assert saved.config["no_attention"] is (not attention) and saved.config["question_only"] is question_only
+    if flags[0] == "caption":
+        assert saved.model_config["attention"] is attention
