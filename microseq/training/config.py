@@ -79,6 +79,8 @@ class TrainConfig:
     attention_penalty: float = _option(0.1, "caption: weight of the doubly stochastic attention penalty "
                                             "sum_i (1 - sum_t alpha_ti)^2 (beside the cross entropy per word, "
                                             "not per caption as in Xu et al.)", tasks=("caption",))
+    phrasings: int | None = _option(None, "caption: train on the first N phrasings of each scene (1: only the "
+                                          "canonical left-to-right one; default: all)", tasks=("caption",))
     image_size: int = _option(48, "caption, vqa: side of the square RGB images (at least 32)", tasks=IMAGE_TASKS)
     bidirectional: bool = _option(False, "read sequences both ways (not for charlm)")
     dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers")
@@ -165,7 +167,7 @@ class TrainConfig:
             raise ConfigError(f"temperature must be positive; got {self.temperature}")
         if self.bptt is not None and not 1 <= self.bptt <= self.seq_len:
             raise ConfigError(f"bptt must be between 1 and seq_len ({self.seq_len}); got {self.bptt}")
-        for name in ("decoder_hidden_size", "test_size"):
+        for name in ("decoder_hidden_size", "test_size", "phrasings"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
         if self.task in SEQ2SEQ_TASKS and self.eval_size < 1:

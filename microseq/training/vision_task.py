@@ -110,7 +110,7 @@ class CaptionTask(_ImageTask, DecodingTask):
     def train_step(self, model) -> tuple[float, int]:
         train = self.data["train"]
         indices = self._train_rng.integers(0, len(train.scenes), size=self.config.batch_size)
-        batch = caption_batch(train, indices, self.vocab, self._train_rng)
+        batch = caption_batch(train, indices, self.vocab, self._train_rng, self.config.phrasings)
         logits, weights = model(batch.inputs, batch.decoder_inputs, self.teacher_forcing(self.steps), self._coin_rng)
         loss = caption_loss(logits, weights, batch.targets, self.vocab.eos_index, self.config.attention_penalty)
         loss.backward()

@@ -112,13 +112,18 @@ def encode_caption(caption: str, vocab: WordVocab) -> np.ndarray:
     return vocab.encode([vocab.bos, *words, vocab.eos])
 
 
-def caption_batch(data: CaptionData, indices, vocab: WordVocab, rng: np.random.Generator) -> Batch:
-    """A teacher-forcing batch of the images ``indices``, one phrasing of each drawn by ``rng``.
+def caption_batch(data: CaptionData, indices, vocab: WordVocab, rng: np.random.Generator,
+                  phrasings: int | None = None) -> Batch:
+    """A teacher-forcing batch of the images ``indices``, one phrasing of each drawn by ``rng`` (among the
+    first ``phrasings`` of each image when given: 1 always trains on the canonical left-to-right caption).
 
     ``inputs`` the images (B, 3, S, S); ``decoder_inputs`` ``<bos>`` then the caption, ``targets`` the caption
     then ``<eos>``, both (B, T) int64 padded with ``<pad>`` (0).
     """
     indices = np.asarray(indices, dtype=np.int64)
-    chosen = [data.captions[i][int(rng.integers(0, len(data.captions[i])))] for i in indices]
+    if phrasings is not None and phrasings < 1:
+        raise ValueError(f"caption_batch: phrasings must be at least 1, got {phrasings}")
+    chosen = [data.captions[i][int(rng.integers(0, min(len(data.captions[i]), phrasings or len(data.captions[i]))))]
+              for i in indices]
     ids, _ = pad_sequences([encode_caption(c, vocab) for c in chosen], vocab.pad_index, dtype=np.int64)
     return Batch(inputs=data.images[indices], targets=ids[:, 1:], decoder_inputs=ids[:, :-1])

@@ -71,6 +71,8 @@ def test_the_test_split_holds_out_pairs_the_training_split_never_shows():
     ("caption", dict(question_only=True), "--question-only is for the vqa task, not caption"),
     ("caption", dict(image_size=20), "image_size must be at least 32"),
     ("vqa", dict(eval_size=0), "eval_size of the vqa task must be at least 1"),
+    ("caption", dict(phrasings=0), "phrasings must be at least 1"),
+    ("vqa", dict(phrasings=1), "--phrasings is for the caption task, not vqa"),
 ])
 def test_options_of_the_image_tasks_are_checked(task, settings, message):
     with pytest.raises(ConfigError, match=message):

@@ -229,3 +229,18 @@ def test_empty_caption_set_is_a_one_line_error():
 def test_bad_settings_are_one_line_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_caption_batch_draws_among_the_first_phrasings():
+    from microseq.vision import caption_batch
+
+    data, vocab = caption_data(6, "train", seed=2, image_size=32), caption_vocab()
+    batch = caption_batch(data, np.arange(6), vocab, np.random.default_rng(0), phrasings=1)
+    for i in range(6):
+        words = [w for w in vocab.decode(batch.targets[i]) if w not in ("<eos>", "<pad>")]
+        assert " ".join(words) == data.captions[i][0].replace(",", " ,")
+        assert batch.decoder_inputs[i, 0] == vocab.bos_index
+    drawn = {tuple(caption_batch(data, [5], vocab, np.random.default_rng(s)).targets[0]) for s in range(30)}
+    assert len(drawn) == len(data.captions[5])  # by default every phrasing comes up
+    with pytest.raises(ValueError, match="phrasings must be at least 1"):
+        caption_batch(data, [0], vocab, np.random.default_rng(0), phrasings=0)
