@@ -149,6 +149,21 @@ class CaptionTask(_ImageTask, DecodingTask):
             scores["beam_scene_accuracy"] = exact_scene_accuracy([" ".join(w) for w in beam], data.scenes)
         return scores
 
+    def write_results(self, model, run_dir: str) -> dict:
+        """``attention.png``: a held-out test image, its greedy caption and, with attention, each word's map."""
+        import os
+
+        from ..vision.plot import plot_caption_attention
+
+        data = self.data["test"]
+        [words], [attention] = self.decode(model, data.images[:1])
+        if attention.shape[-1] == 0:  # show and tell: no map to draw
+            return {}
+        path = os.path.join(run_dir, "attention.png")
+        plot_caption_attention(data.images[0], words, attention, path,
+                               title=f"{' '.join(words)!r} (truth {data.captions[0][0]!r})")
+        return {"attention": path}
+
 
 class VQATask(_ImageTask):
     """vqa: see the module docstring."""

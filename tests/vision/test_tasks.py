@@ -57,6 +57,8 @@ def test_a_checkpoint_rebuilds_the_model_and_scores_the_same(tmp_path):
     task = make_task(make_config("caption", **TINY, max_steps=2, beam_width=1), training=False)
     assert "train" not in task.data  # evaluation does not render the training set
     assert task.evaluate(model, "test") == result.test
+    written = task.write_results(model, str(tmp_path))  # the word-by-word attention of a test image
+    assert open(written["attention"], "rb").read(4) == b"\x89PNG"
 
 
 def test_the_test_split_holds_out_pairs_the_training_split_never_shows():
