@@ -79,8 +79,10 @@ class TrainConfig:
     attention_penalty: float = _option(0.1, "caption: weight of the doubly stochastic attention penalty "
                                             "sum_i (1 - sum_t alpha_ti)^2 (beside the cross entropy per word, "
                                             "not per caption as in Xu et al.)", tasks=("caption",))
-    phrasings: int | None = _option(None, "caption: train on the first N phrasings of each scene (1: only the "
-                                          "canonical left-to-right one; default: all)", tasks=("caption",))
+    phrasings: int = _option(1, "caption: train on the first N phrasings of each scene (1: only the canonical "
+                                "left-to-right one; 4: all). Measured at 400 steps: 1 gave held-out validation "
+                                "scene accuracy 0.54, all 0.01 (greedy decoding mixes the phrasings)",
+                             tasks=("caption",))
     image_size: int = _option(48, "caption, vqa: side of the square RGB images (at least 32)", tasks=IMAGE_TASKS)
     bidirectional: bool = _option(False, "read sequences both ways (not for charlm)")
     dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers")
@@ -167,7 +169,7 @@ class TrainConfig:
             raise ConfigError(f"temperature must be positive; got {self.temperature}")
         if self.bptt is not None and not 1 <= self.bptt <= self.seq_len:
             raise ConfigError(f"bptt must be between 1 and seq_len ({self.seq_len}); got {self.bptt}")
-        for name in ("decoder_hidden_size", "test_size", "phrasings"):
+        for name in ("decoder_hidden_size", "test_size"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
         if self.task in SEQ2SEQ_TASKS and self.eval_size < 1:
@@ -184,6 +186,8 @@ class TrainConfig:
             raise ConfigError(f"time_budget must be positive; got {self.time_budget}")
         if self.task in IMAGE_TASKS and self.image_size < 32:
             raise ConfigError(f"image_size must be at least 32 (a small object needs a few pixels); got {self.image_size}")
+        if self.phrasings < 1:
+            raise ConfigError(f"phrasings must be at least 1; got {self.phrasings}")
         if self.task in IMAGE_TASKS and self.eval_size < 1:
             raise ConfigError(f"eval_size of the {self.task} task must be at least 1; got {self.eval_size}")
         if self.task == "charlm" and self.bidirectional:
