@@ -4,9 +4,16 @@ decoded with the shared greedy / beam search.
 Shapes: B batch, C image channels, S image side, D feature channels, h x w the feature map, L = h * w grid
 positions, T caption steps, V vocabulary size.
 
->>> # model = Captioner(encoder, AttendTellDecoder(V, 16, 32, D))
->>> # logits, weights = model(images, decoder_inputs)            # (B, T, V), (B, T, L)
->>> # decoded = search(model, (images,), beam_width=3, max_len=20)
+>>> import numpy as np
+>>> from microseq.seq2seq import search
+>>> from microseq.vision import caption_batch, caption_data, caption_vocab, make_captioner
+>>> data, vocab = caption_data(2, image_size=32), caption_vocab()
+>>> batch = caption_batch(data, [0, 1], vocab, np.random.default_rng(0))
+>>> model = make_captioner(len(vocab), image_size=32, channels=(4, 8), hidden_size=16)
+>>> logits, weights = model(batch.inputs, batch.decoder_inputs)     # teacher forcing
+>>> weights.shape[2]                                                # an 8x8 grid
+64
+>>> decoded = search(model, (batch.inputs,), beam_width=3, max_len=20)
 """
 
 from __future__ import annotations
