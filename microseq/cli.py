@@ -70,7 +70,10 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         kind = next(t for t in (typing.get_args(hints[f.name]) or (hints[f.name],)) if t is not type(None))
         help_text = f.metadata["help"] + ("" if f.default is None else f" (default: {f.default})")
-        if kind is bool:
+        if kind is bool and f.name.startswith("no_"):  # --no-attention: BooleanOptionalAction would read it as False
+            group.add_argument(flag, dest=f.name, action="store_true", default=argparse.SUPPRESS,
+                               help=f.metadata["help"])
+        elif kind is bool:
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                                help=f.metadata["help"])
         else:

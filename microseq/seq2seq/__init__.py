@@ -20,7 +20,7 @@ Seq2Seq, the masked loss), :mod:`.decoding` (greedy, beam search), :mod:`.tasks`
 """
 
 from .attention import AdditiveAttention, Attention, LuongAttention, make_attention, masked_softmax, scaled_dot_product_attention
-from .decoding import Decoded, beam_search, greedy_decode, translate
+from .decoding import Decoded, beam_search, greedy_decode, search, translate
 from .model import Decoder, DecoderState, Encoder, Memory, Seq2Seq, Seq2SeqConfig, mask_after_eos, sequence_loss
 from .plot import plot_attention
 from .tasks import DateTask, PairTask, SymbolTask, make_batch, seq2seq_vocab
@@ -28,6 +28,6 @@ from .tasks import DateTask, PairTask, SymbolTask, make_batch, seq2seq_vocab
 __all__ = [
     "AdditiveAttention", "Attention", "DateTask", "Decoded", "Decoder", "DecoderState", "Encoder", "LuongAttention",
     "Memory", "PairTask", "Seq2Seq", "Seq2SeqConfig", "SymbolTask", "beam_search", "greedy_decode", "make_attention",
-    "make_batch", "mask_after_eos", "masked_softmax", "plot_attention", "scaled_dot_product_attention",
+    "make_batch", "mask_after_eos", "masked_softmax", "plot_attention", "scaled_dot_product_attention", "search",
     "seq2seq_vocab", "sequence_loss", "translate",
 ]

@@ -34,7 +34,7 @@ from ..nn.functional import array_of
 from .model import DecoderState, Memory, Seq2Seq
 from .tasks import PAD
 
-__all__ = ["Decoded", "length_penalty", "greedy_decode", "beam_search", "translate"]
+__all__ = ["Decoded", "length_penalty", "greedy_decode", "beam_search", "search", "translate"]
 
 
 @dataclass
@@ -88,15 +88,11 @@ def _inference(model: Seq2Seq):
         model.train(was_training)
 
 
-def _check_args(src, src_lengths, max_len: int, beam_width: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def _check_args(src, src_lengths) -> tuple[np.ndarray, np.ndarray]:
     src = array_of(src)
     src_lengths = array_of(src_lengths)
     if src.ndim != 2 or src_lengths.shape != src.shape[:1]:
         raise ValueError(f"decoding: src must be (B, S) and src_lengths (B,), got {src.shape} and {src_lengths.shape}")
-    if max_len < 1:
-        raise ValueError(f"decoding: max_len must be at least 1, got {max_len}")
-    if beam_width < 1:
-        raise ValueError(f"beam_search: beam_width must be at least 1, got {beam_width}")
     return src, src_lengths
 
 
@@ -113,10 +109,8 @@ def greedy_decode(model: Seq2Seq, src, src_lengths, max_len: int = 50, alpha: fl
     alpha : float
         Length-penalty exponent of the reported ``scores`` (it does not change the choice).
     """
-    src, src_lengths = _check_args(src, src_lengths, max_len)
-    with _inference(model):
-        memory, state = model.encode(src, src_lengths)
-        return _greedy(model, memory, state, max_len, alpha)
+    src, src_lengths = _check_args(src, src_lengths)
+    return search(model, (src, src_lengths), 1, max_len, alpha)
 
 
 def _greedy(model: Seq2Seq, memory: Memory, state: DecoderState, max_len: int, alpha: float) -> Decoded:
@@ -190,11 +184,29 @@ def beam_search(
     -------
     Decoded, the best hypothesis of each sequence.
     """
-    src, src_lengths = _check_args(src, src_lengths, max_len, beam_width)
+    src, src_lengths = _check_args(src, src_lengths)
+    return search(model, (src, src_lengths), beam_width, max_len, alpha, keep_greedy)
+
+
+def search(model, inputs: tuple, beam_width: int = 1, max_len: int = 50, alpha: float = 0.6,
+           keep_greedy: bool = True) -> Decoded:
+    """Greedy search (``beam_width`` 1) or beam search of any model that decodes step by step.
+
+    The model needs ``encode(*inputs) -> (memory, state)``, ``decoder.step(prev_tokens, state, memory) ->
+    (logits (B, V), state, weights (B, S))``, ``bos`` and ``eos``; ``memory`` and ``state`` need
+    ``select(rows)``, and ``memory`` a ``mask`` (B, S) and ``keys`` (for the dtype). A :class:`Seq2Seq`
+    encodes ``(src, src_lengths)``, a captioning model ``(images,)``: both decode here.
+    """
+    if max_len < 1:
+        raise ValueError(f"decoding: max_len must be at least 1, got {max_len}")
+    if beam_width < 1:
+        raise ValueError(f"beam_search: beam_width must be at least 1, got {beam_width}")
     with _inference(model):
-        memory, state = model.encode(src, src_lengths)
+        memory, state = model.encode(*inputs)
+        if beam_width == 1:
+            return _greedy(model, memory, state, max_len, alpha)
         best = _beam(model, memory, state, beam_width, max_len, alpha)
-        if keep_greedy and beam_width > 1:
+        if keep_greedy:
             greedy = _greedy(model, memory, state, max_len, alpha)
             for b in np.nonzero(greedy.scores > [h.score for h in best])[0]:
                 length = greedy.lengths[b]

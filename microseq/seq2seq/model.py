@@ -35,7 +35,8 @@ from ..training.models import final_state, recurrent_layer
 from .attention import make_attention
 from .tasks import BOS, EOS, PAD
 
-__all__ = ["Encoder", "Decoder", "DecoderState", "Memory", "Seq2Seq", "Seq2SeqConfig", "sequence_loss", "mask_after_eos"]
+__all__ = ["Encoder", "Decoder", "DecoderState", "Memory", "Seq2Seq", "Seq2SeqConfig", "sequence_loss", "mask_after_eos",
+           "unroll"]
 
 _CELLS = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell}
 
@@ -422,25 +423,41 @@ class Seq2Seq(Module):
         if tgt_in.ndim != 2 or tgt_in.shape[1] < 1:
             raise ValueError(f"Seq2Seq: tgt_in must be (B, T) integer indices with T >= 1, got shape {tgt_in.shape}")
         memory, state = self.encode(src, src_lengths)
-        if generator is None and 0.0 < teacher_forcing_ratio < 1.0:
-            from ..random import default_generator
+        return unroll(self.decoder, memory, state, tgt_in, teacher_forcing_ratio, generator)
 
-            generator = default_generator()
-        tokens = tgt_in[:, 0]
-        all_logits, all_weights = [], []
-        for t in range(tgt_in.shape[1]):
-            logits, state, weights = self.decoder.step(tokens, state, memory)
-            all_logits.append(logits)
-            all_weights.append(weights)
-            if t + 1 < tgt_in.shape[1]:
-                tokens = self._next_input(tgt_in[:, t + 1], logits, teacher_forcing_ratio, generator)
-        return ops.stack(all_logits, axis=1), ops.stack(all_weights, axis=1)
 
-    @staticmethod
-    def _next_input(truth: np.ndarray, logits: Tensor, ratio: float, generator) -> np.ndarray:
-        if ratio >= 1.0:
-            return truth
-        predicted = np.argmax(logits.data, axis=-1)
-        if ratio <= 0.0:
-            return predicted
-        return np.where(generator.random(truth.shape[0]) < ratio, truth, predicted)
+def unroll(decoder, memory, state, tgt_in: np.ndarray, teacher_forcing_ratio: float = 1.0,
+           generator: np.random.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """Run ``decoder.step`` over every target step, with teacher forcing or scheduled sampling.
+
+    Shared by every model that decodes step by step (:class:`Seq2Seq`, the captioning models). At step
+    t > 0 each sequence reads ``tgt_in[:, t]`` with probability ``teacher_forcing_ratio``, else the argmax of
+    its own logits at step t - 1.
+
+    Returns
+    -------
+    logits : Tensor (B, T, V)
+    weights : Tensor (B, T, S), the attention weights of every step
+    """
+    if generator is None and 0.0 < teacher_forcing_ratio < 1.0:
+        from ..random import default_generator
+
+        generator = default_generator()
+    tokens = tgt_in[:, 0]
+    all_logits, all_weights = [], []
+    for t in range(tgt_in.shape[1]):
+        logits, state, weights = decoder.step(tokens, state, memory)
+        all_logits.append(logits)
+        all_weights.append(weights)
+        if t + 1 < tgt_in.shape[1]:
+            tokens = _next_input(tgt_in[:, t + 1], logits, teacher_forcing_ratio, generator)
+    return ops.stack(all_logits, axis=1), ops.stack(all_weights, axis=1)
+
+
+def _next_input(truth: np.ndarray, logits: Tensor, ratio: float, generator) -> np.ndarray:
+    if ratio >= 1.0:
+        return truth
+    predicted = np.argmax(logits.data, axis=-1)
+    if ratio <= 0.0:
+        return predicted
+    return np.where(generator.random(truth.shape[0]) < ratio, truth, predicted)

@@ -229,11 +229,16 @@ MODELS = {cls.__name__: cls for cls in (CharLM, SequenceClassifier, SequenceTagg
 
 def build_model(name: str, config: dict, fused: bool = True) -> nn.Module:
     """The model ``name`` with constructor arguments ``config``: a class name of this module, or
-    ``"Seq2Seq"`` (:class:`microseq.seq2seq.Seq2Seq`, from its :class:`~microseq.seq2seq.Seq2SeqConfig`)."""
+    ``"Seq2Seq"`` (:class:`microseq.seq2seq.Seq2Seq`, from its :class:`~microseq.seq2seq.Seq2SeqConfig`), or
+    ``"Captioner"`` / ``"VQAModel"`` (:func:`microseq.vision.make_captioner` / :func:`~microseq.vision.make_vqa`)."""
     if name == "Seq2Seq":
         from ..seq2seq.model import Seq2Seq  # seq2seq builds its encoder with this module's recurrent_layer
 
         return Seq2Seq.from_config(config, fused=fused)
+    if name in ("Captioner", "VQAModel"):  # built from their options by microseq.vision
+        from ..vision import make_captioner, make_vqa
+
+        return make_captioner(**config) if name == "Captioner" else make_vqa(**config, fused=fused)
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}, Seq2Seq")
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}, Seq2Seq, Captioner, VQAModel")
     return MODELS[name](**config, fused=fused)

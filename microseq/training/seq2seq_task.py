@@ -27,8 +27,7 @@ from ..seq2seq.model import Seq2SeqConfig, sequence_loss
 from ..seq2seq.tasks import EOS, DateTask, PairTask, SymbolTask, make_batch
 from .config import ConfigError, TrainConfig
 from .memory import training_bytes
-from .tasks import Task, _check_split
-from .teacher_forcing import TeacherForcingSchedule
+from .tasks import DecodingTask, _check_split
 
 __all__ = ["Seq2SeqTask"]
 
@@ -36,7 +35,7 @@ __all__ = ["Seq2SeqTask"]
 EVAL_BATCH = 500
 
 
-class Seq2SeqTask(Task):
+class Seq2SeqTask(DecodingTask):
     """reverse, sort or dates: see the module docstring."""
 
     model_name = "Seq2Seq"
@@ -55,10 +54,6 @@ class Seq2SeqTask(Task):
                 attention=config.attention, dropout=config.dropout)
         except ValueError as error:
             raise ConfigError(str(error).split(": ", 1)[-1]) from None
-        self.teacher_forcing = TeacherForcingSchedule(config.teacher_forcing_decay, config.teacher_forcing,
-                                                      config.teacher_forcing_floor, config.teacher_forcing_k)
-        self._train_rng, self._coin_rng = self.rng(1), self.rng(2)
-        self.steps = 0  # training steps taken: the teacher-forcing schedule's clock
 
     # -- model ----------------------------------------------------------------------------------------
     def model_config(self) -> dict:
@@ -150,13 +145,3 @@ class Seq2SeqTask(Task):
     def next_commands(self, run_dir: str) -> list:
         example = shlex.quote(self.pairs.test[0][0])
         return [(f"microseq sample {run_dir} --prime {example}", "decode an input of your own")]
-
-    # -- resuming -----------------------------------------------------------------------------------------
-    def state_dict(self) -> tuple[dict, dict]:
-        return {"rng": self._train_rng.bit_generator.state, "coins": self._coin_rng.bit_generator.state,
-                "steps": self.steps}, {}
-
-    def load_state_dict(self, state: dict, arrays: dict) -> None:
-        self._train_rng.bit_generator.state = state["rng"]
-        self._coin_rng.bit_generator.state = state["coins"]
-        self.steps = int(state["steps"])

@@ -28,12 +28,13 @@ from .. import data
 from ..autograd import no_grad
 from ..data import CharVocab, LMStream, SequenceBatcher, Vocab, WordVocab, collate, vocab_from_dict
 from ..ops import cross_entropy, mse_loss
-from .config import SEQ2SEQ_TASKS, VECTOR_TASKS, TrainConfig
+from .config import IMAGE_TASKS, SEQ2SEQ_TASKS, VECTOR_TASKS, TrainConfig
 from .memory import training_bytes
 from .models import build_model
 from .tbptt import lm_loss_sum, tbptt_backward
+from .teacher_forcing import TeacherForcingSchedule
 
-__all__ = ["Task", "CharLMTask", "AddingTask", "CopyTask", "SentimentTask", "PosTagTask", "make_task"]
+__all__ = ["Task", "DecodingTask", "CharLMTask", "AddingTask", "CopyTask", "SentimentTask", "PosTagTask", "make_task"]
 
 LN2 = math.log(2.0)
 
@@ -475,6 +476,27 @@ class PosTagTask(_WordTask):
         return {"accuracy": sum(best.get(w) == t for w, t in pairs) / len(pairs)}
 
 
+class DecodingTask(Task):
+    """A task whose decoder reads its previous output (seq2seq, caption): the teacher-forcing schedule, its
+    clock (steps taken) and its coins (stream ``(seed, 2)``), saved with the training stream for a resume."""
+
+    def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
+        super().__init__(config, metadata, training)
+        self.teacher_forcing = TeacherForcingSchedule(config.teacher_forcing_decay, config.teacher_forcing,
+                                                      config.teacher_forcing_floor, config.teacher_forcing_k)
+        self._train_rng, self._coin_rng = self.rng(1), self.rng(2)
+        self.steps = 0  # training steps taken: the teacher-forcing schedule's clock
+
+    def state_dict(self) -> tuple[dict, dict]:
+        return {"rng": self._train_rng.bit_generator.state, "coins": self._coin_rng.bit_generator.state,
+                "steps": self.steps}, {}
+
+    def load_state_dict(self, state: dict, arrays: dict) -> None:
+        self._train_rng.bit_generator.state = state["rng"]
+        self._coin_rng.bit_generator.state = state["coins"]
+        self.steps = int(state["steps"])
+
+
 TASK_CLASSES = {cls.name: cls for cls in (CharLMTask, AddingTask, CopyTask, SentimentTask, PosTagTask)}
 
 
@@ -494,6 +516,11 @@ def make_task(config: TrainConfig, metadata: dict | None = None, training: bool 
         from .vector_tasks import VECTOR_TASK_CLASSES  # imported when used: it brings in microseq.text
 
         return VECTOR_TASK_CLASSES[config.task](config, metadata, training)
+    if config.task in IMAGE_TASKS:
+        from .vision_task import CaptionTask, VQATask  # imported when used: it brings in microseq.vision
+
+        return (CaptionTask if config.task == "caption" else VQATask)(config, metadata, training)
     if config.task not in TASK_CLASSES:
-        raise ValueError(f"unknown task {config.task!r}; expected one of {', '.join([*TASK_CLASSES, *SEQ2SEQ_TASKS])}")
+        raise ValueError(f"unknown task {config.task!r}; expected one of "
+                         f"{', '.join([*TASK_CLASSES, *SEQ2SEQ_TASKS, *IMAGE_TASKS])}")
     return TASK_CLASSES[config.task](config, metadata, training)

@@ -285,7 +285,7 @@ BAD_INPUT = {
     "plot a metrics file that is not UTF-8": (_latin1_metrics, ["plot", "latin1"],
                                               "latin1/metrics.jsonl is not a metrics file: not UTF-8 text (invalid byte 0xe9"),
     "--bptt on adding": (None, ["train", "adding", "--bptt", "5"], "--bptt is for the charlm task, not adding"),
-    "--train-size on copy": (None, ["train", "copy", "--train-size", "5"], "--train-size is for the sentiment, postag, word2vec, glove tasks, not copy"),
+    "--train-size on copy": (None, ["train", "copy", "--train-size", "5"], "--train-size is for the sentiment, postag, word2vec, glove, caption, vqa tasks, not copy"),
     "--beam-width on a charlm checkpoint": (_charlm_run, ["sample", "run", "--beam-width", "3"],
                                             "--beam-width is for seq2seq checkpoints;"),
     "--temperature on a seq2seq checkpoint": (_seq2seq_run, ["sample", "s2s", "--prime", "abc", "--temperature", "0.5"],

@@ -28,7 +28,7 @@ def test_settings_override_task_defaults():
     ({"bidirectional": True}, "charlm cannot be bidirectional"),
     ({"lr": float("nan")}, "lr must be a positive number"),
     ({"seed": -1}, "seed must not be negative; got -1"),
-    ({"train_size": 10}, "--train-size is for the sentiment, postag, word2vec, glove tasks, not charlm"),
+    ({"train_size": 10}, "--train-size is for the sentiment, postag, word2vec, glove, caption, vqa tasks, not charlm"),
 ])
 def test_bad_settings_are_named(settings, message):
     with pytest.raises(ConfigError) as error:

@@ -38,5 +38,5 @@ def test_schedule_formulas_and_errors():
 def test_the_options_are_checked_as_a_schedule():
     with pytest.raises(ConfigError, match="teacher forcing: exponential decay needs 0 < k < 1, got 1000.0"):
         make_config("dates", teacher_forcing_decay="exponential")
-    with pytest.raises(ConfigError, match="--teacher-forcing is for the reverse, sort, dates tasks, not copy"):
+    with pytest.raises(ConfigError, match="--teacher-forcing is for the reverse, sort, dates, caption tasks, not copy"):
         make_config("copy", teacher_forcing=0.5)

@@ -1,0 +1,233 @@
+"""Image captioning and visual question answering as training tasks of the one Trainer.
+
+The data is the generated world of :mod:`microseq.vision`: a fixed training set of ``train_size`` images
+(no object has a held-out colour-shape pair), a validation set from the same distribution, and a test set in
+which every image has an object with a held-out pair (composition, not memory).
+
+- ``caption``: :func:`~microseq.vision.make_captioner`, show, attend and tell (``--no-attention``: show and
+  tell). A step draws ``batch_size`` training images and one phrasing of each, runs the decoder with the
+  step's teacher-forcing probability, and minimises the cross entropy per word plus
+  ``attention_penalty`` times the doubly stochastic penalty. Metrics (greedy decoding): ``scene_accuracy``
+  (the caption parses back to exactly the scene), the same per number of objects, ``bleu4`` against all
+  phrasings; on the test set also ``beam_scene_accuracy`` (beam search of ``beam_width``) and, with
+  attention, ``attention_in_box``: the attention mass inside an object's bounding box when the decoder emits its
+  colour or shape word, beside ``attention_in_box_uniform``, what a uniform map puts there.
+- ``vqa``: :func:`~microseq.vision.make_vqa` (``--question-only``: the baseline). One question per image;
+  metrics ``accuracy`` and ``accuracy_<type>`` per question type.
+
+Randomness: training batches draw from ``(seed, 1)``, teacher-forcing coins from ``(seed, 2)``; both are
+saved in a checkpoint.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..data import pad_sequences
+from ..ops import cross_entropy
+from ..seq2seq.decoding import search
+from ..vision import (
+    QUESTION_TYPES, answer_vocab, caption_batch, caption_data, caption_loss, caption_vocab, corpus_bleu,
+    exact_scene_accuracy, exact_scene_accuracy_by_count, question_vocab, vqa_data,
+)
+from ..vision.encoder import grid_side
+from ..vision.evaluation import attention_in_objects
+from .config import TrainConfig
+from .tasks import DecodingTask, Task, _check_split
+
+__all__ = ["CaptionTask", "VQATask"]
+
+EVAL_BATCH = 250  # images per decoding batch when evaluating
+MAX_CAPTION = 30  # most words a decoded caption may have, <eos> included (the longest phrasing has 21)
+
+
+class _ImageTask(Task):
+    """What both image tasks share: the three splits, the batch generator, its saved state."""
+
+    has_test_set = True
+
+    def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
+        super().__init__(config, metadata, training)
+        c = config
+        make = caption_data if self.name == "caption" else vqa_data
+        self.data = {"valid": make(c.eval_size, "valid", c.seed, c.image_size),
+                     "test": make(c.test_size or c.eval_size, "test", c.seed, c.image_size)}
+        if training:
+            self.data["train"] = make(c.train_size, "train", c.seed, c.image_size)
+        self._train_rng = self.rng(1)
+
+    def split(self, split: str):
+        _check_split(split)
+        return self.data[split]
+
+    def estimated_bytes(self) -> dict:
+        """Parameters counted from the built model; activations of the CNN's first block dominate."""
+        itemsize = 4 if self.config.dtype == "float32" else 8
+        parameters = sum(p.data.size for p in self.build_model().parameters())
+        s, first = self.config.image_size, 16
+        activations = self.config.batch_size * s * s * (3 + 4 * first)
+        return {"parameters": parameters * itemsize, "gradients and optimizer": parameters * itemsize * 3,
+                "activations": activations * itemsize}
+
+    def sequence_length(self) -> int:
+        return MAX_CAPTION
+
+
+class CaptionTask(_ImageTask, DecodingTask):
+    """caption: see the module docstring."""
+
+    name = "caption"
+    model_name = "Captioner"
+    metric = "scene_accuracy"
+
+    def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
+        super().__init__(config, metadata, training)
+        self.vocab = caption_vocab()
+
+    def model_config(self) -> dict:
+        c = self.config
+        return {"vocab_size": len(self.vocab), "attention": not c.no_attention, "image_size": c.image_size,
+                "embedding_size": c.embedding_size, "hidden_size": c.hidden_size, "dropout": c.dropout,
+                "dtype": c.dtype}
+
+    def build_model(self):
+        from ..vision import make_captioner
+
+        return make_captioner(**self.model_config())
+
+    def describe_model(self) -> str:
+        c = self.config
+        kind = "show and tell (no attention)" if c.no_attention else "show, attend and tell"
+        return f"Captioner: CNN 16-32-32 and an LSTM decoder of {c.hidden_size}, {kind}"
+
+    def describe(self) -> str:
+        test = self.data["test"]
+        return (f"caption: {self.config.train_size} training images of {self.config.image_size}x"
+                f"{self.config.image_size}, {len(test.scenes)} test images with held-out colour-shape pairs, e.g. "
+                f"{test.captions[0][0]!r}")
+
+    def train_step(self, model) -> tuple[float, int]:
+        train = self.data["train"]
+        indices = self._train_rng.integers(0, len(train.scenes), size=self.config.batch_size)
+        batch = caption_batch(train, indices, self.vocab, self._train_rng, self.config.phrasings)
+        logits, weights = model(batch.inputs, batch.decoder_inputs, self.teacher_forcing(self.steps), self._coin_rng)
+        loss = caption_loss(logits, weights, batch.targets, self.vocab.eos_index, self.config.attention_penalty)
+        loss.backward()
+        self.steps += 1
+        return float(loss.item()), int((batch.targets != self.vocab.pad_index).sum())
+
+    def decode(self, model, images: np.ndarray, beam_width: int = 1) -> tuple[list[list[str]], list[np.ndarray]]:
+        """The decoded words of each image (without ``<eos>``; greedy for width 1, else beam search) and the
+        attention weights (T, L) of the steps that emitted them."""
+        words, attention = [], []
+        for start in range(0, len(images), EVAL_BATCH):
+            decoded = search(model, (images[start:start + EVAL_BATCH],), beam_width, MAX_CAPTION)
+            for row, weights, length, finished in zip(decoded.tokens, decoded.attention, decoded.lengths,
+                                                      decoded.finished):
+                kept = length - 1 if finished else length
+                words.append(self.vocab.decode(row[:kept]))
+                attention.append(weights[:kept])
+        return words, attention
+
+    @no_grad()
+    def evaluate(self, model, split: str = "valid") -> dict:
+        data = self.split(split)
+        words, attention = self.decode(model, data.images)
+        captions = [" ".join(w) for w in words]
+        scores = {"scene_accuracy": exact_scene_accuracy(captions, data.scenes),
+                  "bleu4": corpus_bleu(data.captions, captions)}
+        for count, accuracy in exact_scene_accuracy_by_count(captions, data.scenes).items():
+            scores[f"scene_accuracy_{count}"] = accuracy
+        if split == "test" and not self.config.no_attention:
+            side = grid_side(self.config.image_size, 3)
+            mass, uniform, counted = attention_in_objects(words, attention, data.scenes, side)
+            if counted:
+                scores["attention_in_box"], scores["attention_in_box_uniform"] = mass, uniform
+        if split == "test" and self.config.beam_width > 1:
+            beam, _ = self.decode(model, data.images, self.config.beam_width)
+            scores["beam_scene_accuracy"] = exact_scene_accuracy([" ".join(w) for w in beam], data.scenes)
+        return scores
+
+    def write_results(self, model, run_dir: str) -> dict:
+        """``attention.png``: a held-out test image, its greedy caption and, with attention, each word's map."""
+        import os
+
+        from ..vision.plot import plot_caption_attention
+
+        data = self.data["test"]
+        [words], [attention] = self.decode(model, data.images[:1])
+        if attention.shape[-1] == 0:  # show and tell: no map to draw
+            return {}
+        path = os.path.join(run_dir, "attention.png")
+        plot_caption_attention(data.images[0], words, attention, path,
+                               title=f"{' '.join(words)!r} (truth {data.captions[0][0]!r})")
+        return {"attention": path}
+
+
+class VQATask(_ImageTask):
+    """vqa: see the module docstring."""
+
+    name = "vqa"
+    model_name = "VQAModel"
+    metric = "accuracy"
+
+    def __init__(self, config: TrainConfig, metadata: dict | None = None, training: bool = True) -> None:
+        super().__init__(config, metadata, training)
+        self.questions, self.answers = question_vocab(), answer_vocab()
+
+    def model_config(self) -> dict:
+        c = self.config
+        return {"question_vocab_size": len(self.questions), "answer_count": len(self.answers),
+                "question_only": c.question_only, "image_size": c.image_size, "embedding_size": c.embedding_size,
+                "hidden_size": c.hidden_size, "dtype": c.dtype}
+
+    def build_model(self):
+        from ..vision import make_vqa
+
+        return make_vqa(**self.model_config(), fused=not self.config.composed)
+
+    def describe_model(self) -> str:
+        c = self.config
+        kind = "question only (baseline)" if c.question_only else "CNN 16-32-32, attention guided by the question"
+        return f"VQAModel: question LSTM of {c.hidden_size}, {kind}"
+
+    def describe(self) -> str:
+        q = self.data["test"].questions[0]
+        return (f"vqa: {self.config.train_size} training images with a question each, test images with held-out "
+                f"colour-shape pairs, e.g. {q.text!r} -> {q.answer!r}")
+
+    def _batch(self, data, indices):
+        questions, lengths = pad_sequences([self.questions.encode(data.questions[i].text) for i in indices],
+                                           self.questions.pad_index, dtype=np.int64)
+        answers = self.answers.encode([data.questions[i].answer for i in indices])
+        return data.images[indices], questions, lengths, answers
+
+    def train_step(self, model) -> tuple[float, int]:
+        train = self.data["train"]
+        indices = self._train_rng.integers(0, len(train.scenes), size=self.config.batch_size)
+        images, questions, lengths, answers = self._batch(train, indices)
+        logits, _ = model(images, questions, lengths)
+        loss = cross_entropy(logits, answers)
+        loss.backward()
+        return float(loss.item()), len(indices)
+
+    @no_grad()
+    def evaluate(self, model, split: str = "valid") -> dict:
+        data = self.split(split)
+        was_training = model.training
+        model.eval()
+        right = []
+        for start in range(0, len(data.scenes), EVAL_BATCH):
+            indices = np.arange(start, min(start + EVAL_BATCH, len(data.scenes)))
+            images, questions, lengths, answers = self._batch(data, indices)
+            logits, _ = model(images, questions, lengths)
+            right.extend(np.argmax(logits.data, axis=-1) == answers)
+        model.train(was_training)
+        right = np.asarray(right)
+        scores = {"accuracy": float(right.mean())}
+        kinds = np.array([q.kind for q in data.questions])
+        for kind in QUESTION_TYPES:
+            if (kinds == kind).any():
+                scores[f"accuracy_{kind}"] = float(right[kinds == kind].mean())
+        return scores
