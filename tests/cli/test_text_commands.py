@@ -206,7 +206,7 @@ def test_count_model_options_are_checked_in_one_line(capsys, argv, message):
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "word2vec", "--hidden-size", "8"], "--hidden-size is for the charlm, adding, copy, sentiment, postag, "
-                                                  "reverse, sort, dates tasks, not word2vec"),
+                                                  "reverse, sort, dates, caption, vqa tasks, not word2vec"),
     (["train", "glove", "--optimizer", "adam"], "--optimizer is for the charlm"),
     (["train", "ngram", "--lr", "0.1"], "not ngram"),
     (["train", "sentiment", "--model", "naive-bayes", "--hidden-size", "8"],
