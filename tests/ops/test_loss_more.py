@@ -290,7 +290,7 @@ def test_cross_entropy_matches_pytorch(reduction, probabilities, dtype, data):
     torch = pytest.importorskip("torch")
     logits, target, weight, smoothing = data.draw(classification(probabilities, dtype))
     if not probabilities and np.all(target == -1) and reduction == "mean":
-        return  # all ignored: both give NaN (pinned in test_losses); the NaN gradients need not agree
+        return  # all ignored: both give NaN (pinned in test_loss.py); the NaN gradients need not agree
     tw = None if weight is None else torch.tensor(weight.astype(dtype))
     options = dict(reduction=reduction, label_smoothing=smoothing)
     if probabilities:

@@ -17,8 +17,8 @@ from microseq.tensor import record
 from microseq.testing import arrays, axes, broadcastable_shapes, check_second_derivatives, shapes
 
 from .test_elementwise import CASES, IDS, case_inputs
-from .test_losses import broadcasting_to, classification
-from .test_reductions import REDUCTIONS, SOFTMAXES
+from .test_loss import broadcasting_to, classification
+from .test_reduction import REDUCTIONS, SOFTMAXES
 
 
 # -- gradgradcheck itself ---------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def test_reduction_second_derivatives(name, data, keepdims):
     op = REDUCTIONS[name][0]
     extremum = name in ("max", "min")
     # no empty axes but for sum: the mean of nothing is NaN and logsumexp -inf, whose squares' derivatives
-    # are NaN * 0 (their first derivatives over empty axes are tested in test_reductions.py)
+    # are NaN * 0 (their first derivatives over empty axes are tested in test_reduction.py)
     shape = data.draw(shapes(max_dims=3, max_side=3, min_side=0 if name == "sum" else 1))
     x = data.draw(arrays(shape, distinct=extremum))
     axis = data.draw(axes(shape))
