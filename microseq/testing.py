@@ -75,8 +75,8 @@ __all__ = [
     "check_against_torch",
     "check_case_against_torch",
     "check_gradients",
-    "check_against_torch",
     "check_second_derivatives",
+    "class_targets",
     "sequence_batches",
     "shapes",
     "tensors",
@@ -383,6 +383,39 @@ def sequence_batches(
     if first:
         data, mask = np.ascontiguousarray(np.swapaxes(data, 0, 1)), np.ascontiguousarray(mask.T)
     return SequenceBatch(data=data, lengths=lengths, mask=mask, batch_first=first)
+
+
+@st.composite
+def class_targets(
+    draw, max_classes: int = 4, min_classes: int = 1, max_batch: int = 3, ignore_index: int = -100, dtype=np.float64
+) -> tuple:
+    """Scores, integer class targets and optional class weights in one of PyTorch's layouts, as
+    ``(scores, target, weight)``: what ``cross_entropy``, ``nll_loss`` and their modules take.
+
+    Shapes: scores (C,), (N, C) or (N, C, d) with targets (), (N,) or (N, d); N and d may be 0. Some targets
+    are ``ignore_index``; ``weight`` is None or (C,) positive.
+
+    Examples
+    --------
+    >>> from hypothesis import assume, given
+    >>> @given(class_targets())
+    ... def test_mean_counts_only_targets_that_are_not_ignored(case):
+    ...     scores, target, weight = case
+    ...     assume((target != -100).any())  # a 'mean' over no target is NaN
+    """
+    n_classes = draw(st.integers(min_classes, max_classes))
+    layout = draw(st.sampled_from(["unbatched", "batched", "spatial"]))
+    if layout == "unbatched":
+        shape, target_shape = (n_classes,), ()
+    else:
+        n = draw(st.integers(0, max_batch))
+        extra = (draw(st.integers(0, 3)),) if layout == "spatial" else ()
+        shape, target_shape = (n, n_classes, *extra), (n, *extra)
+    scores = draw(arrays(shape, dtype))
+    target = draw(arrays(target_shape, np.int64, (0, n_classes - 1)))
+    target = np.where(draw(arrays(target_shape, bool)), ignore_index, target)
+    weight = draw(st.none() | arrays((n_classes,), dtype, "positive"))
+    return scores, target, weight
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,28 +7,15 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import microseq as ms
-from microseq.testing import arrays, check_gradients, shapes
+from microseq.testing import arrays, check_gradients, class_targets, shapes
 
 IGNORE = -100
 
 
 @st.composite
 def classification(draw):
-    """Scores in one of PyTorch's layouts (C,), (N, C), (N, C, d1) with integer targets, some ignored,
-    an optional class weight and a reduction. 'mean' gets at least one target that counts."""
-    n_classes = draw(st.integers(1, 4))
-    layout = draw(st.sampled_from(["unbatched", "batched", "spatial"]))
-    if layout == "unbatched":
-        shape, target_shape = (n_classes,), ()
-    else:
-        n = draw(st.integers(0, 3))
-        extra = (draw(st.integers(0, 3)),) if layout == "spatial" else ()
-        shape, target_shape = (n, n_classes, *extra), (n, *extra)
-    scores = draw(arrays(shape))
-    target = draw(arrays(target_shape, np.int64, (0, n_classes - 1)))
-    ignored = draw(arrays(target_shape, bool))
-    target = np.where(ignored, IGNORE, target)
-    weight = draw(st.none() | arrays((n_classes,), domain="positive"))
+    """:func:`microseq.testing.class_targets` with a reduction; 'mean' gets at least one target that counts."""
+    scores, target, weight = draw(class_targets(ignore_index=IGNORE))
     reduction = draw(st.sampled_from(["mean", "sum", "none"]))
     if reduction == "mean":
         assume(np.any(target != IGNORE))
