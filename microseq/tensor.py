@@ -739,6 +739,15 @@ def as_tensor(value, dtype=None) -> Tensor:
     return Tensor(value, dtype=dtype)
 
 
+def array_of(value) -> np.ndarray:
+    """The array behind a Tensor, or ``value`` as an array (targets, masks, weights, lengths, indices given
+    either way); never recorded on the tape.
+
+    ``getattr(value, "data", value)`` would be wrong here: an ndarray's ``.data`` is its raw memory buffer.
+    """
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
 def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:
     return Tensor(np.zeros(_shape(shape), dtype=dtype), requires_grad=requires_grad)
 

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..ops import *  # noqa: F403  (F.tanh, F.softmax, F.cross_entropy, ... as in torch.nn.functional)
 from ..ops import matmul
 from ..ops.shape import index_put
-from ..tensor import Tensor, as_tensor, record
-
-
-def array_of(value) -> np.ndarray:
-    """The array behind a Tensor, or ``value`` as an array (targets, masks, lengths, indices given either way).
-
-    ``getattr(value, "data", value)`` would be wrong here: an ndarray's ``.data`` is its raw memory buffer.
-    """
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+from ..tensor import Tensor, array_of, as_tensor, record
 
 
 def linear(x, weight, bias=None) -> Tensor:

@@ -25,8 +25,7 @@ from .. import ops
 from ..ops import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss, reshape
 from ..ops.loss import _REDUCTIONS
 from ..ops.loss import _check_reduction as _check
-from ..tensor import Tensor, as_tensor
-from .functional import array_of
+from ..tensor import Tensor, array_of, as_tensor
 from .module import Module
 
 __all__ = [

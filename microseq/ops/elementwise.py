@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, implements, record
+from ..tensor import Tensor, array_of, as_tensor, implements, record
 from ._util import broadcast_error, pair
 
 __all__ = [
@@ -186,7 +186,7 @@ def clip(a, min=None, max=None) -> Tensor:
 
 
 def _as_mask(op: str, mask) -> np.ndarray:
-    mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    mask = array_of(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"{op}: the condition must be a boolean array, got dtype {mask.dtype}")
     return mask
