@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_broadcasts_to
 from ..tensor import Tensor, array_of, as_tensor, implements, record
 from ._util import broadcast_error, pair
 
@@ -210,12 +211,7 @@ def masked_fill(a, mask, value) -> Tensor:
     """``a`` with ``value`` wherever ``mask`` is True (mask broadcasts to ``a``'s shape)."""
     a = as_tensor(a)
     mask = _as_mask("masked_fill", mask)
-    try:
-        fits = np.broadcast_shapes(mask.shape, a.shape) == a.shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {a.shape}")
+    check_broadcasts_to("masked_fill", "mask", mask.shape, a.shape)
     return where(mask, np.asarray(value, dtype=a.dtype), a)
 
 

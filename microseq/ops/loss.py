@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_broadcasts_to
 from ..tensor import Tensor, array_of, as_tensor, record
 from ._util import check_float, normalize_axes, pair
 from .elementwise import abs, clip, exp, sigmoid_of, sqrt, where
@@ -207,12 +208,7 @@ def _elementwise_weight(op: str, name: str, weight, z: np.ndarray):
     if weight is None:
         return 1.0
     w = np.asarray(array_of(weight), dtype=z.dtype)
-    try:
-        fits = np.broadcast_shapes(w.shape, z.shape) == z.shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(f"{op}: {name} of shape {w.shape} does not broadcast to the logits' shape {z.shape}")
+    check_broadcasts_to(op, name, w.shape, z.shape, "the logits' shape ")
     return w
 
 
