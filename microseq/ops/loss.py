@@ -27,14 +27,16 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(op: str, reduction: str, allowed: tuple = _REDUCTIONS) -> None:
+def _check_reduction(op: str, reduction: str, allowed: tuple = _REDUCTIONS) -> str:
+    """``reduction`` itself if it is one of ``allowed``; a ValueError naming ``op`` otherwise."""
     if reduction not in allowed:
         raise ValueError(f"{op}: reduction must be one of {allowed}, got {reduction!r}")
+    return reduction
 
 
 def _classes_last(op: str, scores: Tensor, target) -> tuple[np.ndarray, np.ndarray]:
     """Scores as (N, C) and targets as (N,), accepting PyTorch's layouts (C,), (N, C) and (N, C, d1, ...)."""
-    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    target = array_of(target)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: targets must be integer class indices, got dtype {target.dtype}")
     x = scores.data

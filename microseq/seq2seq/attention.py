@@ -158,7 +158,7 @@ class Attention(Module):
         if query.shape != (keys.shape[0], self.query_size):
             raise ValueError(f"{name}: query must have shape ({keys.shape[0]}, {self.query_size}), got {query.shape}")
         if mask is not None:
-            mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+            mask = array_of(mask)
             if mask.shape != keys.shape[:2]:
                 raise ValueError(f"{name}: mask must have shape {keys.shape[:2]} (B, S), got {mask.shape}")
         if prepared is None:
