@@ -432,6 +432,17 @@ def _as_inputs(inputs) -> list:
     return converted
 
 
+def _checked_inputs(caller: str, inputs, names) -> tuple[list, list[str], list[int]]:
+    """The inputs as :func:`_as_inputs` makes them, their names and the positions of those that require grad
+    (the checked ones); a GradcheckError naming ``caller`` when none does."""
+    args = _as_inputs(inputs)
+    names = list(names) if names is not None else [f"input {i}" for i in range(len(args))]
+    positions = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
+    if not positions:
+        raise GradcheckError(f"{caller}: no input requires grad, nothing to check")
+    return args, names, positions
+
+
 def _values(x):
     return x.data if isinstance(x, Tensor) else x
 
@@ -492,8 +503,7 @@ def check_gradients(
     >>> w = np.array([[1.0], [2.0], [3.0]])
     >>> check_gradients(lambda x, w: ms.tanh(x @ w), x, w, names=["x", "w"])
     """
-    args = _as_inputs(inputs)
-    names = list(names) if names is not None else [f"input {i}" for i in range(len(args))]
+    args, names, positions = _checked_inputs("check_gradients", inputs, names)
     before = [np.array(_values(x), copy=True) for x in args]
 
     def check_unchanged(stage: str) -> None:
@@ -501,10 +511,7 @@ def check_gradients(
             if not np.array_equal(np.asarray(_values(x)), old, equal_nan=old.dtype.kind == "f"):
                 raise GradcheckError(f"check_gradients: {stage} modified {name} in place")
 
-    positions = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
     checked = [(names[i], args[i]) for i in positions]
-    if not checked:
-        raise GradcheckError("check_gradients: no input requires grad, nothing to check")
 
     # One backward of our own, to look at the gradients' shapes, dtypes and memory.
     for _, x in checked:
@@ -747,11 +754,7 @@ def check_second_derivatives(
     >>> from microseq.testing import check_second_derivatives
     >>> check_second_derivatives(lambda x, w: ms.tanh(x @ w), np.ones((2, 3)), np.full((3, 1), 0.5))
     """
-    args = _as_inputs(inputs)
-    names = list(names) if names is not None else [f"input {i}" for i in range(len(args))]
-    positions = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
-    if not positions:
-        raise GradcheckError("check_second_derivatives: no input requires grad, nothing to check")
+    args, names, positions = _checked_inputs("check_second_derivatives", inputs, names)
     checked = [args[i] for i in positions]
     of_checked = _of_checked(fn, args, positions)
     result = of_checked(*checked)
