@@ -40,7 +40,11 @@ def test_each_loss_module_is_its_functional_with_its_options(case, reduction, da
             lambda z: ms.cross_entropy(z, target, weight, reduction=reduction, label_smoothing=smoothing),
             target,
         ),
-        (nn.NLLLoss(weight, reduction=reduction), lambda z: ms.nll_loss(z, target, weight, reduction=reduction), target),
+        (
+            nn.NLLLoss(weight, reduction=reduction),
+            lambda z: ms.nll_loss(z, target, weight, reduction=reduction),
+            target,
+        ),
         (nn.MSELoss(reduction), lambda z: ms.mse_loss(z, real, reduction), real),
         (
             nn.BCEWithLogitsLoss(None, reduction, pos_weight),
@@ -61,6 +65,32 @@ def test_bce_with_logits_loss_with_weights_is_one_op_on_the_tape(reduction):
     logits = ms.tensor(np.linspace(-3, 3, 6).reshape(2, 3), requires_grad=True)
     loss = nn.BCEWithLogitsLoss(weight=np.array([0.5, 1.0, 2.0]), reduction=reduction, pos_weight=np.full(3, 2.0))
     assert [node.op for node in ms.tape_of(loss(logits, np.full((2, 3), 0.25)))] == ["bce_with_logits"]
+
+
+def test_cross_entropy_module_takes_label_smoothing_and_probabilities():
+    z = ms.tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], dtype=np.float64)
+    loss = nn.CrossEntropyLoss(label_smoothing=0.2)
+    expected = ms.cross_entropy(z, np.array([0, 2]), label_smoothing=0.2)
+    np.testing.assert_array_equal(loss(z, np.array([0, 2])).data, expected.data)
+    soft = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(nn.CrossEntropyLoss()(z, soft).data, ms.cross_entropy(z, soft).data)
+
+
+def test_loss_modules_call_their_functions_with_their_options():
+    x, t = ms.Tensor(np.array([0.2, 0.9, -1.5])), ms.Tensor(np.array([0.0, 1.0, 0.5]))
+    pairs = [
+        (nn.HuberLoss(reduction="sum", delta=0.5), ms.huber_loss(x, t, "sum", 0.5)),
+        (nn.SmoothL1Loss(beta=0.3), ms.smooth_l1_loss(x, t, beta=0.3)),
+        (nn.L1Loss(reduction="none"), ms.l1_loss(x, t, "none")),
+        (nn.KLDivLoss(reduction="sum", log_target=True), ms.kl_div(x, t, "sum", log_target=True)),
+    ]
+    for module, expected in pairs:
+        np.testing.assert_array_equal(module(x, t).data, expected.data)
+    assert repr(nn.HuberLoss(delta=2.0)) == "HuberLoss(reduction='mean', delta=2.0)"
+    with pytest.raises(ValueError, match="KLDivLoss: reduction must be one of"):
+        nn.KLDivLoss(reduction="avg")
+    with pytest.raises(ValueError, match=r"L1Loss: reduction must be one of \('mean', 'sum', 'none'\)"):
+        nn.L1Loss(reduction="batchmean")
 
 
 # -- masks --------------------------------------------------------------------------------------------
