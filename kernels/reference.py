@@ -21,7 +21,7 @@ Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 
 import numpy as np
 
-from ..ops.elementwise import _stable_sigmoid as sigmoid  # the sigmoid op's: exp only ever sees -|a|
+from ..ops.elementwise import sigmoid_of as sigmoid  # the sigmoid op's stable formula: exp only ever sees -|a|
 from .saved import GRUSaved, LSTMSaved, RNNSaved
 from .sequence import time_steps
 

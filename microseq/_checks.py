@@ -1,4 +1,5 @@
-"""Argument checks shared by the layers (:mod:`microseq.nn`) and the fused kernels (:mod:`microseq.kernels`).
+"""Argument checks shared by the tensor and its ops, the layers (:mod:`microseq.nn`) and the fused kernels
+(:mod:`microseq.kernels`).
 
 NumPy only, so that the kernels use them without loading the layers and the layers without loading numba.
 Each raises a one-line error that names the caller, what was wrong and what is accepted.
@@ -29,3 +30,15 @@ def check_nonlinearity(caller: str, nonlinearity) -> None:
         raise ValueError(
             f"{caller}: unknown nonlinearity {nonlinearity!r}; expected one of {', '.join(map(repr, NONLINEARITIES))}"
         )
+
+
+def check_broadcasts_to(caller: str, name: str, shape: tuple, target: tuple, target_name: str = "") -> None:
+    """A ValueError unless an array of ``shape`` broadcasts to ``target`` without growing it (as a mask or a
+    weight must fit the array it applies to), e.g. ``masked_fill: mask of shape (3, 3) does not broadcast to
+    (2, 3)``; ``target_name`` (such as ``"the logits' shape "``) goes before the target shape."""
+    try:
+        fits = np.broadcast_shapes(tuple(shape), tuple(target)) == tuple(target)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{caller}: {name} of shape {tuple(shape)} does not broadcast to {target_name}{tuple(target)}")

@@ -13,6 +13,7 @@ import reprlib
 import numpy as np
 
 from . import autograd
+from ._checks import check_broadcasts_to
 from .autograd import Node, VersionCounter, _grad_mode
 
 __all__ = [
@@ -242,8 +243,7 @@ class Tensor:
 
     def copy_(self, other) -> "Tensor":
         source = _in_place_operand(other)
-        if np.broadcast_shapes(np.shape(source), self.shape) != self.shape:
-            raise ValueError(f"copy_: source of shape {np.shape(source)} does not fit destination {self.shape}")
+        check_broadcasts_to("copy_", "source", np.shape(source), self.shape)
         self._begin_in_place("copy_")
         np.copyto(self.data, source, casting="same_kind")
         return self
@@ -737,6 +737,15 @@ def as_tensor(value, dtype=None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     return Tensor(value, dtype=dtype)
+
+
+def array_of(value) -> np.ndarray:
+    """The array behind a Tensor, or ``value`` as an array (targets, masks, weights, lengths, indices given
+    either way); never recorded on the tape.
+
+    ``getattr(value, "data", value)`` would be wrong here: an ndarray's ``.data`` is its raw memory buffer.
+    """
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
 
 
 def zeros(*shape, dtype=DEFAULT_FLOAT, requires_grad: bool = False) -> Tensor:

@@ -83,6 +83,7 @@ __all__ = [
     "conv2d_cases",
     "Pool2dCase",
     "pool2d_cases",
+    "class_targets",
     "sequence_batches",
     "shapes",
     "tensors",
@@ -391,6 +392,39 @@ def sequence_batches(
     return SequenceBatch(data=data, lengths=lengths, mask=mask, batch_first=first)
 
 
+@st.composite
+def class_targets(
+    draw, max_classes: int = 4, min_classes: int = 1, max_batch: int = 3, ignore_index: int = -100, dtype=np.float64
+) -> tuple:
+    """Scores, integer class targets and optional class weights in one of PyTorch's layouts, as
+    ``(scores, target, weight)``: what ``cross_entropy``, ``nll_loss`` and their modules take.
+
+    Shapes: scores (C,), (N, C) or (N, C, d) with targets (), (N,) or (N, d); N and d may be 0. Some targets
+    are ``ignore_index``; ``weight`` is None or (C,) positive.
+
+    Examples
+    --------
+    >>> from hypothesis import assume, given
+    >>> @given(class_targets())
+    ... def test_mean_counts_only_targets_that_are_not_ignored(case):
+    ...     scores, target, weight = case
+    ...     assume((target != -100).any())  # a 'mean' over no target is NaN
+    """
+    n_classes = draw(st.integers(min_classes, max_classes))
+    layout = draw(st.sampled_from(["unbatched", "batched", "spatial"]))
+    if layout == "unbatched":
+        shape, target_shape = (n_classes,), ()
+    else:
+        n = draw(st.integers(0, max_batch))
+        extra = (draw(st.integers(0, 3)),) if layout == "spatial" else ()
+        shape, target_shape = (n, n_classes, *extra), (n, *extra)
+    scores = draw(arrays(shape, dtype))
+    target = draw(arrays(target_shape, np.int64, (0, n_classes - 1)))
+    target = np.where(draw(arrays(target_shape, bool)), ignore_index, target)
+    weight = draw(st.none() | arrays((n_classes,), dtype, "positive"))
+    return scores, target, weight
+
+
 # --------------------------------------------------------------------------------------------------
 # Convolution and pooling geometries
 # --------------------------------------------------------------------------------------------------
@@ -473,6 +507,17 @@ def _as_inputs(inputs) -> list:
     return converted
 
 
+def _checked_inputs(caller: str, inputs, names) -> tuple[list, list[str], list[int]]:
+    """The inputs as :func:`_as_inputs` makes them, their names and the positions of those that require grad
+    (the checked ones); a GradcheckError naming ``caller`` when none does."""
+    args = _as_inputs(inputs)
+    names = list(names) if names is not None else [f"input {i}" for i in range(len(args))]
+    positions = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
+    if not positions:
+        raise GradcheckError(f"{caller}: no input requires grad, nothing to check")
+    return args, names, positions
+
+
 def _values(x):
     return x.data if isinstance(x, Tensor) else x
 
@@ -533,8 +578,7 @@ def check_gradients(
     >>> w = np.array([[1.0], [2.0], [3.0]])
     >>> check_gradients(lambda x, w: ms.tanh(x @ w), x, w, names=["x", "w"])
     """
-    args = _as_inputs(inputs)
-    names = list(names) if names is not None else [f"input {i}" for i in range(len(args))]
+    args, names, positions = _checked_inputs("check_gradients", inputs, names)
     before = [np.array(_values(x), copy=True) for x in args]
 
     def check_unchanged(stage: str) -> None:
@@ -542,10 +586,7 @@ def check_gradients(
             if not np.array_equal(np.asarray(_values(x)), old, equal_nan=old.dtype.kind == "f"):
                 raise GradcheckError(f"check_gradients: {stage} modified {name} in place")
 
-    positions = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
     checked = [(names[i], args[i]) for i in positions]
-    if not checked:
-        raise GradcheckError("check_gradients: no input requires grad, nothing to check")
 
     # One backward of our own, to look at the gradients' shapes, dtypes and memory.
     for _, x in checked:
@@ -788,11 +829,7 @@ def check_second_derivatives(
     >>> from microseq.testing import check_second_derivatives
     >>> check_second_derivatives(lambda x, w: ms.tanh(x @ w), np.ones((2, 3)), np.full((3, 1), 0.5))
     """
-    args = _as_inputs(inputs)
-    names = list(names) if names is not None else [f"input {i}" for i in range(len(args))]
-    positions = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
-    if not positions:
-        raise GradcheckError("check_second_derivatives: no input requires grad, nothing to check")
+    args, names, positions = _checked_inputs("check_second_derivatives", inputs, names)
     checked = [args[i] for i in positions]
     of_checked = _of_checked(fn, args, positions)
     result = of_checked(*checked)

@@ -1,4 +1,13 @@
-"""Hypothesis profiles: ``ci`` (quick, the default), ``thorough`` (on demand), ``debug``.
+"""Layout of the suite: the tests mirror the source. ``tests/<package>/test_<module>.py`` tests
+``microseq/<package>/<module>.py`` (``tests/ops/test_shape.py`` -> ``microseq/ops/shape.py``), and
+``tests/test_<module>.py`` a top-level module (``tests/test_autograd.py`` -> ``microseq/autograd.py``). A module
+whose tests are too many for one file splits them as ``test_<module>_<aspect>.py`` (``test_shape_getitem.py``,
+``test_autograd_higher_order.py``). Checks that run over a whole package at once sit in its folder under their
+own name (``tests/ops/test_errors.py``, ``test_second_derivatives.py``, ``test_rule_ops.py``); tests of the
+project as a whole (README, tutorials, packaging, imports) sit at the top. Shared Hypothesis strategies live in
+``microseq.testing``; case tables shared between test modules of one folder stay in that folder.
+
+Hypothesis profiles: ``ci`` (quick, the default), ``thorough`` (on demand), ``debug``.
 
 Select with the environment variable ``HYPOTHESIS_PROFILE``, e.g.
 ``HYPOTHESIS_PROFILE=thorough python -m pytest``.

@@ -10,15 +10,7 @@ from ..ops.shape import index_put
 from ..ops.conv import conv2d  # noqa: F401  (F.conv2d)
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401  (F.max_pool2d, ...)
 from ..autograd import no_grad
-from ..tensor import Tensor, as_tensor, record
-
-
-def array_of(value) -> np.ndarray:
-    """The array behind a Tensor, or ``value`` as an array (targets, masks, lengths, indices given either way).
-
-    ``getattr(value, "data", value)`` would be wrong here: an ndarray's ``.data`` is its raw memory buffer.
-    """
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+from ..tensor import Tensor, array_of, as_tensor, record
 
 
 def linear(x, weight, bias=None) -> Tensor:

@@ -24,21 +24,14 @@ import numpy as np
 from .. import ops
 from ..ops import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss, reshape
 from ..ops.loss import _REDUCTIONS
-from ..ops.loss import _check_reduction as _check
-from ..tensor import Tensor, as_tensor
-from .functional import array_of
+from ..ops.loss import _check_reduction
+from ..tensor import Tensor, array_of, as_tensor
 from .module import Module
 
 __all__ = [
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss", "masked_cross_entropy", "BCELoss",
     "KLDivLoss", "HuberLoss", "SmoothL1Loss", "L1Loss", "CosineSimilarity", "CosineEmbeddingLoss",
 ]
-
-
-def _check_reduction(name: str, reduction: str, allowed: tuple = _REDUCTIONS) -> str:
-    """The ops' reduction check, returning the reduction (for ``self.reduction = ...``)."""
-    _check(name, reduction, allowed)
-    return reduction
 
 
 def _optional_array(value):

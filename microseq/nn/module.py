@@ -15,8 +15,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from .._checks import check_float_dtype
-from ..tensor import Tensor
-from .functional import array_of
+from ..tensor import Tensor, array_of
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList"]
 

@@ -15,8 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..ops import getitem, stack, swapaxes, where
-from ..tensor import Tensor, as_tensor
-from .functional import array_of
+from ..tensor import Tensor, array_of, as_tensor
 from .module import Module
 
 __all__ = ["check_lengths", "reverse_sequences", "unroll", "Recurrent"]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, implements, record
+from .._checks import check_broadcasts_to
+from ..tensor import Tensor, array_of, as_tensor, implements, record
 from ._util import broadcast_error, pair
 
 __all__ = [
@@ -190,7 +191,7 @@ def clip(a, min=None, max=None) -> Tensor:
 
 
 def _as_mask(op: str, mask) -> np.ndarray:
-    mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    mask = array_of(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"{op}: the condition must be a boolean array, got dtype {mask.dtype}")
     return mask
@@ -214,12 +215,7 @@ def masked_fill(a, mask, value) -> Tensor:
     """``a`` with ``value`` wherever ``mask`` is True (mask broadcasts to ``a``'s shape)."""
     a = as_tensor(a)
     mask = _as_mask("masked_fill", mask)
-    try:
-        fits = np.broadcast_shapes(mask.shape, a.shape) == a.shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {a.shape}")
+    check_broadcasts_to("masked_fill", "mask", mask.shape, a.shape)
     return where(mask, np.asarray(value, dtype=a.dtype), a)
 
 
@@ -233,55 +229,34 @@ def astype(a, dtype) -> Tensor:
     return record("astype", y, (a,), lambda g: (g.astype(source),))
 
 
-def _compare(op: str, ufunc, a, b) -> Tensor:
-    a, b = pair(a, b)
-    try:
-        return Tensor(ufunc(a.data, b.data))
-    except ValueError:
-        raise broadcast_error(op, a, b) from None
+def _comparison(name: str, ufunc, doc: str):
+    """The no-gradient op ``name``: ``ufunc`` of two tensors (NumPy's broadcasting), as a new Tensor, with a
+    one-line error when the shapes do not broadcast; registered as what ``ufunc`` does on Tensors."""
+
+    def op(a, b) -> Tensor:
+        a, b = pair(a, b)
+        try:
+            return Tensor(ufunc(a.data, b.data))
+        except ValueError:
+            raise broadcast_error(name, a, b) from None
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return implements(ufunc)(op)
 
 
-@implements(np.less)
-def lt(a, b) -> Tensor:
-    """``a < b`` as a boolean tensor (comparisons have no gradient)."""
-    return _compare("lt", np.less, a, b)
-
-
-@implements(np.less_equal)
-def le(a, b) -> Tensor:
-    return _compare("le", np.less_equal, a, b)
-
-
-@implements(np.greater)
-def gt(a, b) -> Tensor:
-    return _compare("gt", np.greater, a, b)
-
-
-@implements(np.greater_equal)
-def ge(a, b) -> Tensor:
-    return _compare("ge", np.greater_equal, a, b)
-
-
-@implements(np.equal)
-def eq(a, b) -> Tensor:
-    return _compare("eq", np.equal, a, b)
-
-
-@implements(np.not_equal)
-def ne(a, b) -> Tensor:
-    return _compare("ne", np.not_equal, a, b)
-
-
-@implements(np.bitwise_and)
-def bitwise_and(a, b) -> Tensor:
-    """``a & b``: logical and of boolean tensors (bitwise for integers); no gradient."""
-    return _compare("bitwise_and", np.bitwise_and, a, b)
-
-
-@implements(np.bitwise_or)
-def bitwise_or(a, b) -> Tensor:
-    """``a | b``: logical or of boolean tensors (bitwise for integers); no gradient."""
-    return _compare("bitwise_or", np.bitwise_or, a, b)
+lt = _comparison("lt", np.less, "``a < b`` as a boolean tensor (comparisons have no gradient).")
+le = _comparison("le", np.less_equal, "``a <= b`` as a boolean tensor (no gradient).")
+gt = _comparison("gt", np.greater, "``a > b`` as a boolean tensor (no gradient).")
+ge = _comparison("ge", np.greater_equal, "``a >= b`` as a boolean tensor (no gradient).")
+eq = _comparison("eq", np.equal, "``a == b`` as a boolean tensor (no gradient).")
+ne = _comparison("ne", np.not_equal, "``a != b`` as a boolean tensor (no gradient).")
+bitwise_and = _comparison(
+    "bitwise_and", np.bitwise_and, "``a & b``: logical and of boolean tensors (bitwise for integers); no gradient."
+)
+bitwise_or = _comparison(
+    "bitwise_or", np.bitwise_or, "``a | b``: logical or of boolean tensors (bitwise for integers); no gradient."
+)
 
 
 @implements(np.invert)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Tensor, array_of, as_tensor, record
 from ._in_rules import follows_args
 from ._util import normalize_axis
 from .shape import broadcast_to
@@ -34,7 +34,7 @@ class ValuesIndices(NamedTuple):
 
 
 def _integer_index(op: str, index) -> np.ndarray:
-    index = np.asarray(index.data if isinstance(index, Tensor) else index)
+    index = array_of(index)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
     return index

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, implements, record
+from ..tensor import Tensor, array_of, as_tensor, implements, record
 from ._util import normalize_axes, normalize_axis
 from .indexing import index_select
 from .shape import broadcast_to, getitem, moveaxis, reshape
@@ -207,7 +207,7 @@ def repeat_interleave(a, repeats, dim=None) -> Tensor:
     if dim is None:
         a, dim = reshape(a, (-1,)), 0
     dim = normalize_axis("repeat_interleave", dim, a.ndim)
-    counts = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    counts = array_of(repeats)
     n = a.shape[dim]
     per_element = counts.ndim == 1 and counts.size == n
     if counts.dtype.kind not in "iu" or not (counts.ndim == 0 or per_element) or np.any(counts < 0):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor, record
+from .._checks import check_broadcasts_to
+from ..tensor import Tensor, array_of, as_tensor, record
 from ._util import check_float, normalize_axis, pair
 from .elementwise import abs, clip, exp, sigmoid_of, sqrt, where
 from .math import maximum, xlogy
@@ -26,14 +27,16 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(op: str, reduction: str, allowed: tuple = _REDUCTIONS) -> None:
+def _check_reduction(op: str, reduction: str, allowed: tuple = _REDUCTIONS) -> str:
+    """``reduction`` itself if it is one of ``allowed``; a ValueError naming ``op`` otherwise."""
     if reduction not in allowed:
         raise ValueError(f"{op}: reduction must be one of {allowed}, got {reduction!r}")
+    return reduction
 
 
 def _classes_last(op: str, scores: Tensor, target) -> tuple[np.ndarray, np.ndarray]:
     """Scores as (N, C) and targets as (N,), accepting PyTorch's layouts (C,), (N, C) and (N, C, d1, ...)."""
-    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    target = array_of(target)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{op}: targets must be integer class indices, got dtype {target.dtype}")
     x = scores.data
@@ -68,7 +71,7 @@ def _targets_and_weights(op: str, scores: Tensor, target, weight, ignore_index: 
     if weight is None:
         class_weight = np.ones(n_classes, dtype=flat.dtype)
     else:
-        class_weight = np.asarray(getattr(weight, "data", weight), dtype=flat.dtype)
+        class_weight = np.asarray(array_of(weight), dtype=flat.dtype)
     if class_weight.shape != (n_classes,):
         raise ValueError(f"{op}: weight must have shape ({n_classes},), got {class_weight.shape}")
     return flat, safe_t, class_weight[safe_t] * counted
@@ -115,7 +118,7 @@ def nll_loss(log_probs, target, weight=None, ignore_index: int = -100, reduction
     flat, safe_t, w = _targets_and_weights("nll_loss", log_probs, target, weight, ignore_index)
     rows = np.arange(len(safe_t))
     per_item = -w * flat[rows, safe_t]
-    target_shape = np.asarray(getattr(target, "data", target)).shape
+    target_shape = array_of(target).shape
     value, factor = _reduce_per_item(per_item, w, reduction, target_shape)
     shape, flat_shape = log_probs.shape, flat.shape
 
@@ -155,7 +158,7 @@ def cross_entropy(
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if np.asarray(getattr(target, "data", target)).dtype.kind == "f":
+    if array_of(target).dtype.kind == "f":
         return _soft_cross_entropy(logits, target, weight, reduction, label_smoothing)
     if label_smoothing:
         return _smoothed_cross_entropy(logits, target, weight, ignore_index, reduction, label_smoothing)
@@ -165,7 +168,7 @@ def cross_entropy(
     shifted = flat - shift
     log_norm = np.log(np.exp(shifted).sum(axis=1))
     per_item = w * (log_norm - shifted[rows, safe_t])
-    target_shape = np.asarray(getattr(target, "data", target)).shape
+    target_shape = array_of(target).shape
     value, factor = _reduce_per_item(per_item, w, reduction, target_shape)
     shape, n_classes = logits.shape, flat.shape[1]
 
@@ -206,13 +209,8 @@ def _elementwise_weight(op: str, name: str, weight, z: np.ndarray):
     """``weight`` as an array of ``z``'s dtype that broadcasts to ``z``'s shape (1 when None)."""
     if weight is None:
         return 1.0
-    w = np.asarray(getattr(weight, "data", weight), dtype=z.dtype)
-    try:
-        fits = np.broadcast_shapes(w.shape, z.shape) == z.shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(f"{op}: {name} of shape {w.shape} does not broadcast to the logits' shape {z.shape}")
+    w = np.asarray(array_of(weight), dtype=z.dtype)
+    check_broadcasts_to(op, name, w.shape, z.shape, "the logits' shape ")
     return w
 
 
@@ -305,7 +303,7 @@ def _soft_cross_entropy(logits: Tensor, target, weight, reduction: str, smoothin
         target = target * (1 - smoothing) + smoothing / n_classes
     terms = log_softmax(logits, axis) * target
     if weight is not None:
-        class_weight = np.asarray(getattr(weight, "data", weight), dtype=logits.dtype)
+        class_weight = np.asarray(array_of(weight), dtype=logits.dtype)
         if class_weight.shape != (n_classes,):
             raise ValueError(f"{op}: weight must have shape ({n_classes},), got {class_weight.shape}")
         terms = terms * _along_class_axis(class_weight, logits)
@@ -324,9 +322,9 @@ def _smoothed_cross_entropy(logits: Tensor, target, weight, ignore_index: int, r
     n_classes = logits.shape[axis]
     log_probs = log_softmax(logits, axis)
     if weight is not None:
-        class_weight = np.asarray(getattr(weight, "data", weight), dtype=logits.dtype)
+        class_weight = np.asarray(array_of(weight), dtype=logits.dtype)
         log_probs = log_probs * _along_class_axis(class_weight, logits)
-    counted = np.asarray(getattr(target, "data", target)) != ignore_index
+    counted = array_of(target) != ignore_index
     uniform = where(counted, -_sum(log_probs, axis), 0)  # where, not * 0: an all-ignored mean's 1/0 stays out
     if reduction == "mean":
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -510,7 +508,7 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction
     x1, x2 = as_tensor(input1), as_tensor(input2)
     check_float(op, x1)
     _check_reduction(op, reduction)
-    y = np.asarray(getattr(target, "data", target))
+    y = array_of(target)
     if x1.shape != x2.shape or x1.ndim not in (1, 2) or y.shape != x1.shape[:-1]:
         raise ValueError(
             f"{op}: inputs must both be (N, D) or (D,) with targets (N,) or (), got {x1.shape}, {x2.shape} and "

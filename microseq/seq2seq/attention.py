@@ -33,7 +33,8 @@ import numpy as np
 from .. import ops
 from ..nn import Linear, Module, Parameter
 from ..nn.layers import uniform_parameter
-from ..tensor import Tensor, as_tensor, record
+from .._checks import check_broadcasts_to
+from ..tensor import Tensor, array_of, as_tensor, record
 
 __all__ = [
     "masked_softmax",
@@ -49,13 +50,11 @@ def _mask_array(op: str, mask, shape: tuple) -> np.ndarray | None:
     """``mask`` as a boolean array broadcast to ``shape`` (None stays None), with a clear error."""
     if mask is None:
         return None
-    mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    mask = array_of(mask)
     if mask.dtype != np.bool_:
         raise TypeError(f"{op}: mask must be boolean (True = attend), got dtype {mask.dtype}")
-    try:
-        return np.broadcast_to(mask, shape)
-    except ValueError:
-        raise ValueError(f"{op}: mask of shape {mask.shape} does not broadcast to the scores' shape {shape}") from None
+    check_broadcasts_to(op, "mask", mask.shape, shape, "the scores' shape ")
+    return np.broadcast_to(mask, shape)
 
 
 def masked_softmax(scores, mask=None, axis: int = -1) -> Tensor:
@@ -159,7 +158,7 @@ class Attention(Module):
         if query.shape != (keys.shape[0], self.query_size):
             raise ValueError(f"{name}: query must have shape ({keys.shape[0]}, {self.query_size}), got {query.shape}")
         if mask is not None:
-            mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+            mask = array_of(mask)
             if mask.shape != keys.shape[:2]:
                 raise ValueError(f"{name}: mask must have shape {keys.shape[:2]} (B, S), got {mask.shape}")
         if prepared is None:

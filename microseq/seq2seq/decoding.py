@@ -30,7 +30,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..data import CharVocab, pad_sequences
-from ..nn.functional import array_of
+from ..tensor import array_of
 from .model import DecoderState, Memory, Seq2Seq
 from .tasks import PAD
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import ops
 from ..nn import Dropout, Embedding, GRUCell, Linear, LSTMCell, Module, ModuleList, RNNCell
-from ..nn.functional import array_of
+from ..tensor import array_of
 from ..tensor import Tensor, as_tensor
 from ..training.models import final_state, recurrent_layer
 from .attention import make_attention

@@ -1,12 +1,17 @@
-"""gradcheck and check_gradients must catch wrong backward rules (a checker that cannot fail is useless)."""
+"""gradcheck, gradgradcheck, check_gradients and check_second_derivatives must catch wrong backward rules (a
+checker that cannot fail is useless), and pass on right ones."""
+
+import doctest
+import sys
 
 import numpy as np
 import pytest
 
 import microseq as ms
 from microseq import autograd
+from microseq.gradcheck import GradcheckError
 from microseq.tensor import record
-from microseq.testing import check_gradients
+from microseq.testing import check_gradients, check_second_derivatives
 
 
 def cube_with_wrong_rule(x):
@@ -130,3 +135,101 @@ def test_check_gradients_passes_constants_through():
     check_gradients(lambda x, w: x * w, X, ms.Tensor(X))  # a tensor that does not require grad: a constant
     with pytest.raises(ms.GradcheckError, match="nothing to check"):
         check_gradients(ms.tanh, ms.Tensor(X))
+
+
+# -- gradgradcheck itself ---------------------------------------------------------------------------
+def cube_with_an_undifferentiable_rule(a):
+    """``a**3`` whose backward rule is right (3 a^2 g) but reads ``a`` as a constant when it runs on Tensors:
+    first derivatives are exact, second derivatives miss the 6 a term. What a rule closing over a saved
+    array, or computing on ``.data``, does to ``create_graph=True``."""
+
+    def rule(g, x, _y):
+        x = x.detach() if isinstance(x, ms.Tensor) else x
+        return (g * 3 * x * x,)
+
+    return record("bad_cube", a.data**3, (a,), rule)
+
+
+def test_gradgradcheck_passes_on_correct_rules():
+    x, w = np.array([[0.5, -1.0, 2.0], [0.1, 0.2, -0.3]]), np.array([[1.0], [-2.0], [0.5]])
+    assert ms.gradgradcheck(lambda x, w: ms.tanh(x @ w), [x, w])
+    assert ms.gradgradcheck(lambda x: (x**3, ms.exp(x).sum()), [x])  # two outputs, one a scalar
+    assert ms.gradgradcheck(lambda x: x**3, [x], grad_outputs=[np.ones(x.shape)])
+
+
+def test_gradgradcheck_fails_on_a_rule_that_is_right_only_at_first_order():
+    x = np.array([0.5, -1.0, 2.0])
+    assert ms.gradcheck(cube_with_an_undifferentiable_rule, [x])  # first order: right
+    with pytest.raises(GradcheckError) as info:
+        ms.gradgradcheck(cube_with_an_undifferentiable_rule, [x], names=["x"])
+    message = str(info.value)
+    assert message.startswith("gradgradcheck failed")
+    assert "  x at index (2,): analytical" in message  # the worst element: 6 a v u is largest at a = 2
+    assert not ms.gradgradcheck(cube_with_an_undifferentiable_rule, [x], raise_exception=False)
+    with pytest.raises(GradcheckError, match="gradgradcheck failed"):
+        check_second_derivatives(cube_with_an_undifferentiable_rule, x)
+
+
+def test_gradgradcheck_checks_the_upstream_gradient_too():
+    """d<u, v^T J>/dv = J u: a rule that reads the upstream gradient's values (``g.data``, as ``np.add.at``
+    into a fresh array would) cuts ``v`` from the tape; first order cannot see it, the check through v does."""
+
+    def rule(g, x, _y):
+        g = ms.Tensor(g.data) if isinstance(g, ms.Tensor) else g
+        return (g * 2 * x,)
+
+    def square(a):
+        return record("square_reading_g", a.data**2, (a,), rule)
+
+    x = np.array([0.5, -1.0, 2.0])
+    assert ms.gradcheck(square, [x])
+    with pytest.raises(GradcheckError) as info:
+        ms.gradgradcheck(square, [x], names=["x"])
+    assert "upstream gradient of output 0 at index" in str(info.value)
+
+
+def test_gradgradcheck_errors():
+    with pytest.raises(GradcheckError, match="gradgradcheck: no input requires grad"):
+        ms.gradgradcheck(ms.tanh, [ms.Tensor(np.ones(2))])
+    with pytest.raises(GradcheckError, match=r"grad_outputs\[0\] has shape \(3,\), output 0 has \(2,\)"):
+        ms.gradgradcheck(ms.tanh, [np.ones(2)], grad_outputs=[np.ones(3)])
+    with pytest.raises(GradcheckError, match="gradgradcheck: .*has dtype float32"):
+        ms.gradgradcheck(ms.tanh, [ms.Tensor(np.ones(2, np.float32), requires_grad=True)])
+
+
+def test_check_second_derivatives_passes_constants_through():
+    mask = np.array([True, False, True])
+    check_second_derivatives(lambda x, m: ms.masked_fill(x * x, m, 0.0), np.array([1.0, 2.0, 3.0]), mask)
+
+
+def test_check_second_derivatives_catches_a_rule_that_differs_on_tensors():
+    """The rule must give the same first derivative on Tensors (create_graph) as on arrays."""
+
+    def rule(g, x, _y):
+        return (g * (3.0 if isinstance(x, ms.Tensor) else 2.0) * x,)
+
+    def square(a):
+        return record("square_twice", a.data**2, (a,), rule)
+
+    with pytest.raises(GradcheckError, match="the gradient of x recorded with create_graph=True differs"):
+        check_second_derivatives(square, np.array([0.5, -1.0]), names=["x"])
+
+
+THIRD_ORDER = {  # scalar functions whose gradient (a function with history) gradgradcheck differentiates twice more
+    "tanh": lambda x: ms.tanh(x).sum(),
+    "softmax": lambda x: (ms.softmax(x, axis=-1) * np.array([1.0, -2.0, 0.5])).sum(),
+    "getitem": lambda x: (x[:, np.array([0, 0, 2])] ** 3).sum(),
+    "matmul": lambda x: ms.sigmoid(x @ np.array([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]])).sum(),
+}
+
+
+@pytest.mark.parametrize("name", THIRD_ORDER)
+def test_third_derivatives_by_composing_with_grad(name):
+    """gradgradcheck of ``ms.grad(f)`` checks the third derivatives of ``f``: the transforms compose."""
+    x = np.array([[0.3, -1.2, 0.8], [1.5, 0.1, -0.4]])
+    assert ms.gradgradcheck(ms.grad(THIRD_ORDER[name]), [x])
+
+
+def test_the_documented_examples_run():
+    failures, tried = doctest.testmod(sys.modules["microseq.gradcheck"])  # ms.gradcheck is the function
+    assert tried >= 1 and failures == 0

@@ -1,7 +1,8 @@
-"""The losses added for issue 13 (binary_cross_entropy, kl_div, huber/smooth L1/L1, cross_entropy with
-probability targets and label smoothing, cosine similarity and embedding loss): forward against NumPy,
-gradients against finite differences for every reduction, special points pinned to PyTorch's values, and
-parity with PyTorch (values, gradients, dtypes).
+"""The losses of microseq/ops/loss.py: cross_entropy (class indices, probability targets, label smoothing),
+nll_loss, mse_loss, binary_cross_entropy(_with_logits), kl_div, huber/smooth L1/L1, cosine similarity and the
+cosine embedding loss. Forward against NumPy, gradients against finite differences for every reduction,
+second derivatives, special points pinned to PyTorch's values, and parity with PyTorch (values, gradients,
+dtypes).
 """
 
 import numpy as np
@@ -14,9 +15,204 @@ import microseq as ms
 from microseq import nn
 from microseq.testing import (
     TORCH_TOLERANCES, arrays, broadcastable_shapes, check_against_torch, check_gradients, check_second_derivatives,
-    shapes,
+    class_targets, shapes,
 )
 
+IGNORE = -100
+
+
+@st.composite
+def classification(draw):
+    """:func:`microseq.testing.class_targets` with a reduction; 'mean' gets at least one target that counts."""
+    scores, target, weight = draw(class_targets(ignore_index=IGNORE))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    if reduction == "mean":
+        assume(np.any(target != IGNORE))
+    return scores, target, weight, reduction
+
+
+def _nll_reference(log_probs, target, weight, reduction):
+    """PyTorch's nll_loss written out with NumPy: class axis 1 (0 when unbatched)."""
+    class_axis = 0 if log_probs.ndim == 1 else 1
+    counted = target != IGNORE
+    safe = np.where(counted, target, 0)
+    picked = np.take_along_axis(log_probs, np.expand_dims(safe, class_axis), class_axis).squeeze(class_axis)
+    w = (np.ones(log_probs.shape[class_axis]) if weight is None else weight)[safe] * counted
+    per_item = -w * picked
+    if reduction == "none":
+        return per_item
+    return per_item.sum() / (w.sum() if reduction == "mean" else 1)
+
+
+def _log_softmax(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+@given(classification())
+def test_cross_entropy_forward_and_gradient(case):
+    scores, target, weight, reduction = case
+    options = dict(weight=weight, ignore_index=IGNORE, reduction=reduction)
+    out = ms.cross_entropy(ms.Tensor(scores), target, **options)
+    class_axis = 0 if scores.ndim == 1 else 1
+    expected = _nll_reference(_log_softmax(scores, class_axis), target, weight, reduction)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14)
+    check_gradients(lambda x: ms.cross_entropy(x, target, **options), scores)
+
+
+@given(classification())
+def test_nll_loss_forward_and_gradient(case):
+    scores, target, weight, reduction = case
+    options = dict(weight=weight, ignore_index=IGNORE, reduction=reduction)
+    out = ms.nll_loss(ms.Tensor(scores), target, **options)
+    np.testing.assert_allclose(out.data, _nll_reference(scores, target, weight, reduction), rtol=1e-12, atol=1e-14)
+    check_gradients(lambda x: ms.nll_loss(x, target, **options), scores)
+
+
+def test_cross_entropy_equals_nll_of_log_softmax_and_all_ignored_mean_is_nan():
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((5, 4, 2)), rng.integers(0, 4, (5, 2))
+    fused = ms.cross_entropy(ms.Tensor(x), t, ignore_index=2)
+    composed = ms.nll_loss(ms.log_softmax(ms.Tensor(x), axis=1), t, ignore_index=2)
+    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-14)
+    assert np.isnan(ms.cross_entropy(ms.Tensor(x), np.full((5, 2), IGNORE)).item())
+
+
+def test_cross_entropy_and_nll_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x, t = rng.standard_normal((6, 5, 3)), rng.integers(0, 5, (6, 3))
+    t[0, 0] = t[2, 1] = 4
+    weight = rng.uniform(0.5, 2.0, 5)
+    for reduction in ("mean", "sum", "none"):
+        ours = ms.Tensor(x, requires_grad=True)
+        theirs = torch.tensor(x, requires_grad=True)
+        g = rng.standard_normal(t.shape) if reduction == "none" else np.array(1.7)
+        options = dict(weight=weight, ignore_index=4, reduction=reduction)
+        loss = ms.cross_entropy(ours, t, **options)
+        reference = torch.nn.functional.cross_entropy(
+            theirs, torch.tensor(t), weight=torch.tensor(weight), ignore_index=4, reduction=reduction
+        )
+        loss.backward(g)
+        reference.backward(torch.tensor(g))
+        np.testing.assert_allclose(loss.data, reference.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@given(data=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]))
+def test_mse_loss_forward_and_gradient(data, reduction):
+    shape = data.draw(shapes(max_dims=3, max_side=4, min_side=1 if reduction == "mean" else 0))
+    x, y = data.draw(arrays(shape)), data.draw(arrays(shape))
+    out = ms.mse_loss(ms.Tensor(x), ms.Tensor(y), reduction=reduction)
+    np.testing.assert_allclose(out.data, _reduce((x - y) ** 2, reduction), rtol=1e-12, atol=1e-14)
+    check_gradients(lambda x, y: ms.mse_loss(x, y, reduction=reduction), x, y)
+
+
+@st.composite
+def broadcasting_to(draw, shape):
+    """None, or an array whose shape broadcasts to ``shape`` (trailing axes kept or set to 1)."""
+    if draw(st.booleans()):
+        return None
+    kept = shape[draw(st.integers(0, len(shape))) :]
+    return draw(arrays(tuple(draw(st.sampled_from([n, 1])) for n in kept), domain="positive"))
+
+
+@given(data=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]))
+def test_binary_cross_entropy_with_logits_forward_and_gradient(data, reduction):
+    shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=4, min_side=1 if reduction == "mean" else 0))
+    z, t = data.draw(arrays(shape)), data.draw(arrays(shape, domain="unit"))
+    weight, pos_weight = data.draw(broadcasting_to(shape)), data.draw(broadcasting_to(shape))
+    w = 1.0 if weight is None else weight
+    p = 1.0 if pos_weight is None else pos_weight
+    s = 1 / (1 + np.exp(-z))
+    per_item = -w * (p * t * np.log(s) + (1 - t) * np.log(1 - s))
+    options = dict(weight=weight, reduction=reduction, pos_weight=pos_weight)
+    out = ms.binary_cross_entropy_with_logits(ms.Tensor(z), t, **options)
+    np.testing.assert_allclose(out.data, _reduce(per_item, reduction), rtol=1e-10, atol=1e-14)
+    check_gradients(lambda z: ms.binary_cross_entropy_with_logits(z, t, **options), z)
+
+
+def test_binary_cross_entropy_with_logits_is_stable_and_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    z = np.array([[-1e4, -50.0, -1.0, 0.0], [2.0, 60.0, 1e4, 0.5]])
+    t = np.array([[1.0, 0.0, 0.3, 1.0], [0.0, 1.0, 0.0, 0.7]])
+    weight, pos_weight = np.array([[0.5], [2.0]]), np.array([2.5, 1.0, 0.5, 3.0])
+    ours = ms.Tensor(z, requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        # weight third and positional, reduction and pos_weight after it: PyTorch's signature
+        loss = ms.binary_cross_entropy_with_logits(ours, t, weight, "sum", pos_weight)
+        loss.backward()
+    theirs = torch.tensor(z, requires_grad=True)
+    reference = torch.nn.functional.binary_cross_entropy_with_logits(
+        theirs, torch.tensor(t), torch.tensor(weight), reduction="sum", pos_weight=torch.tensor(pos_weight)
+    )
+    reference.backward()
+    np.testing.assert_allclose(loss.data, reference.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12)
+
+
+@given(data=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]))
+def test_binary_cross_entropy_with_logits_gradient_for_the_target(data, reduction):
+    shape = data.draw(shapes(min_dims=1, max_dims=3, max_side=4, min_side=1 if reduction == "mean" else 0))
+    z, t = data.draw(arrays(shape)), data.draw(arrays(shape, domain="unit"))
+    options = dict(weight=data.draw(broadcasting_to(shape)), reduction=reduction,
+                   pos_weight=data.draw(broadcasting_to(shape)))
+    check_gradients(lambda z, t: ms.binary_cross_entropy_with_logits(z, t, **options), z, t)
+
+
+def test_binary_cross_entropy_with_logits_target_gradient_is_minus_weight_times_logit():
+    """d/dt of w ((1 - t) z + (1 + (p - 1) t) softplus(-z)) is -w z without pos_weight, w ((p - 1) softplus(-z)
+    - z) with it; a target that does not require grad gets none."""
+    z = np.array([-2.0, 0.0, 3.0])
+    t = ms.Tensor(np.array([0.0, 0.5, 1.0]), requires_grad=True)
+    ms.binary_cross_entropy_with_logits(z, t, weight=np.array([1.0, 2.0, 0.5]), reduction="sum").backward()
+    np.testing.assert_allclose(t.grad, [2.0, 0.0, -1.5])
+    t.grad = None
+    ms.binary_cross_entropy_with_logits(z, t, pos_weight=np.array([3.0]), reduction="sum").backward()
+    np.testing.assert_allclose(t.grad, 2 * np.logaddexp(0, -z) - z)
+    logits = ms.Tensor(z, requires_grad=True)
+    constant = ms.Tensor(np.array([0.0, 0.5, 1.0]))
+    ms.binary_cross_entropy_with_logits(logits, constant).backward()
+    assert constant.grad is None and logits.grad is not None
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_binary_cross_entropy_with_logits_target_gradient_matches_pytorch(reduction, weighted):
+    torch = pytest.importorskip("torch")
+    z = np.array([[-30.0, -1.0, 0.0], [0.5, 2.0, 40.0]])
+    t = np.array([[0.1, 1.0, 0.5], [0.0, 0.7, 0.2]])
+    options = dict(weight=np.array([[0.5], [2.0]]), pos_weight=np.array([2.5, 1.0, 0.25])) if weighted else {}
+    upstream = np.arange(1.0, 7.0).reshape(2, 3) if reduction == "none" else np.array(1.5)
+    ours = [ms.Tensor(v, requires_grad=True) for v in (z, t)]
+    loss = ms.binary_cross_entropy_with_logits(*ours, reduction=reduction, **options)
+    loss.backward(upstream)
+    theirs = [torch.tensor(v, requires_grad=True) for v in (z, t)]
+    reference = torch.nn.functional.binary_cross_entropy_with_logits(
+        *theirs, reduction=reduction, **{k: torch.tensor(v) for k, v in options.items()})
+    reference.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(loss.data, reference.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours[0].grad, theirs[0].grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours[1].grad, theirs[1].grad.numpy(), rtol=1e-12)
+
+
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [lambda x: ms.mse_loss(x, x * 0.0), lambda x: ms.binary_cross_entropy_with_logits(x, np.zeros((0, 2)))],
+    ids=["mse", "bce"],
+)
+def test_mean_of_an_empty_batch_is_nan_like_pytorch(loss):
+    x = ms.Tensor(np.zeros((0, 2)), requires_grad=True)
+    with np.errstate(all="raise"):
+        out = loss(x)
+        out.backward()
+    assert np.isnan(out.item()) and x.grad.shape == (0, 2)
+
+
+# -- pointwise losses: binary_cross_entropy, kl_div, huber, smooth L1, L1 ---------------------------------
 REDUCTIONS = ["mean", "sum", "none"]
 
 
@@ -197,7 +393,7 @@ def test_empty_mean_is_nan_like_pytorch():
 
 # -- cross entropy: probability targets, label smoothing -----------------------------------------------------
 @st.composite
-def classification(draw, probabilities: bool, dtype=np.float64):
+def soft_or_hard_targets(draw, probabilities: bool, dtype=np.float64):
     """Logits (N, C) or (N, C, d) or (C,), targets (probabilities of that shape, or indices with some
     ignored), class weights (C,) or None, label smoothing in [0, 1]."""
     n_classes = draw(st.integers(1, 4))
@@ -218,7 +414,7 @@ def classification(draw, probabilities: bool, dtype=np.float64):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(data=st.data())
 def test_cross_entropy_with_probability_targets(reduction, data):
-    logits, target, weight, smoothing = data.draw(classification(probabilities=True))
+    logits, target, weight, smoothing = data.draw(soft_or_hard_targets(probabilities=True))
     axis = 1 if logits.ndim > 1 else 0
     n_classes = logits.shape[axis]
     smoothed = target * (1 - smoothing) + smoothing / n_classes
@@ -236,7 +432,7 @@ def test_cross_entropy_with_probability_targets(reduction, data):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(data=st.data())
 def test_cross_entropy_with_label_smoothing_of_class_indices(reduction, data):
-    logits, target, weight, smoothing = data.draw(classification(probabilities=False))
+    logits, target, weight, smoothing = data.draw(soft_or_hard_targets(probabilities=False))
     def ce(z):
         return ms.cross_entropy(z, target, weight, ignore_index=-1, reduction=reduction, label_smoothing=smoothing)
 
@@ -273,7 +469,7 @@ def test_cross_entropy_with_label_smoothing_of_class_indices(reduction, data):
 @pytest.mark.parametrize("probabilities", [True, False], ids=["probabilities", "indices"])
 @given(data=st.data())
 def test_cross_entropy_second_derivatives(probabilities, data):
-    logits, target, weight, smoothing = data.draw(classification(probabilities))
+    logits, target, weight, smoothing = data.draw(soft_or_hard_targets(probabilities))
     if not probabilities:
         assume(np.any(target != -1))  # an all-ignored mean is NaN
     check_second_derivatives(
@@ -288,9 +484,9 @@ def test_cross_entropy_second_derivatives(probabilities, data):
 @settings(max_examples=10)  # parity on a few draws; special points have their own tests
 def test_cross_entropy_matches_pytorch(reduction, probabilities, dtype, data):
     torch = pytest.importorskip("torch")
-    logits, target, weight, smoothing = data.draw(classification(probabilities, dtype))
+    logits, target, weight, smoothing = data.draw(soft_or_hard_targets(probabilities, dtype))
     if not probabilities and np.all(target == -1) and reduction == "mean":
-        return  # all ignored: both give NaN (pinned in test_losses); the NaN gradients need not agree
+        return  # all ignored: both give NaN (pinned in test_loss.py); the NaN gradients need not agree
     tw = None if weight is None else torch.tensor(weight.astype(dtype))
     options = dict(reduction=reduction, label_smoothing=smoothing)
     if probabilities:
@@ -309,15 +505,6 @@ def test_cross_entropy_checks_probability_targets_and_smoothing():
         ms.cross_entropy(ms.ones(2, 3), np.ones(2, np.float32))
     with pytest.raises(ValueError, match=r"cross_entropy: label_smoothing must be in \[0, 1\], got 1.5"):
         ms.cross_entropy(ms.ones(2, 3), np.array([0, 1]), label_smoothing=1.5)
-
-
-def test_cross_entropy_module_takes_label_smoothing_and_probabilities():
-    z = ms.tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], dtype=np.float64)
-    loss = nn.CrossEntropyLoss(label_smoothing=0.2)
-    expected = ms.cross_entropy(z, np.array([0, 2]), label_smoothing=0.2)
-    np.testing.assert_array_equal(loss(z, np.array([0, 2])).data, expected.data)
-    soft = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
-    np.testing.assert_array_equal(nn.CrossEntropyLoss()(z, soft).data, ms.cross_entropy(z, soft).data)
 
 
 # -- cosine similarity and the cosine embedding loss -----------------------------------------------------------
@@ -432,21 +619,3 @@ def test_cosine_embedding_loss_at_the_margin_and_the_module():
     np.testing.assert_allclose(module(x1, x2, np.array([1, -1])).data, 1 - cos, rtol=1e-10)
     with pytest.raises(ValueError, match="cosine_embedding_loss: inputs must both be"):
         ms.cosine_embedding_loss(ms.ones(2, 3), ms.ones(2, 3), np.ones(3))
-
-
-# -- modules ----------------------------------------------------------------------------------------------------
-def test_loss_modules_call_their_functions_with_their_options():
-    x, t = ms.Tensor(np.array([0.2, 0.9, -1.5])), ms.Tensor(np.array([0.0, 1.0, 0.5]))
-    pairs = [
-        (nn.HuberLoss(reduction="sum", delta=0.5), ms.huber_loss(x, t, "sum", 0.5)),
-        (nn.SmoothL1Loss(beta=0.3), ms.smooth_l1_loss(x, t, beta=0.3)),
-        (nn.L1Loss(reduction="none"), ms.l1_loss(x, t, "none")),
-        (nn.KLDivLoss(reduction="sum", log_target=True), ms.kl_div(x, t, "sum", log_target=True)),
-    ]
-    for module, expected in pairs:
-        np.testing.assert_array_equal(module(x, t).data, expected.data)
-    assert repr(nn.HuberLoss(delta=2.0)) == "HuberLoss(reduction='mean', delta=2.0)"
-    with pytest.raises(ValueError, match="KLDivLoss: reduction must be one of"):
-        nn.KLDivLoss(reduction="avg")
-    with pytest.raises(ValueError, match=r"L1Loss: reduction must be one of \('mean', 'sum', 'none'\)"):
-        nn.L1Loss(reduction="batchmean")

@@ -3,7 +3,7 @@ pass, so that gradients can be differentiated again; without ``create_graph`` no
 
 This file holds the engine's own promises (what is recorded, returned, retained and freed), closed forms through
 ``backward(create_graph=True)`` and second derivatives at special points. Every primitive's second derivative
-against finite differences of its first derivative is in test_gradgradcheck.py; Hessians and a gradient penalty
+against finite differences of its first derivative is in tests/ops/test_second_derivatives.py; Hessians and a gradient penalty
 through the functional transforms are in test_func.py."""
 
 import gc

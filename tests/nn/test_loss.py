@@ -1,7 +1,8 @@
 """Loss modules: gradients against finite differences, masks, extreme logits, and PyTorch's numbers.
 
-Every gradient check uses float64 and a random upstream gradient (``reduction="none"`` gives a random
-upstream per item; ``"mean"``/``"sum"`` a random scalar), with random class weights.
+Each module must equal its functional (whose values and gradients tests/ops/test_loss.py checks); what is the
+modules' own is tested here: masks, the one op BCEWithLogitsLoss puts on the tape, extreme logits, errors,
+and the modules' constructors and numbers against ``torch.nn``.
 """
 
 import numpy as np
@@ -11,53 +12,52 @@ from hypothesis import strategies as st
 
 import microseq as ms
 from microseq import nn
-from microseq.testing import arrays, check_gradients, sequence_batches
+from microseq.testing import arrays, check_gradients, class_targets, sequence_batches
 
 REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
 
 
-@st.composite
-def classification(draw, min_classes=1):
-    """Logits (N, C, *d) float64, integer targets (N, *d) with some ``ignore_index`` (-100), class weights."""
-    n = draw(st.integers(1, 4))
-    c = draw(st.integers(min_classes, 5))
-    extra = draw(st.sampled_from([(), (1,), (3,), (2, 2)]))
-    logits = draw(arrays((n, c, *extra)))
-    target = draw(arrays((n, *extra), dtype=np.int64, domain=(0, c - 1)))
-    ignored = draw(arrays(target.shape, dtype=bool))
-    target = np.where(ignored & (np.arange(target.size).reshape(target.shape) > 0), -100, target)
-    weight = draw(st.none() | arrays((c,), domain=(0.1, 2.0)))
-    return logits, target, weight
+def _value_and_grad(loss, x):
+    z = ms.Tensor(x.copy(), requires_grad=True)
+    out = loss(z)
+    out.backward(np.random.default_rng(0).standard_normal(out.shape))
+    return out.data, z.grad
 
 
-# -- gradients ---------------------------------------------------------------------------------------
-@given(classification(), REDUCTIONS)
-def test_cross_entropy_loss_gradient(case, reduction):
-    logits, target, weight = case
-    loss = nn.CrossEntropyLoss(weight=weight, reduction=reduction)
-    check_gradients(lambda z: loss(z, target), logits)
-
-
-@given(classification(), REDUCTIONS)
-def test_nll_loss_gradient(case, reduction):
+# -- the modules are their functionals ----------------------------------------------------------------
+# The functionals' values, gradients (finite differences) and special points are tested in
+# tests/ops/test_loss.py; here each module must give exactly what its functional gives with the module's
+# options, so that those tests cover it.
+@given(class_targets(), REDUCTIONS, st.data())
+def test_each_loss_module_is_its_functional_with_its_options(case, reduction, data):
     scores, target, weight = case
-    loss = nn.NLLLoss(weight=weight, reduction=reduction)
-    check_gradients(lambda s: loss(s, target), scores)
-
-
-@given(arrays(st.tuples(st.integers(1, 4), st.integers(1, 4))), st.data(), REDUCTIONS)
-def test_mse_loss_gradient_in_both_arguments(prediction, data, reduction):
-    target = data.draw(arrays(prediction.shape))
-    check_gradients(nn.MSELoss(reduction=reduction), prediction, target)
-
-
-@given(arrays(st.tuples(st.integers(1, 4), st.integers(1, 4)), domain=(-6, 6)), st.data(), REDUCTIONS)
-def test_bce_with_logits_loss_gradient_with_weights(logits, data, reduction):
-    target = data.draw(arrays(logits.shape, domain="unit"))
-    weight = data.draw(st.none() | arrays(logits.shape[-1:], domain=(0.1, 2.0)))
-    pos_weight = data.draw(st.none() | arrays(logits.shape[-1:], domain=(0.1, 3.0)))
-    loss = nn.BCEWithLogitsLoss(weight=weight, reduction=reduction, pos_weight=pos_weight)
-    check_gradients(lambda z: loss(z, target), logits)
+    smoothing = data.draw(st.sampled_from([0.0, 0.1]))
+    real = data.draw(arrays(scores.shape, domain="unit"))
+    pos_weight = data.draw(st.none() | arrays(scores.shape[-1:], domain="positive"))
+    pairs = [
+        (
+            nn.CrossEntropyLoss(weight, reduction=reduction, label_smoothing=smoothing),
+            lambda z: ms.cross_entropy(z, target, weight, reduction=reduction, label_smoothing=smoothing),
+            target,
+        ),
+        (
+            nn.NLLLoss(weight, reduction=reduction),
+            lambda z: ms.nll_loss(z, target, weight, reduction=reduction),
+            target,
+        ),
+        (nn.MSELoss(reduction), lambda z: ms.mse_loss(z, real, reduction), real),
+        (
+            nn.BCEWithLogitsLoss(None, reduction, pos_weight),
+            lambda z: ms.binary_cross_entropy_with_logits(z, real, None, reduction, pos_weight),
+            real,
+        ),
+    ]
+    for module, functional, module_target in pairs:
+        with np.errstate(divide="ignore", invalid="ignore"):  # a 'mean' over no counted target: NaN in both
+            value, grad = _value_and_grad(lambda z: module(z, module_target), scores)
+            expected_value, expected_grad = _value_and_grad(functional, scores)
+        np.testing.assert_array_equal(value, expected_value, err_msg=type(module).__name__)
+        np.testing.assert_array_equal(grad, expected_grad, err_msg=type(module).__name__)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -65,6 +65,32 @@ def test_bce_with_logits_loss_with_weights_is_one_op_on_the_tape(reduction):
     logits = ms.tensor(np.linspace(-3, 3, 6).reshape(2, 3), requires_grad=True)
     loss = nn.BCEWithLogitsLoss(weight=np.array([0.5, 1.0, 2.0]), reduction=reduction, pos_weight=np.full(3, 2.0))
     assert [node.op for node in ms.tape_of(loss(logits, np.full((2, 3), 0.25)))] == ["bce_with_logits"]
+
+
+def test_cross_entropy_module_takes_label_smoothing_and_probabilities():
+    z = ms.tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], dtype=np.float64)
+    loss = nn.CrossEntropyLoss(label_smoothing=0.2)
+    expected = ms.cross_entropy(z, np.array([0, 2]), label_smoothing=0.2)
+    np.testing.assert_array_equal(loss(z, np.array([0, 2])).data, expected.data)
+    soft = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(nn.CrossEntropyLoss()(z, soft).data, ms.cross_entropy(z, soft).data)
+
+
+def test_loss_modules_call_their_functions_with_their_options():
+    x, t = ms.Tensor(np.array([0.2, 0.9, -1.5])), ms.Tensor(np.array([0.0, 1.0, 0.5]))
+    pairs = [
+        (nn.HuberLoss(reduction="sum", delta=0.5), ms.huber_loss(x, t, "sum", 0.5)),
+        (nn.SmoothL1Loss(beta=0.3), ms.smooth_l1_loss(x, t, beta=0.3)),
+        (nn.L1Loss(reduction="none"), ms.l1_loss(x, t, "none")),
+        (nn.KLDivLoss(reduction="sum", log_target=True), ms.kl_div(x, t, "sum", log_target=True)),
+    ]
+    for module, expected in pairs:
+        np.testing.assert_array_equal(module(x, t).data, expected.data)
+    assert repr(nn.HuberLoss(delta=2.0)) == "HuberLoss(reduction='mean', delta=2.0)"
+    with pytest.raises(ValueError, match="KLDivLoss: reduction must be one of"):
+        nn.KLDivLoss(reduction="avg")
+    with pytest.raises(ValueError, match=r"L1Loss: reduction must be one of \('mean', 'sum', 'none'\)"):
+        nn.L1Loss(reduction="batchmean")
 
 
 # -- masks --------------------------------------------------------------------------------------------
@@ -101,7 +127,7 @@ def test_masked_cross_entropy_counts_real_tokens_only(case, data):
     assert np.all(per_token.data[~batch.mask] == 0)
 
 
-@given(classification(min_classes=2), st.data())
+@given(class_targets(min_classes=2), st.data())
 def test_mask_on_module_equals_ignore_index(case, data):
     logits, target, weight = case
     mask = data.draw(arrays(target.shape, dtype=bool))
@@ -175,7 +201,7 @@ def _torch_pair(module, torch_module, logits, *rest, target_requires_grad=False)
     return (ours.data, z.grad), (theirs.detach().numpy(), zt.grad.numpy())
 
 
-@given(classification(), REDUCTIONS)
+@given(class_targets(), REDUCTIONS)
 def test_cross_entropy_and_nll_match_torch(case, reduction):
     torch = pytest.importorskip("torch")
     logits, target, weight = case

@@ -186,7 +186,7 @@ CASES = [
          lambda x, start_dim, end_dim: _numpy_flatten(x, start_dim, end_dim), flatten_params,
          lambda x, start_dim, end_dim: x.flatten(start_dim, end_dim)),
     Case("unflatten", ms.unflatten,
-         lambda x, dim, sizes: x.reshape(x.shape[:dim] + tuple(sizes) + x.shape[dim + 1 :]), unflatten_params,
+         lambda x, dim, sizes: _numpy_unflatten(x, dim, sizes), unflatten_params,
          lambda x, dim, sizes: x.unflatten(dim, sizes), min_dims=1),
     Case("movedim", ms.movedim, np.moveaxis, movedim_params,
          lambda x, source, destination: x.movedim(source, destination), min_dims=1),
@@ -199,6 +199,14 @@ IDS = [c.name for c in CASES]
 def _target(shape, sizes):
     padded = (1,) * (len(sizes) - len(shape)) + tuple(shape)
     return tuple(n if s == -1 else s for s, n in zip(sizes, padded))
+
+
+def _numpy_unflatten(x, dim, sizes):
+    """NumPy's reshape with the -1 resolved first (NumPy cannot infer it when another axis has size 0)."""
+    sizes = list(sizes)
+    if -1 in sizes:
+        sizes[sizes.index(-1)] = x.shape[dim] // -int(np.prod(sizes))
+    return x.reshape(x.shape[:dim] + tuple(sizes) + x.shape[dim + 1 :])
 
 
 def _numpy_flatten(x, start_dim, end_dim):
