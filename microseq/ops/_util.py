@@ -73,7 +73,7 @@ def pair(a, b, floating: bool = False) -> tuple[Tensor, Tensor]:
     a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is_tensor and b_is_tensor and a.data.dtype == b.data.dtype:
         dtype = a.data.dtype
-        if dtype.kind == "f":
+        if not floating or dtype.kind == "f":
             return a, b  # the common case, kept fast: nothing to convert
     elif a_is_tensor and _is_weak(b) and a.dtype.kind == "f":
         dtype = a.dtype
