@@ -106,7 +106,7 @@ def gemm_peak_gflops(dtype, n: int = 1024, repeats: int = 10) -> float:
 def set_numpy_blas_threads(threads: int | None) -> int | None:
     """Make NumPy's OpenBLAS use ``threads`` threads (as PyTorch and numba are told; None: leave it); return
     the count it reports, or None when NumPy's BLAS is not a bundled OpenBLAS."""
-    from .training.threads import get_blas_threads, set_blas_threads
+    from ._threads import get_blas_threads, set_blas_threads
 
     if threads is not None:
         set_blas_threads(threads)

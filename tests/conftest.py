@@ -33,7 +33,7 @@ from pathlib import Path
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")  # read when NumPy (or PyTorch) loads its BLAS, here or in a subprocess
 if "numpy" in sys.modules:  # loaded before this file (by a plugin): tell its OpenBLAS directly
-    from microseq.training.threads import set_blas_threads
+    from microseq._threads import set_blas_threads
 
     set_blas_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
 
@@ -82,7 +82,7 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture
 def two_blas_threads():
     """NumPy's OpenBLAS on two threads for the test (skipped where it cannot be), then as it was."""
-    from microseq.training.threads import get_blas_threads, set_blas_threads
+    from microseq._threads import get_blas_threads, set_blas_threads
 
     before = get_blas_threads()
     if before is None:

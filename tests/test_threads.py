@@ -2,8 +2,7 @@
 
 import pytest
 
-from microseq._threads import blas_threads
-from microseq.training.threads import get_blas_threads
+from microseq._threads import blas_threads, get_blas_threads
 
 
 def test_the_count_holds_inside_the_block_and_is_restored_after(two_blas_threads):

@@ -23,7 +23,7 @@ non-finite loss the guard reports, so NumPy's overflow warnings are silenced for
 evaluation only. At the end the run prints where its files went and the commands to try next.
 
 While it trains, NumPy's BLAS runs on ``config.threads`` threads (default 1, see
-:mod:`~microseq.training.threads`); the number is restored afterwards.
+:mod:`microseq._threads`); the number is restored afterwards.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 import microseq as ms
 from microseq._threads import run_concurrently
 from microseq.nn.fused import fused_directions
-from microseq.training.threads import get_blas_threads, set_blas_threads
+from microseq._threads import get_blas_threads, set_blas_threads
 
 from .recurrent_cases import Case, run
 

@@ -258,7 +258,8 @@ def test_training_checkpoint_holds_what_rebuilding_needs(tmp_path):
 
 
 def test_blas_threads_are_set_for_the_run_and_restored(tmp_path, monkeypatch):
-    from microseq.training import threads, trainer
+    from microseq import _threads as threads
+    from microseq.training import trainer
 
     if threads.get_blas_threads() is None:
         pytest.skip("NumPy does not use a bundled OpenBLAS here")
