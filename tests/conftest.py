@@ -15,7 +15,7 @@ Select with the environment variable ``HYPOTHESIS_PROFILE``, e.g.
 The suite runs BLAS (and OpenMP) on one thread, in this process and in the scripts it starts (tutorials,
 the CLI), unless ``OPENBLAS_NUM_THREADS`` and friends say otherwise: the tests multiply small matrices, and on
 a busy machine a multi-threaded OpenBLAS spins for cores that others hold. Measured on the shared 2-core
-machine at load 8-9: tutorial 8 in quick mode took 33-65 s of wall time (9-18 s of CPU) with two threads and
+machine at load 8-9: tutorial 9 (then 8) in quick mode took 33-65 s of wall time (9-18 s of CPU) with two threads and
 9 s (2.4 s of CPU) with one.
 
 Tests marked ``slow`` are left out of a run that selects no marker (``-m``) and names none of them:

@@ -393,7 +393,7 @@ def softplus_is_right(softplus):
 check(softplus_is_right, softplus)
 
 # %% [markdown]
-# The fast numba kernels of tutorial 10 are tied to the readable composed cells by the same kind of
+# The fast numba kernels of tutorial 12 are tied to the readable composed cells by the same kind of
 # property test.
 #
 # ## What we learned

@@ -315,7 +315,7 @@ assert data.ADDING_BASELINE_MSE == 1 / 6
 # size makes the step about $\eta$ for every parameter, whether its gradient is $10^{-6}$ or $10^{2}$: exactly
 # what a recurrent network needs, whose gradients differ by orders of magnitude between parameters (the
 # previous section). The defaults $\beta_1 = 0.9$, $\beta_2 = 0.999$, $\epsilon = 10^{-8}$ are PyTorch's. The layers run the fused numba
-# kernels (the default; tutorial 10 shows they agree with the composed cells).
+# kernels (the default; tutorial 12 shows they agree with the composed cells).
 
 
 # %%

@@ -396,7 +396,7 @@ print("GRU: z=1 holds the state for 50 steps; z=0, r=0 forgets it in one")
 #
 # ## Inside a trained character model
 #
-# A character language model reads text one character at a time and predicts the next one (tutorial 7
+# A character language model reads text one character at a time and predicts the next one (tutorial 8
 # is about them). Source code is a good text to read: to predict well, the model must know whether it
 # is inside a string (where anything goes) or in code (where names and operators follow rules), how many
 # brackets are open, and how far along the line it is. Nobody tells it about any of these; if it tracks
@@ -471,7 +471,7 @@ print(probe[:300])
 # read-out of the next character's logits at every step. An **embedding** is a learned table $E$ of shape
 # `(V, D)`, one row of D numbers per character of a V-character vocabulary: the model reads character $k$
 # as row $E_k$. That is exactly the one-hot row $e_k$ times $E$, without doing the multiplication, and it lets
-# similar characters end up with similar rows (tutorial 7 derives its gradient). The training loop is the plain one (tutorial 7
+# similar characters end up with similar rows (tutorial 8 derives its gradient). The training loop is the plain one (tutorial 8
 # takes it apart): the text is cut into parallel streams, read 64 characters per step, the state carried
 # from one window to the next, Adam, gradient clipping.
 

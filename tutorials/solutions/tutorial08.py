@@ -1,38 +1,35 @@
-"""Solutions of tutorial 08 (classification and tagging)."""
+"""Solutions of tutorial 08 (a character language model)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-import microseq as ms
+
+def softmax_vjp(p, g):
+    """The gradient at the logits of softmax's output p (N, V), given the upstream gradient g (N, V)."""
+    return p * (g - (g * p).sum(axis=-1, keepdims=True))
 
 
-def reverse_padded(x, lengths):
-    """Each row's first lengths[b] steps reversed, the padding left where it is. x (B, T, ...) -> same shape."""
-    out = np.array(x, copy=True)
-    for b, length in enumerate(lengths):
-        out[b, :length] = x[b, :length][::-1]
-    return out
-
-
-def masked_loss(logits, targets, mask):
-    """Mean cross entropy over the real positions: logits (B, T, C) Tensor, targets (B, T) ints, mask (B, T) bool."""
-    log_p = ms.log_softmax(logits, axis=-1)
-    rows, steps = np.nonzero(mask)  # the real positions only
-    return -log_p[rows, steps, targets[rows, steps]].sum() / int(mask.sum())
+def embedding_backward(ids, g, vocab_size):
+    """dL/dE for rows E[ids]: ids (...) ints, g (..., D) -> (vocab_size, D), summed over repeats."""
+    g = np.asarray(g)
+    grad = np.zeros((vocab_size, g.shape[-1]), dtype=g.dtype)
+    np.add.at(grad, np.asarray(ids).reshape(-1), g.reshape(-1, g.shape[-1]))  # repeated ids add up
+    return grad
 
 
 # Plausible wrong answers: each check must catch every one of them (CI runs them all).
-def reverse_whole_rows(x, lengths):
-    """Reverses the padded rows end to end: the padding comes first."""
-    return np.array(x[:, ::-1], copy=True)
+def softmax_vjp_as_if_elementwise(p, g):
+    """Treats softmax like an element-wise op: only the diagonal of the Jacobian, p (1 - p)."""
+    return g * p * (1 - p)
 
 
-def masked_loss_over_every_position(logits, targets, mask):
-    """Zeroes the padded positions but divides by B x T: short sequences get too little weight."""
-    log_p = ms.log_softmax(logits, axis=-1)
-    rows, steps = np.nonzero(mask)
-    return -log_p[rows, steps, targets[rows, steps]].sum() / mask.size
+def embedding_backward_with_fancy_index(ids, g, vocab_size):
+    """``grad[ids] += g``: a repeated id keeps one contribution, not their sum."""
+    g = np.asarray(g)
+    grad = np.zeros((vocab_size, g.shape[-1]), dtype=g.dtype)
+    grad[np.asarray(ids).reshape(-1)] += g.reshape(-1, g.shape[-1])
+    return grad
 
 
-MISTAKES = {"reverse_padded": [reverse_whole_rows], "masked_loss": [masked_loss_over_every_position]}
+MISTAKES = {"softmax_vjp": [softmax_vjp_as_if_elementwise], "embedding_backward": [embedding_backward_with_fancy_index]}

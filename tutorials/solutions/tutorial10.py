@@ -1,45 +1,41 @@
-"""Solutions of tutorial 10 (making it fast)."""
+"""Solutions of tutorial 10 (sequence to sequence with attention)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def lstm_step_backward(g_h, g_c_next, gates, c_prev, tanh_c, w_hh):
-    """Backward through one LSTM step: returns d_a (B, 4H), dL/dh_{t-1} (B, H), dL/dc_{t-1} (B, H)."""
-    i, f, g, o = gates["i"], gates["f"], gates["g"], gates["o"]
-    g_c = g_c_next + g_h * o * (1 - tanh_c**2)  # c_t reaches the loss through c_{t+1} and through h_t
-    d_a = np.concatenate([
-        g_c * g * i * (1 - i),  # input gate
-        g_c * c_prev * f * (1 - f),  # forget gate
-        g_c * i * (1 - g**2),  # candidate
-        g_h * tanh_c * o * (1 - o),  # output gate
-    ], axis=-1)
-    return d_a, d_a @ w_hh, g_c * f
+def masked_softmax_by_hand(scores, mask):
+    """Softmax over each row's True positions; exactly 0 elsewhere; an all-False row gives zeros. (B, S) -> (B, S)."""
+    real = np.where(mask, scores, -np.inf)
+    top = real.max(axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)  # an all-False row: any finite shift will do
+    e = np.where(mask, np.exp(real - top), 0.0)
+    total = e.sum(axis=-1, keepdims=True)
+    return e / np.where(total > 0, total, 1.0)
 
 
-def weight_gradients(d_a, x, h_prev):
-    """dW_ih (4H, I), dW_hh (4H, H), db (4H,) from d_a (T, B, 4H), x (T, B, I), h_prev (T, B, H)."""
-    rows = d_a.reshape(-1, d_a.shape[-1])  # (T*B, 4H): every step at once
-    return rows.T @ x.reshape(-1, x.shape[-1]), rows.T @ h_prev.reshape(-1, h_prev.shape[-1]), rows.sum(axis=0)
+def luong_step(h_t, keys, mask, w_a, w_c):
+    """Luong's general attention and attentional state: returns h_tilde (B, Q), context (B, K), weights (B, S)."""
+    scores = np.einsum("bq,qk,bsk->bs", h_t, w_a, keys)  # e_j = h_t^T W_a h_j
+    weights = masked_softmax_by_hand(scores, mask)
+    context = np.einsum("bs,bsk->bk", weights, keys)  # c = sum_j a_j h_j
+    h_tilde = np.tanh(np.concatenate([context, h_t], axis=-1) @ w_c.T)  # tanh(W_c [c; h])
+    return h_tilde, context, weights
 
 
 # Plausible wrong answers: each check must catch every one of them (CI runs them all).
-def lstm_step_backward_missing_the_h_term(g_h, g_c_next, gates, c_prev, tanh_c, w_hh):
-    """Forgets that c_t also reaches the loss through h_t: the missing gradient term."""
-    i, f, g, o = gates["i"], gates["f"], gates["g"], gates["o"]
-    g_c = g_c_next
-    d_a = np.concatenate([g_c * g * i * (1 - i), g_c * c_prev * f * (1 - f), g_c * i * (1 - g**2),
-                          g_h * tanh_c * o * (1 - o)], axis=-1)
-    return d_a, d_a @ w_hh, g_c * f
+def softmax_then_zero_the_padding(scores, mask):
+    """Normalises over every position, then zeroes the padding: the real weights no longer sum to 1."""
+    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return np.where(mask, e / e.sum(axis=-1, keepdims=True), 0.0)
 
 
-def weight_gradients_of_the_last_step(d_a, x, h_prev):
-    """Uses only the last step, as if the weights were not shared across time."""
-    return d_a[-1].T @ x[-1], d_a[-1].T @ h_prev[-1], d_a[-1].sum(axis=0)
+def luong_step_reading_h_before_c(h_t, keys, mask, w_a, w_c):
+    """Concatenates [h; c] where W_c expects [c; h]."""
+    weights = masked_softmax_by_hand(np.einsum("bq,qk,bsk->bs", h_t, w_a, keys), mask)
+    context = np.einsum("bs,bsk->bk", weights, keys)
+    return np.tanh(np.concatenate([h_t, context], axis=-1) @ w_c.T), context, weights
 
 
-MISTAKES = {
-    "lstm_step_backward": [lstm_step_backward_missing_the_h_term],
-    "weight_gradients": [weight_gradients_of_the_last_step],
-}
+MISTAKES = {"masked_softmax_by_hand": [softmax_then_zero_the_padding], "luong_step": [luong_step_reading_h_before_c]}

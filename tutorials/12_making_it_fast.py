@@ -38,7 +38,7 @@ from microseq.testing import sequence_batches
 from common import QUICK, show
 from exercises import check, exercises_of
 
-exercise = exercises_of("10")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial10.py
+exercise = exercises_of("12")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial12.py
 ms.manual_seed(0)
 rng = np.random.default_rng(0)
 
@@ -415,7 +415,7 @@ ax.set_title("One training step of a recurrent layer, float32, measured in this 
 ax.legend()
 ax.grid(alpha=0.3, axis="y", which="both")
 fig.tight_layout()
-show(fig, "10_benchmark.png")
+show(fig, "12_benchmark.png")
 
 # %% [markdown]
 # What to read in the table (the ratios are printed below from this run's measurements):

@@ -11,13 +11,13 @@
 # %% [markdown]
 # # 9. Sequence to sequence with attention
 #
-# Tutorial 8 gave one label per sequence, or one per step. Many tasks map a sequence to *another* sequence
+# Tutorial 9 gave one label per sequence, or one per step. Many tasks map a sequence to *another* sequence
 # of a different length: translation, summarising, or our example here, reading a date written the way
 # people write it ("3rd of March 1999", "03/03/99", "Wed, 03 Mar 1999") and writing it in ISO form
 # ("1999-03-03"). The classic model (Sutskever et al., 2014; Bahdanau et al., 2015) has two recurrent
 # networks:
 #
-# * an **encoder** reads the source, here a bidirectional GRU (tutorial 8's classifier used a bidirectional
+# * an **encoder** reads the source, here a bidirectional GRU (tutorial 9's classifier used a bidirectional
 #   LSTM; the GRU of tutorial 6 is read in both directions the same way), giving one vector per source
 #   symbol;
 # * a **decoder** writes the output one symbol at a time, each step reading the symbol it wrote last, and
@@ -57,7 +57,7 @@ from microseq.training.teacher_forcing import TeacherForcingSchedule
 from common import FIGURES, QUICK, show, show_png
 from exercises import check, exercises_of
 
-exercise = exercises_of("09")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial09.py
+exercise = exercises_of("10")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial10.py
 ms.manual_seed(0)
 rng = np.random.default_rng(0)
 
@@ -77,7 +77,7 @@ for source, target in pairs:
 print("source symbols:", len(task.source_vocab), " target symbols:", len(task.target_vocab))
 
 # %% [markdown]
-# `make_batch` pads the sources (with their lengths, as in tutorial 8) and builds two views of the targets:
+# `make_batch` pads the sources (with their lengths, as in tutorial 9) and builds two views of the targets:
 # `decoder_inputs`, what the decoder *reads* (BOS, then the target), and `targets`, what it must *predict* at each
 # step (the target, then EOS). They are the same sequence shifted by one: at step t the decoder reads
 # symbol t - 1 and predicts symbol t.
@@ -329,7 +329,7 @@ ax.set_title(f"Reversing strings, {reverse_steps} training batches" + (" (quick 
 ax.legend()
 ax.grid(alpha=0.3)
 fig.tight_layout()
-show(fig, "09_attention_bottleneck.png")
+show(fig, "10_attention_bottleneck.png")
 
 # %% [markdown]
 # Without attention the share of right symbols falls as the source gets longer: the final state has to
@@ -437,7 +437,7 @@ for ax, corner in ((left, "upper right"), (right, "lower right")):
     ax.legend(loc=corner)
 fig.suptitle("Dates to ISO 8601" + (" (quick run: far too short to learn)" if QUICK else ""))
 fig.tight_layout()
-show(fig, "09_training.png")
+show(fig, "10_training.png")
 
 # %% [markdown]
 # In the full run both models learn to convert nearly every held-out date. Note that the training loss of
@@ -503,7 +503,7 @@ decoded = greedy_decode(model, test.inputs[with_month:with_month + 1], test.leng
 output = decode(decoded.tokens[0])
 symbols_out = [task.target_vocab.itos[token] for token in decoded.tokens[0, :decoded.lengths[0]]]  # EOS included
 attention = decoded.attention[0, :len(symbols_out), :len(source)]
-show_png(plot_attention(attention, source, symbols_out, FIGURES / "09_attention.png",
+show_png(plot_attention(attention, source, symbols_out, FIGURES / "10_attention.png",
                         title=f"{source!r} -> {output!r}"
                         + (" (quick run: an untrained model, its attention is noise)" if QUICK else "")))
 print(f"{source!r} -> {output!r} (truth {target!r})")
@@ -539,4 +539,4 @@ if not QUICK:
 # * Beam search keeps several prefixes; with width 1 it is greedy search, and it never scores below greedy.
 # * The attention heatmap shows which source symbols each output symbol used.
 #
-# Next, tutorial 10: what makes the recurrent layers fast, and how we know the fast path is right.
+# Next, tutorial 11 turns to images: a one-to-many captioner with attention over a grid, and visual question answering.

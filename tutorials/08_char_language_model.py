@@ -48,7 +48,7 @@ from microseq.training.tbptt import lm_loss_sum, tbptt_backward
 from common import QUICK, show
 from exercises import check, exercises_of
 
-exercise = exercises_of("07")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial07.py
+exercise = exercises_of("08")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial08.py
 ms.manual_seed(0)
 
 # %% [markdown]
@@ -394,7 +394,7 @@ ax.set_title(f"Character LSTM (H = {HIDDEN}) on Python's standard library")
 ax.legend()
 ax.grid(alpha=0.3)
 fig.tight_layout()
-show(fig, "07_loss_curve.png")
+show(fig, "08_loss_curve.png")
 
 # %% [markdown]
 # Within the first hundred steps the loss falls through the unigram line: the model has learned how
@@ -459,7 +459,7 @@ ax.set_ylabel("probability of the next character")
 ax.set_title(f"Next character after {prompt.lstrip()!r} at four temperatures")
 ax.legend()
 fig.tight_layout()
-show(fig, "07_temperature.png")
+show(fig, "08_temperature.png")
 
 # %% [markdown]
 # And what each temperature writes, from the same prompt and the same random seed:

@@ -39,7 +39,7 @@ from microseq import data, nn, optim
 from common import QUICK, show
 from exercises import check, exercises_of
 
-exercise = exercises_of("08")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial08.py
+exercise = exercises_of("09")  # your answers, or with MICROSEQ_TUTORIAL_SOLUTIONS=1 those in solutions/tutorial09.py
 ms.manual_seed(0)
 rng = np.random.default_rng(0)
 
@@ -471,7 +471,7 @@ right_ax.set_title("Tagger accuracy by kind of word")
 right_ax.legend(loc="upper center", ncol=2)
 fig.suptitle(f"Classification and tagging ({n_train} training sentences, {n_test} test sentences)")
 fig.tight_layout()
-show(fig, "08_classification_and_tagging.png")
+show(fig, "09_classification_and_tagging.png")
 
 # %% [markdown]
 # Both taggers get the unambiguous words right. On the ambiguous ones the forward-only tagger has to guess
@@ -513,5 +513,5 @@ print("  ".join(f"{t:>7}" for t in tag_names[n_train + row]), "  <- truth")
 # * Order matters (the bag of words stalls) and so does the right-hand context (the forward-only tagger
 #   misses words whose tag is decided by the next word).
 #
-# Next, tutorial 9 puts two recurrent networks end to end: an encoder reads a sequence, a decoder writes
+# Next, tutorial 10 puts two recurrent networks end to end: an encoder reads a sequence, a decoder writes
 # another one, and attention lets it look back at the input.
