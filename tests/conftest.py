@@ -24,6 +24,9 @@ Tests marked ``slow`` are left out of a run that selects no marker (``-m``) and 
 With ``MICROSEQ_TORCH_SKIPS=FILE`` the run writes to FILE the node ids of the tests (or whole modules) that
 skipped because PyTorch could not be imported, one a line: ``.ci/run`` runs exactly those again once it has
 installed PyTorch, so the parity tests run without a second full pass of the suite.
+``MICROSEQ_REFERENCE_SKIPS=FILE`` does the same for the other reference implementations some tests compare
+with (gensim, scikit-learn, SciPy, NLTK; ``REFERENCE_PACKAGES``), which no extra installs: ``.ci/run`` installs
+them in a last step, after the README's environment has been tested as a user gets it.
 """
 
 import os
@@ -58,7 +61,14 @@ settings.register_profile(
 settings.register_profile("debug", max_examples=10, deadline=None, verbosity=Verbosity.verbose)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-TORCH_MISSING = "could not import 'torch'"  # pytest.importorskip("torch")'s reason
+# What pytest.importorskip says when a reference library is absent: import name -> its name on PyPI.
+REFERENCE_PACKAGES = {"gensim": "gensim", "sklearn": "scikit-learn", "scipy": "scipy", "nltk": "nltk"}
+
+
+def skipped_for(reference: str, reports) -> list[str]:
+    """The node ids of the skip reports whose reason is that ``reference`` (an import name) is missing."""
+    marker = f"could not import '{reference}"  # also matches a submodule: 'gensim.models'
+    return list(dict.fromkeys(report.nodeid for report in reports if marker in str(report.longrepr)))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -72,11 +82,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_terminal_summary(terminalreporter):
+    skipped = terminalreporter.stats.get("skipped", [])
     path = os.environ.get("MICROSEQ_TORCH_SKIPS")
     if path:
-        skipped = terminalreporter.stats.get("skipped", [])
-        ids = dict.fromkeys(report.nodeid for report in skipped if TORCH_MISSING in str(report.longrepr))
+        ids = skipped_for("torch", skipped)
         Path(path).write_text("".join(f"{nodeid}\n" for nodeid in ids), encoding="utf-8")
+    path = os.environ.get("MICROSEQ_REFERENCE_SKIPS")
+    if path:  # one "pypi-name node-id" a line
+        lines = [f"{pypi} {nodeid}\n" for module, pypi in REFERENCE_PACKAGES.items()
+                 for nodeid in skipped_for(module, skipped)]
+        Path(path).write_text("".join(lines), encoding="utf-8")
 
 
 @pytest.fixture
