@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# # 7. A character language model
+# # 8. A character language model
 #
 # A language model gives a probability to every possible next symbol given the ones before it:
 # $p(x_{t+1} \mid x_1, \dots, x_t)$. Multiplying these gives the probability of a whole text, and drawing

@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# # 8. Classification and tagging: bidirectional layers and padding
+# # 9. Classification and tagging: bidirectional layers and padding
 #
 # So far our recurrent networks read one sequence and we looked at their states. Real tasks come in two
 # common shapes:

@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# # 9. Sequence to sequence with attention
+# # 10. Sequence to sequence with attention
 #
 # Tutorial 9 gave one label per sequence, or one per step. Many tasks map a sequence to *another* sequence
 # of a different length: translation, summarising, or our example here, reading a date written the way

@@ -9,7 +9,7 @@
 # ---
 
 # %% [markdown]
-# # 10. Making it fast
+# # 12. Making it fast
 #
 # Every recurrent layer in microseq has two engines. With `fused=False` it is what tutorials 4 to 6 built:
 # the cell's equations written with primitive ops, applied step after step, every op recorded on the tape.
