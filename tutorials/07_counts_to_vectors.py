@@ -19,7 +19,7 @@
 # tutorial climbs that ladder with `microseq.text`:
 #
 # 1. words as one-hot vectors, and a bag of words as their sum;
-# 2. **Naive Bayes** on the review task of tutorial 9, side by side with a recurrent classifier, and the
+# 2. **Naive Bayes** on generated movie reviews, side by side with a recurrent classifier, and the
 #    reviews where word order decides ("good, but ...") which counting cannot read;
 # 3. **word2vec** (skip-gram with negative sampling): its gradient derived by hand (and written by you),
 #    then trained on a corpus with planted structure, where analogies like *man : woman :: king : ?* can be
@@ -68,13 +68,13 @@ ms.manual_seed(0)
 # "superb".
 
 # %%
-reviews, labels = data.sentiment_examples(np.random.default_rng(0), 3)
-bag = NGramFeatures(1, 1).fit(reviews)
-for words, counts in zip(reviews, bag.transform(reviews)):
+reviews, _ = data.sentiment_examples(np.random.default_rng(0), 200)
+bag = NGramFeatures(1, 1).fit(reviews)  # the vocabulary: every word of 200 reviews
+for words, counts in zip(reviews[:3], bag.transform(reviews[:3])):
     print(" ".join(words), "\n   ", {w: int(c) for w, c in zip(bag.names, counts) if c})
 one_hot = np.eye(len(bag.names))
-good, great = bag.index.get("good", 0), bag.index.get("great", 1)
-print("cos(one-hot 'good', one-hot 'great') =", one_hot[good] @ one_hot[great])
+good, great, bad = (one_hot[bag.index[w]] for w in ("good", "great", "bad"))
+print(f"{len(bag.names)} words; one-hot cosines: good . great = {good @ great}, good . bad = {good @ bad}")
 assert (bag.transform(reviews).sum(axis=1) == [len(r) for r in reviews]).all()  # one count per word
 
 # %% [markdown]
@@ -130,10 +130,11 @@ check(fits_like_the_library, naive_bayes_fit)
 # %% [markdown]
 # ### Naive Bayes against a recurrent classifier on the reviews
 #
-# The reviews of tutorial 9 are built so that word order matters: a review takes the polarity of its *last*
-# clause, flipped by "not"; "A but B" and "although A, B" take B's side. Naive Bayes gets a bag of words, or
-# of word n-grams (1- to 3-grams, "not good" and "but the acting" become features of their own). The
-# recurrent classifier (`training.models.SequenceClassifier`: embedding, LSTM, linear layer on the final
+# `data.sentiment_examples` generates reviews from a small grammar, built so that word order matters: a
+# review takes the polarity of its *last* clause, flipped by "not"; "A but B" and "although A, B" take B's
+# side (tutorial 9 classifies and tags such generated sentences in depth). Naive Bayes gets a bag of
+# words, or of word n-grams (1- to 3-grams, "not good" and "but the acting" become features of their own).
+# The recurrent classifier (`training.models.SequenceClassifier`: embedding, LSTM, linear layer on the final
 # state, what `microseq train sentiment` trains) reads the words in order.
 
 # %%
@@ -150,7 +151,9 @@ for name, top in (("Naive Bayes, words", 1), ("Naive Bayes, 1-3-grams", 3)):
     print(f"{name:24s} {len(features.names):6d} features, test accuracy {(predictions[name] == test_y).mean():.3f}")
 
 # %% [markdown]
-# Now the LSTM, trained with Adam on batches of 32 reviews (the loop of tutorial 9):
+# Now the LSTM, trained with Adam on batches of 32 reviews. `data.SequenceBatcher` pads each batch to its
+# longest review and passes the real `lengths`, so the classifier reads each review's last real word
+# (tutorial 9 shows why that matters):
 
 # %%
 review_vocab = data.WordVocab.build(train_words)
@@ -209,8 +212,9 @@ show(fig, "07_naive_bayes_vs_lstm.png")
 # almost no evidence. Bigrams and trigrams bring "not good" and "not very good" as features, which helps
 # where the clauses agree (in our full run 0.84 on one clause and 0.90 on "A and B", against about 0.5 for
 # words) and least where they disagree ("A but B" 0.76, "although A, B" 0.69): an n-gram sees a few words
-# around "but", not *which* clause comes last, a fact about the order of the whole review. The LSTM reads it (1.00 on every shape). Here are two-clause
-# reviews the 1-3-gram model gets wrong and the LSTM gets right:
+# around "but", not *which* clause comes last, a fact about the order of the whole review. The LSTM reads
+# it (1.00 on every shape). Here are two-clause reviews the 1-3-gram model gets wrong and the LSTM gets
+# right:
 
 # %%
 two_clause = np.isin(shapes, ["A but B", "although A , B"])
@@ -472,8 +476,8 @@ assert not embedding.weight.requires_grad
 
 # %% [markdown]
 # Does starting from such vectors help when labelled data is scarce? `python -m microseq.text.benchmark
-# pretrained` measures it on the review and tagging tasks of tutorial 9: skip-gram vectors trained on 20,000
-# *unlabelled* sentences of the same generator, then the task's LSTM trained for 400 steps on a few labelled
+# pretrained` measures it on the reviews and on the tagging task of tutorial 9: skip-gram vectors trained
+# on 20,000 *unlabelled* sentences of the same generator, then the task's LSTM trained for 400 steps on a few labelled
 # sentences, its embedding random, or the vectors frozen, or the vectors fine-tuned; test accuracy, mean
 # over 5 seeds. In our run, tagging with 5 labelled sentences (a third of the test words never seen in
 # them) went from 0.72 with a random embedding to 0.94 with the vectors, and the reviews with 100 labelled
@@ -531,8 +535,8 @@ def counts_like_the_library(unseen_fraction):
 check(counts_like_the_library, unseen_fraction)
 
 # %% [markdown]
-# Now on the text of tutorial 8 (the standard library's sources, split as `microseq train` splits them: the
-# last 5% held out), for n = 1 to 8: the unseen share, the bits per character of a Kneser-Ney model on the
+# Now on the text that tutorial 8 models (the standard library's sources, split as `microseq train` splits
+# them: the last 5% held out), for n = 1 to 8: the unseen share, the bits per character of a Kneser-Ney model on the
 # held-out text, and the number of distinct n-grams the model stores.
 
 # %%
@@ -564,7 +568,7 @@ assert table[3]["bpc"] < table[1]["bpc"]
 # cannot tell that `self.assertEqual(` and `self.assertTrue(` are alike, or carry an open bracket over more
 # than n characters.
 #
-# A recurrent model answers both: its state is a learned, dense summary of *all* of the context (tutorial 8).
+# A recurrent model answers both: its state is a learned, dense summary of *all* of the context.
 # On the full text (1 million characters, n = 1..8), Kneser-Ney gives 4.31, 3.34, 2.49, 2.03, 1.90, 1.86,
 # 1.84, 1.84 bits per character (`python -m microseq.text.benchmark ngram`), and the LSTM of
 # `microseq train` (800 steps, 2.56 million characters read, H = 256) reaches 1.94: better than every
