@@ -43,9 +43,8 @@ from matplotlib.figure import Figure
 import microseq as ms
 from microseq import data, nn, optim
 from microseq.testing import arrays
-from microseq.text import (GloVe, NaiveBayes, NGramFeatures, NGramLM, Word2Vec, WordVectors, cooccurrence,
+from microseq.text import (Corpus, GloVe, NaiveBayes, NGramFeatures, NGramLM, Word2Vec, WordVectors, cooccurrence,
                            glove_loss, planted_corpus, python_docs_corpus, sgns_loss)
-from microseq.text.vocabulary import Corpus
 from microseq.training.models import SequenceClassifier
 from microseq.training.plot import pca_2d
 
