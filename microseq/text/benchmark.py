@@ -1,7 +1,8 @@
 """Measurements of issue 16: n-gram bits per character, planted-corpus analogies, word2vec throughput.
 
-Run ``python -m microseq.text.benchmark [ngram] [sentiment] [planted] [docs] [speed]`` (all by default). Times are wall
-clock on whatever else the machine is doing: state ``uptime``'s load beside them.
+Run ``python -m microseq.text.benchmark [ngram] [sentiment] [planted] [docs] [speed] [pretrained]`` (all but
+``pretrained`` by default, which trains 120 small models). Times are wall clock on whatever else the machine is
+doing: state ``uptime``'s load beside them.
 
 * ``ngram``: bits per character of Kneser-Ney character models, n = 1..8, on the held-out split of the
   default corpus that ``microseq train`` (charlm) evaluates on (``stdlib_corpus`` then ``split_text(text,
@@ -11,6 +12,10 @@ clock on whatever else the machine is doing: state ``uptime``'s load beside them
 * ``planted``: held-out analogy accuracy (3CosAdd, 3CosMul) and similarity correlation of word2vec
   (skip-gram, CBOW) and GloVe on the planted corpus, with the training times.
 * ``docs``: word2vec on the Python docs corpus and the neighbours of a few Python words.
+* ``pretrained``: do word2vec vectors, trained on unlabelled text of the same generator, help the recurrent
+  ``sentiment`` classifier and ``postag`` tagger when few labelled sentences are given? Test accuracy from a
+  random embedding against ``nn.Embedding.from_pretrained`` frozen and fine-tuned, over training-set sizes
+  and seeds.
 * ``speed``: word2vec skip-gram words per second (corpus tokens per second of training), fused kernel and
   autograd path with the same settings, and gensim's if it is importable.
 """
@@ -20,10 +25,13 @@ from __future__ import annotations
 import sys
 import time
 
-
 import numpy as np
 
-from ..data import CharVocab, sentiment_examples, split_text, stdlib_corpus
+from .. import nn, optim
+from ..data import CharVocab, WordVocab, pos_examples, sentiment_examples, split_text, stdlib_corpus
+from ..random import manual_seed
+from ..training.config import make_config
+from ..training.tasks import PosTagTask, SentimentTask
 from .corpora import planted_corpus, python_docs_corpus
 from .features import NGramFeatures
 from .glove import GloVe
@@ -137,9 +145,79 @@ def sentiment(seed: int = 0, train_size: int = 5000, eval_size: int = 1000) -> N
         print(f"    [{'positive' if valid_y[i] else 'negative'}] {' '.join(valid[i])}")
 
 
+STARTS = ("random", "word2vec, frozen", "word2vec, fine-tuned")
+
+
+SIZES = {"sentiment": (100, 250, 500, 1000), "postag": (5, 10, 25, 50)}  # from chance (or near) to nearly solved
+
+
+def pretrained_accuracy(task: str = "sentiment", sizes=None, seeds=range(5), steps: int = 400,
+                        unlabelled: int = 20_000) -> tuple[dict, dict]:
+    """Test accuracy of the ``task`` model (``microseq train sentiment|postag``'s defaults: LSTM, H 64,
+    embedding 32, Adam 3e-3, batch up to 32, gradient norm clipped at 1) after ``steps`` steps on ``size``
+    labelled sentences (``sizes``, default :data:`SIZES` of the task), for each start of its embedding in
+    :data:`STARTS`. Returns {(start, size): [accuracy per seed]} and the share of test tokens whose word is in
+    no training sentence, {size: [share per seed]}.
+
+    The vectors: skip-gram (D 32, window 5, 5 epochs) on ``unlabelled`` sentences drawn from the task's
+    generator with their labels thrown away (stream ``[10_000, 5]``, apart from every seed's training and
+    test sets). The vocabulary is that text's, so a word missing from a small labelled set still has a
+    vector; the random start uses the same vocabulary. The vectors are scaled to standard deviation 1, the
+    scale of the random N(0, 1) start, and ``<pad>``/``<unk>`` start at zero.
+    """
+    if task not in ("sentiment", "postag"):
+        raise ValueError(f"pretrained_accuracy: task must be 'sentiment' or 'postag', got {task!r}")
+    generate, make_task = (sentiment_examples, SentimentTask) if task == "sentiment" else (pos_examples, PosTagTask)
+    text, _ = generate(np.random.default_rng([10_000, 5]), unlabelled)
+    w2v = Word2Vec(dim=32, window=5, epochs=5, min_count=1).fit(text)
+    vocab = WordVocab.build(text)
+    rows, found = WordVectors(w2v.words, w2v.vectors).rows_for(vocab.itos)
+    rows = (rows / rows[found].std()).astype(np.float32)
+    accuracy, unseen = {}, {}
+    for size in SIZES[task] if sizes is None else sizes:
+        for seed in seeds:
+            config = make_config(task, train_size=size, seed=seed, eval_size=1000)
+            job = make_task(config, metadata={"vocab": vocab.to_dict()})
+            first_batch = job.batcher.state_dict()  # every start sees the same batches
+            seen = {w for sentence in job.train_sentences for w in sentence}
+            tokens = [w for s in generate(job.rng(3), config.eval_size)[0] for w in s]  # the test set's words
+            unseen.setdefault(size, []).append(float(np.mean([w not in seen for w in tokens])))
+            for start in STARTS:
+                manual_seed(seed)
+                model = job.build_model()
+                if start != "random":
+                    model.embedding = nn.Embedding.from_pretrained(rows, freeze=start.endswith("frozen"),
+                                                                   padding_idx=vocab.pad_index)
+                optimizer = optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr)
+                job.batcher.load_state_dict(first_batch)
+                for _ in range(steps):
+                    optimizer.zero_grad()
+                    job.train_step(model)
+                    optim.clip_grad_norm_(model.parameters(), config.clip)
+                    optimizer.step()
+                accuracy.setdefault((start, size), []).append(job.evaluate(model, "test")["accuracy"])
+    return accuracy, unseen
+
+
+def pretrained(tasks=("sentiment", "postag"), **options) -> None:
+    """The table of :func:`pretrained_accuracy` for each task: mean and range over the seeds."""
+    for task in tasks:
+        start = time.perf_counter()
+        accuracy, unseen = pretrained_accuracy(task, **options)
+        sizes = sorted(unseen)
+        seeds = len(unseen[sizes[0]])
+        print(f"{task}: test accuracy, mean [min, max] over {seeds} seeds ({time.perf_counter() - start:.0f} s)")
+        print(f"  {'training sentences':30s}" + "".join(f"{size:>21d}" for size in sizes))
+        print(f"  {'test words unseen in training':30s}" + "".join(f"{np.mean(unseen[s]):>21.1%}" for s in sizes))
+        for name in STARTS:
+            cells = [accuracy[name, s] for s in sizes]
+            print(f"  {name:30s}" + "".join(f"{np.mean(a):>8.3f} [{min(a):.2f}, {max(a):.2f}]" for a in cells))
+
+
 def main(argv: list[str] | None = None) -> int:
     parts = (argv if argv is not None else sys.argv[1:]) or ["ngram", "sentiment", "planted", "docs", "speed"]
-    jobs = {"ngram": ngram_table, "sentiment": sentiment, "planted": planted, "docs": docs, "speed": speed}
+    jobs = {"ngram": ngram_table, "sentiment": sentiment, "planted": planted, "docs": docs, "speed": speed,
+            "pretrained": pretrained}
     unknown = [p for p in parts if p not in jobs]
     if unknown:
         print(f"unknown part {unknown[0]!r}; choose from {', '.join(jobs)}", file=sys.stderr)
