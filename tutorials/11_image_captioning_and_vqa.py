@@ -102,6 +102,7 @@ for scene, image, scene_captions in zip(examples.scenes, examples.images, exampl
         x, y = (int(v) for v in o.centre)
         assert np.allclose(image[:, y, x], PALETTE[o.colour])
 train_pairs = {(o.colour, o.shape) for scene in caption_data(300, "train", seed=1).scenes for o in scene.objects}
+assert set(HELD_OUT_PAIRS) == {("red", "triangle"), ("blue", "circle"), ("yellow", "square")}
 assert not train_pairs & set(HELD_OUT_PAIRS)
 assert all({(o.colour, o.shape) for o in scene.objects} & set(HELD_OUT_PAIRS) for scene in held_out.scenes)
 
@@ -160,8 +161,8 @@ def is_the_library_conv2d(conv2d_by_hand):
     ms.gradcheck(lambda x, weight, bias: conv2d_by_hand(x, weight, bias, 2, 1), [x, weight, bias])
     inputs = [ms.tensor(a, requires_grad=True) for a in (x, weight, bias)]
     g = rng.standard_normal(F.conv2d(*inputs, stride=2, padding=1).shape)
-    ours = ms.grad(lambda x, weight, bias: (conv2d_by_hand(x, weight, bias, 2, 1) * g).sum(), argnums=(0, 1, 2))(*inputs)
-    library = ms.grad(lambda x, weight, bias: (F.conv2d(x, weight, bias, 2, 1) * g).sum(), argnums=(0, 1, 2))(*inputs)
+    ours = ms.grad(lambda *xwb: (conv2d_by_hand(*xwb, 2, 1) * g).sum(), argnums=(0, 1, 2))(*inputs)
+    library = ms.grad(lambda *xwb: (F.conv2d(*xwb, 2, 1) * g).sum(), argnums=(0, 1, 2))(*inputs)
     for name, mine, theirs in zip(("x", "weight", "bias"), ours, library):
         assert np.allclose(mine.data, theirs.data, atol=1e-10), f"the gradient of {name} differs from F.conv2d's"
 
@@ -417,20 +418,44 @@ show(fig, "11_bottleneck.png")
 
 # %% [markdown]
 # The one vector holds one object well and several poorly: its share of right object words falls as the scene
-# fills, and it almost never gets a whole scene of two or three objects right. The attentive decoder reads
-# each object from its place in the grid when it names it, and does far better on every count. In our full
-# run (1000 batches) show and tell named FULL_ST of the objects' words right in scenes of three objects,
-# against FULL_AT with attention; whole scenes of three objects: FULL_EX. On the test split, where every scene
-# holds a colour-shape pair never seen in training, both do much worse (printed above): attention tells the
-# decoder *where* to look, but a decoder that only ever wrote "blue" beside "square" and "triangle" has not
-# learned to write it before "circle". Composition is a problem of its own.
+# fills, and it almost never gets a whole scene of three objects right. The attentive decoder reads each object
+# from its place in the grid when it names it, and does better on every count. In our full run (1000 batches)
+# show and tell named FULL_ST of the objects' words right in scenes of three objects, against FULL_AT with
+# attention; whole scenes of three objects right: FULL_EX.
 
 # %%
 at, st_ = right["show, attend and tell"], right["show and tell"]
+assert st_[1] > st_[3] and exact["show and tell"]["valid"][3] < 0.1
 assert all(at[n] > st_[n] for n in (1, 2, 3))
 assert at[3] > st_[3] + 0.1
-whole = {name: np.mean(list(exact[name]["valid"].values())) for name in captioners}  # mean over 1, 2, 3 objects
-assert whole["show, attend and tell"] > whole["show and tell"] + (0.05 if QUICK else 0.3)
+whole = {name: {split: np.mean(list(exact[name][split].values())) for split in ("valid", "test")}
+         for name in captioners}  # whole scenes right, the mean over 1, 2 and 3 objects
+assert whole["show, attend and tell"]["valid"] > whole["show and tell"]["valid"] + (0.05 if QUICK else 0.3)
+
+# %% [markdown]
+# The test split is another matter: every test scene holds a colour-shape pair never seen in training, and
+# the attentive captioner gets far fewer test scenes right than validation scenes. Attention tells the decoder
+# *where* to look, but what it writes there comes from the pairs it has learned. Counted object by object in the
+# test scenes, it names the colour and shape of an object of a seen pair far more often than those of a
+# held-out pair:
+
+
+# %%
+def pair_named(captions, scenes, held):
+    """Share of the objects whose pair is held out (``held``) or not, whose "colour shape" the caption writes."""
+    hits = [any(words[i:i + 2] == [o.colour, o.shape] for i in range(len(words) - 1))
+            for words, scene in zip(captions, scenes) for o in scene.objects
+            if ((o.colour, o.shape) in HELD_OUT_PAIRS) == held]
+    return np.mean(hits)
+
+
+test_words = described["show, attend and tell"]["test"][0]
+seen, unseen = pair_named(test_words, test.scenes, False), pair_named(test_words, test.scenes, True)
+print(f"whole scenes right, valid {whole['show, attend and tell']['valid']:.2f}, test "
+      f"{whole['show, attend and tell']['test']:.2f}; test objects named right: seen pairs {seen:.2f}, "
+      f"held-out pairs {unseen:.2f}")
+assert whole["show, attend and tell"]["test"] < whole["show, attend and tell"]["valid"] - 0.1
+assert unseen < seen - 0.1
 
 # %% [markdown]
 # ## The attention maps, word by word
@@ -442,13 +467,13 @@ assert whole["show, attend and tell"] > whole["show and tell"] + (0.05 if QUICK 
 
 # %%
 words, maps = described["show, attend and tell"]["valid"]
-fullest = max(range(len(valid.scenes)), key=lambda i: (scene_matches(words[i], valid.scenes[i]),
-                                                         len(valid.scenes[i].objects), -i))
-caption = " ".join(words[fullest])
-show_png(plot_caption_attention(valid.images[fullest], words[fullest], maps[fullest], FIGURES / "11_attention_words.png",
-                                title=f"{caption!r} (truth {valid.captions[fullest][0]!r})"
-                                + (" (quick run)" if QUICK else "")))
-print(f"{caption!r}, truth {valid.captions[fullest][0]!r}")
+fullest = max(range(len(valid.scenes)), key=lambda i: (scene_matches(words[i], valid.scenes[i]),  # right, then
+                                                         len(valid.scenes[i].objects),  # most objects, colours
+                                                         len({o.colour for o in valid.scenes[i].objects}), -i))
+caption = f"{' '.join(words[fullest])!r} (truth {valid.captions[fullest][0]!r})"
+show_png(plot_caption_attention(valid.images[fullest], words[fullest], maps[fullest],
+                                FIGURES / "11_attention_words.png", title=caption + (" (quick run)" if QUICK else "")))
+print(caption)
 for split, held in (("valid", valid), ("test", test)):
     mass, uniform, counted = attention_in_objects(*described["show, attend and tell"][split], held.scenes,
                                                   side=image_size // 8)
@@ -458,14 +483,14 @@ for split, held in (("valid", valid), ("test", test)):
         in_box = (mass, uniform)
 
 # %% [markdown]
-# When the decoder writes an object's colour or shape, most of its map sits on that object (printed above: the
-# mass inside the object's bounding box, averaged over every colour and shape word that names exactly one
-# object of its scene, beside what a uniform map would put there). The grammar words ("a", "left", "of") look
-# less sharply: they need the image less, and the gate $\beta$ lets them read less of it. Nobody told the
-# model where the objects are: the alignment comes from the caption loss alone.
+# When the decoder writes an object's colour or shape, its map moves onto that object. Printed above: the
+# attention mass inside the object's bounding box, averaged over every colour and shape word that names exactly
+# one object of its scene, beside what a uniform map would put there (the box's share of the image). Nobody
+# told the model where the objects are: the alignment comes from the caption loss alone. In our full run the
+# mass was FULL_BOX.
 
 # %%
-assert in_box[0] > 1.5 * in_box[1]
+assert in_box[0] > (1.3 if QUICK else 2) * in_box[1]
 
 # %% [markdown]
 # ## Visual question answering: the question chooses where to look
@@ -626,17 +651,20 @@ fig.tight_layout()
 show(fig, "11_vqa.png")
 
 # %% [markdown]
-# Without the image the baseline can only guess from the question: it knows which answers a question type
-# allows and how often each comes up (a count is often 0 or 1, a shape asked about by colour is one of three),
-# and gets the colour questions right about as often as chance. With the image, guided by the question, the
-# model does much better, on colour questions most of all, and it looks at the object the question names.
-# In our full run (1000 batches) FULL_VQA.
+# Without the image the baseline can only guess from the question: it learns which answers a question type
+# allows and how often each comes up (a count is small, a yes-or-no question is yes or no), but the colour of
+# "the circle" it cannot know. With the image, guided by the question, the model does much better overall and
+# on colour questions, and it looks at the object the question names. Counts and relations gain least: one
+# glimpse reads one weighted average of the grid, and counting the squares or comparing two places needs more
+# than one (stacked attention, several glimpses in turn, is the usual answer). In our full run (1000 batches)
+# FULL_VQA.
 
 # %%
 with_image, blind = vqa_accuracy["image + attention"], vqa_accuracy["question only"]
-assert with_image["all"] > blind["all"] + 0.1
-assert with_image["colour"] > blind["colour"] + 0.2
-assert np.mean(named) > 1.5 * np.mean(uniform_named)
+gain = {kind: with_image[kind] - blind[kind] for kind in vqa_accuracy["question only"]}
+assert gain["all"] > (0.05 if QUICK else 0.3) and gain["colour"] > (0.15 if QUICK else 0.5)
+assert gain["count"] < gain["colour"] and gain["relation"] < gain["colour"]
+assert np.mean(named) > (2 if QUICK else 5) * np.mean(uniform_named)
 
 # %% [markdown]
 # ## What we learned
@@ -649,10 +677,10 @@ assert np.mean(named) > 1.5 * np.mean(uniform_named)
 #   object well and a scene of several poorly.
 # * Show, attend and tell makes a distribution over the grid at every word, $\alpha_t = \mathrm{softmax}(v^\top
 #   \tanh(W h_{t-1} + U a_i))$, reads the weighted sum through a gate $\beta_t$, and is regularised so that
-#   each place is looked at about once over the caption (the doubly stochastic penalty). It names far more
-#   objects right, and its maps sit on the object each word names.
+#   each place is looked at about once over the caption (the doubly stochastic penalty). It names more
+#   objects right in scenes of every size, and its maps move onto the object each word names.
 # * In VQA the question, not the decoder state, asks where to look; a question-only baseline shows how much
 #   of the answer the question gives away, and the image adds the rest.
-# * Seeing is not composing: a colour-shape pair never seen in training is still hard for both captioners.
+# * Seeing is not composing: a colour-shape pair never seen in training is rarely named right.
 #
 # Next, tutorial 12 makes it fast: where the composed path spends its time and what a fused kernel does instead.
