@@ -289,6 +289,7 @@ check(is_the_library_attention_step, attend)
 
 # %%
 vocab = caption_vocab()
+ms.manual_seed(0)  # the checks above drew a varying number of random layers
 captioner = make_captioner(len(vocab), image_size=image_size, dtype=np.float64)
 batch = caption_batch(examples, np.arange(6), vocab, rng)
 decoder = captioner.decoder
@@ -420,8 +421,9 @@ show(fig, "11_bottleneck.png")
 # The one vector holds one object well and several poorly: its share of right object words falls as the scene
 # fills, and it almost never gets a whole scene of three objects right. The attentive decoder reads each object
 # from its place in the grid when it names it, and does better on every count. In our full run (1000 batches)
-# show and tell named FULL_ST of the objects' words right in scenes of three objects, against FULL_AT with
-# attention; whole scenes of three objects right: FULL_EX.
+# show and tell named 60% of the objects' words right in scenes of three objects (79% with one object), against
+# 97% with attention; whole scenes of three objects right: none against 81%. The quick run trains a third as
+# long on smaller images, and the attentive model has only begun to pull away (63% against 44% of the words).
 
 # %%
 at, st_ = right["show, attend and tell"], right["show and tell"]
@@ -437,7 +439,9 @@ assert whole["show, attend and tell"]["valid"] > whole["show and tell"]["valid"]
 # the attentive captioner gets far fewer test scenes right than validation scenes. Attention tells the decoder
 # *where* to look, but what it writes there comes from the pairs it has learned. Counted object by object in the
 # test scenes, it names the colour and shape of an object of a seen pair far more often than those of a
-# held-out pair:
+# held-out pair. In our full run: 89% of the validation scenes right (the mean over one, two and three
+# objects) against 19% of the test scenes, and in the test scenes 93% of the seen pairs named against 29% of
+# the held-out ones.
 
 
 # %%
@@ -487,7 +491,8 @@ for split, held in (("valid", valid), ("test", test)):
 # attention mass inside the object's bounding box, averaged over every colour and shape word that names exactly
 # one object of its scene, beside what a uniform map would put there (the box's share of the image). Nobody
 # told the model where the objects are: the alignment comes from the caption loss alone. In our full run the
-# mass was FULL_BOX.
+# mass was 0.13 against 0.05 for a uniform map, on validation and test scenes alike (a small object covers only
+# part of the 8x8-pixel cells around it, so even a map that looks right at it cannot put all its mass inside).
 
 # %%
 assert in_box[0] > (1.3 if QUICK else 2) * in_box[1]
@@ -635,9 +640,9 @@ for k, (name, accuracy) in enumerate(vqa_accuracy.items()):
     bars.bar(np.arange(len(kinds)) + 0.4 * k - 0.2, [accuracy[kind] for kind in kinds], width=0.4, label=name)
 bars.set_xticks(np.arange(len(kinds)), kinds)
 bars.set_ylabel("accuracy (validation)")
-bars.set_ylim(0, 1.05)
+bars.set_ylim(0, 1.2)
 bars.grid(alpha=0.3, axis="y")
-bars.legend(loc="upper left")
+bars.legend(loc="upper left", ncol=2)
 bars.set_title(f"VQA, {vqa_steps} training batches" + (" (quick run)" if QUICK else ""), fontsize=10)
 picture = vqa_valid.images[asked].transpose(1, 2, 0)
 repeat = image_size // grid_side
@@ -657,7 +662,10 @@ show(fig, "11_vqa.png")
 # on colour questions, and it looks at the object the question names. Counts and relations gain least: one
 # glimpse reads one weighted average of the grid, and counting the squares or comparing two places needs more
 # than one (stacked attention, several glimpses in turn, is the usual answer). In our full run (1000 batches)
-# FULL_VQA.
+# the model with the image answered 92% of the validation questions right against 43% for the question only:
+# colour, shape and size 99-100% (the baseline 30%, 43%, 47%), count 84% (47%), and relation 46% (48%): one
+# glimpse cannot compare two places. On the colour questions 63% of the attention sat inside the named
+# object's box, against 5% for a uniform map.
 
 # %%
 with_image, blind = vqa_accuracy["image + attention"], vqa_accuracy["question only"]

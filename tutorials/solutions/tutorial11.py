@@ -8,16 +8,21 @@ import microseq as ms
 from microseq.nn import functional as F
 
 
+def _shifted_slices(x, kh, kw, stride, padding):
+    """For each window offset (i, j), row by row, the pixel every output position reads there: kH * kW tensors
+    (B, C, OH, OW)."""
+    oh, ow = ((n + 2 * padding - k) // stride + 1 for n, k in zip(x.shape[2:], (kh, kw)))
+    xp = F.pad(x, (padding, padding, padding, padding))
+    return [xp[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
+            for i in range(kh) for j in range(kw)]
+
+
 def conv2d_by_hand(x, weight, bias, stride=1, padding=0):
     """Cross-correlation as im2col and one product, from differentiable ops. x (B, C, H, W), weight (O, C, kH, kW),
     bias (O,) -> (B, O, OH, OW)."""
-    B, C, H, W = x.shape
-    O, _, kh, kw = weight.shape
-    oh, ow = (H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1
-    xp = F.pad(x, (padding, padding, padding, padding))
-    # Window offset (i, j): the pixel each output position reads there, (B, C, OH, OW); all kH * kW of them.
-    shifted = [xp[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
-               for i in range(kh) for j in range(kw)]
+    O, C, kh, kw = weight.shape
+    shifted = _shifted_slices(x, kh, kw, stride, padding)
+    B, _, oh, ow = shifted[0].shape
     cols = ms.reshape(ms.stack(shifted, axis=2), (B, C * kh * kw, oh * ow))  # rows ordered (c, i, j)
     y = ms.matmul(ms.reshape(weight, (O, C * kh * kw)), cols)  # (O, K) @ (B, K, L) -> (B, O, L)
     return ms.reshape(y, (B, O, oh, ow)) + ms.reshape(bias, (1, O, 1, 1))
@@ -52,12 +57,9 @@ def conv2d_flipping_the_kernel(x, weight, bias, stride=1, padding=0):
 
 def conv2d_columns_by_offset_first(x, weight, bias, stride=1, padding=0):
     """Orders the columns' rows (i, j, c) while the weight is flattened (c, i, j)."""
-    B, C, H, W = x.shape
-    O, _, kh, kw = weight.shape
-    oh, ow = (H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1
-    xp = F.pad(x, (padding, padding, padding, padding))
-    shifted = [xp[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
-               for i in range(kh) for j in range(kw)]
+    O, C, kh, kw = weight.shape
+    shifted = _shifted_slices(x, kh, kw, stride, padding)
+    B, _, oh, ow = shifted[0].shape
     cols = ms.reshape(ms.stack(shifted, axis=1), (B, kh * kw * C, oh * ow))
     y = ms.matmul(ms.reshape(weight, (O, C * kh * kw)), cols)
     return ms.reshape(y, (B, O, oh, ow)) + ms.reshape(bias, (1, O, 1, 1))
