@@ -446,7 +446,8 @@ assert whole["show, attend and tell"]["valid"] > whole["show and tell"]["valid"]
 
 # %%
 def pair_named(captions, scenes, held):
-    """Share of the objects whose pair is held out (``held``) or not, whose "colour shape" the caption writes."""
+    """Of the objects whose colour-shape pair is held out (``held=True``) or seen, the share whose caption
+    writes "<colour> <shape>"."""
     hits = [any(words[i:i + 2] == [o.colour, o.shape] for i in range(len(words) - 1))
             for words, scene in zip(captions, scenes) for o in scene.objects
             if ((o.colour, o.shape) in HELD_OUT_PAIRS) == held]
