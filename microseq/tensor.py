@@ -701,8 +701,8 @@ def record(op: str, data: np.ndarray, inputs: tuple, backward, reduces_broadcast
     inputs : tuple of Tensor
         The op's tensor inputs, in the order ``backward`` returns their gradients.
     backward : callable
-        ``backward(g, *input_values, out) -> tuple`` of gradients (None where an input gets none), or
-        ``backward(g)`` for a rule that reads no values. Written in the NumPy API on its arguments (arrays in a
+        ``backward(g, *input_values, out) -> tuple`` of gradients (None where an input gets none); a rule that
+        reads none of the values takes ``(g, *_)``. Written in the NumPy API on its arguments (arrays in a
         first-order backward, Tensors under ``create_graph``), closing over constants only; see
         :class:`microseq.autograd.Node`.
     reduces_broadcast : bool

@@ -85,7 +85,7 @@ def gather(a, dim: int, index) -> Tensor:
     where = _along(index, dim)
     shape = a.shape
     return record(
-        "gather", a.data[where], (a,), lambda g: (_scatter_add(np.zeros(shape, g.dtype), dim, index, g),)
+        "gather", a.data[where], (a,), lambda g, *_: (_scatter_add(np.zeros(shape, g.dtype), dim, index, g),)
     )
 
 
@@ -120,7 +120,7 @@ def scatter_add(a, dim: int, index, src) -> Tensor:
     y = a.data.copy()
     np.add.at(y, where, src.data[used])
     src_shape = src.shape
-    return record("scatter_add", y, (a, src), lambda g: (g, _pad_to(_gather(g, dim, index), src_shape)))
+    return record("scatter_add", y, (a, src), lambda g, *_: (g, _pad_to(_gather(g, dim, index), src_shape)))
 
 
 _scatter_add = follows_args(scatter_add)
@@ -143,13 +143,13 @@ def scatter(a, dim: int, index, src=None, value=None) -> Tensor:
     y = a.data.copy()
     if value is not None:
         y[where] = value
-        return record("scatter", y, (a,), lambda g: (np.where(written, 0, g),))
+        return record("scatter", y, (a,), lambda g, *_: (np.where(written, 0, g),))
     src = as_tensor(src)
     _fit_source("scatter", src, index)
     y[where] = src.data[tuple(slice(0, n) for n in index.shape)]
     src_shape = src.shape
     return record(
-        "scatter", y, (a, src), lambda g: (np.where(written, 0, g), _pad_to(_gather(g, dim, index), src_shape))
+        "scatter", y, (a, src), lambda g, *_: (np.where(written, 0, g), _pad_to(_gather(g, dim, index), src_shape))
     )
 
 
@@ -177,7 +177,7 @@ def index_select(a, dim: int, index) -> Tensor:
     shape = a.shape
     y = np.take(a.data, index, axis=dim)
     return record(
-        "index_select", y, (a,), lambda g: (_index_add(np.zeros(shape, g.dtype), dim, index, g),)
+        "index_select", y, (a,), lambda g, *_: (_index_add(np.zeros(shape, g.dtype), dim, index, g),)
     )
 
 
@@ -199,7 +199,7 @@ def index_add(a, dim: int, index, source, alpha=1) -> Tensor:
         )
     y = a.data.copy()
     np.add.at(y, (slice(None),) * dim + (index,), source.data * alpha if alpha != 1 else source.data)
-    return record("index_add", y, (a, source), lambda g: (g, _index_select(g, dim, index) * alpha))
+    return record("index_add", y, (a, source), lambda g, *_: (g, _index_select(g, dim, index) * alpha))
 
 
 _index_add = follows_args(index_add)

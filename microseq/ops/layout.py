@@ -67,7 +67,7 @@ def _pad_constant(a: Tensor, widths, value) -> Tensor:
     """Constant padding by non-negative widths.  The gradient is the upstream gradient's middle part."""
     y = np.pad(a.data, widths, mode="constant", constant_values=value) if widths else a.data.copy()
     middle = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))
-    return record("pad", y, (a,), lambda g: (g[middle],))
+    return record("pad", y, (a,), lambda g, *_: (g[middle],))
 
 
 def _source_index(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
@@ -132,7 +132,7 @@ def flip(a, dims) -> Tensor:
     """Reverse the order along ``dims`` (a copy, as in PyTorch).  The gradient is flipped back."""
     a = as_tensor(a)
     axes = normalize_axes("flip", dims, a.ndim)
-    return record("flip", np.flip(a.data, axes).copy(), (a,), lambda g: (np.flip(g, axes),))
+    return record("flip", np.flip(a.data, axes).copy(), (a,), lambda g, *_: (np.flip(g, axes),))
 
 
 @implements(np.flip)
@@ -157,7 +157,7 @@ def roll(a, shifts, dims=None) -> Tensor:
     elif not isinstance(shifts, (int, np.integer)):
         raise ValueError(f"roll: without dims, shifts must be one int, got {shifts}")
     back = -shifts if isinstance(shifts, (int, np.integer)) else tuple(-s for s in shifts)
-    return record("roll", np.roll(a.data, shifts, axis=dims), (a,), lambda g: (np.roll(g, back, dims),))
+    return record("roll", np.roll(a.data, shifts, axis=dims), (a,), lambda g, *_: (np.roll(g, back, dims),))
 
 
 @implements(np.roll)
@@ -187,7 +187,7 @@ def repeat(a, *sizes) -> Tensor:
     interleaved = tuple(n for pair in zip(reps, padded) for n in pair)
     copies = tuple(range(0, 2 * len(reps), 2))
     y = np.tile(a.data, reps)
-    return record("repeat", y, (a,), lambda g: (g.reshape(interleaved).sum(axis=copies).reshape(source),))
+    return record("repeat", y, (a,), lambda g, *_: (g.reshape(interleaved).sum(axis=copies).reshape(source),))
 
 
 def tile(a, dims) -> Tensor:
@@ -223,7 +223,7 @@ def _triangle(op: str, a, diagonal: int, lower: bool) -> Tensor:
     rows, cols = a.shape[-2:]
     keep = np.tri(rows, cols, diagonal, dtype=bool) if lower else ~np.tri(rows, cols, diagonal - 1, dtype=bool)
     y = np.where(keep, a.data, np.zeros((), a.dtype))
-    return record(op, y, (a,), lambda g: (np.where(keep, g, 0),))
+    return record(op, y, (a,), lambda g, *_: (np.where(keep, g, 0),))
 
 
 def tril(a, diagonal: int = 0) -> Tensor:

@@ -122,7 +122,7 @@ def nll_loss(log_probs, target, weight=None, ignore_index: int = -100, reduction
     value, factor = _reduce_per_item(per_item, w, reduction, target_shape)
     shape, flat_shape = log_probs.shape, flat.shape
 
-    def backward(g):  # -w[t] at each target's score, 0 elsewhere
+    def backward(g, *_):  # -w[t] at each target's score, 0 elsewhere
         scale = g.reshape(-1) if factor is None else g * factor
         return (_restore_layout(index_put(-w * scale, (rows, safe_t), flat_shape), shape),)
 

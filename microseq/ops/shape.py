@@ -28,7 +28,7 @@ def reshape(a, shape) -> Tensor:
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into {shape}") from None
     source = a.shape
-    return record("reshape", y, (a,), lambda g: (g.reshape(source),), view_of=a)
+    return record("reshape", y, (a,), lambda g, *_: (g.reshape(source),), view_of=a)
 
 
 @implements(np.transpose)
@@ -43,7 +43,7 @@ def transpose(a, axes=None) -> Tensor:
         error = RuntimeError if in_range else IndexError  # PyTorch's types: a wrong count or a repeat; a bad dim
         raise error(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
     inverse = tuple(np.argsort([i % a.ndim for i in axes]))
-    return record("transpose", a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),), view_of=a)
+    return record("transpose", a.data.transpose(axes), (a,), lambda g, *_: (g.transpose(inverse),), view_of=a)
 
 
 @implements(np.swapaxes)
@@ -109,7 +109,7 @@ def broadcast_to(a, shape) -> Tensor:
         y = np.broadcast_to(a.data, shape)
     except ValueError:
         raise ValueError(f"broadcast_to: a tensor of shape {a.shape} does not broadcast to {shape}") from None
-    return record("broadcast_to", y, (a,), lambda g: (g,), reduces_broadcast=True, view_of=a)
+    return record("broadcast_to", y, (a,), lambda g, *_: (g,), reduces_broadcast=True, view_of=a)
 
 
 def _index_part(part):
@@ -179,7 +179,7 @@ def index_put(values, index, shape: tuple):
     if not isinstance(values, Tensor):
         return _put(values, basic, advanced, shape)
     y = _put(values.data, basic, advanced, shape)
-    return record("index_put", y, (values,), lambda g: (_take(g, basic, advanced),))
+    return record("index_put", y, (values,), lambda g, *_: (_take(g, basic, advanced),))
 
 
 def _put(values: np.ndarray, basic, advanced, shape: tuple) -> np.ndarray:
@@ -206,7 +206,7 @@ def getitem(a, index) -> Tensor:
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {a.shape})") from None
     shape, view_of = a.shape, a if advanced is None else None
-    return record("getitem", np.asarray(y), (a,), lambda g: (index_put(g, index, shape),), view_of=view_of)
+    return record("getitem", np.asarray(y), (a,), lambda g, *_: (index_put(g, index, shape),), view_of=view_of)
 
 
 @implements(np.concatenate)
@@ -221,7 +221,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
         shapes = ", ".join(str(t.shape) for t in tensors)
         raise ValueError(f"concatenate: shapes {shapes} cannot be joined along axis {axis}") from None
     ends = np.cumsum([t.shape[axis] for t in tensors])[:-1]
-    return record("concatenate", y, tensors, lambda g: tuple(np.split(g, ends, axis=axis)))
+    return record("concatenate", y, tensors, lambda g, *_: tuple(np.split(g, ends, axis=axis)))
 
 
 @implements(np.split)
@@ -253,7 +253,7 @@ def stack(tensors, axis: int = 0) -> Tensor:
         y = np.stack([t.data for t in tensors], axis=axis)
     except np.exceptions.AxisError:
         raise ValueError(f"stack: axis {axis} is out of range for {tensors[0].ndim + 1} dimensions") from None
-    return record("stack", y, tensors, lambda g: tuple(np.moveaxis(g, axis, 0)))  # one piece per input
+    return record("stack", y, tensors, lambda g, *_: tuple(np.moveaxis(g, axis, 0)))  # one piece per input
 
 
 def _slice_along(a: Tensor, axis: int, start: int, stop: int) -> Tensor:
