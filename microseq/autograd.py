@@ -153,8 +153,8 @@ class Node:
         tape, is worked out from its parameter names only when asked (:meth:`saved_arrays`).
     seq : int
         Position on the tape; later ops have larger numbers.
-    out_shape, out_dtype
-        Shape and dtype of the op's output, to check the incoming gradient.
+    out_shape : tuple
+        Shape of the op's output, for the printed tape.
     reduces_broadcast : bool
         True for ops that broadcast their inputs; their input gradients are summed back to the input shapes.
     """
@@ -166,7 +166,6 @@ class Node:
         "seq",
         "versions",
         "out_shape",
-        "out_dtype",
         "reduces_broadcast",
         "retained_output",
         "mutated_after_save",
@@ -192,7 +191,6 @@ class Node:
             self.versions = [t._version.value for t in inputs]
         self.seq = _next_seq()
         self.out_shape = out.shape
-        self.out_dtype = out.dtype
         self.reduces_broadcast = reduces_broadcast
         self.retained_output = None
         self.mutated_after_save = None
