@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import ShapeError
 from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor
 
 
@@ -88,9 +89,9 @@ def pair(a, b, floating: bool = False) -> tuple[Tensor, Tensor]:
     return _in_dtype(a, dtype), _in_dtype(b, dtype)
 
 
-def broadcast_error(op: str, *tensors) -> ValueError:
+def broadcast_error(op: str, *tensors) -> ShapeError:
     shapes = " and ".join(str(t.shape) for t in tensors)
-    return ValueError(f"{op}: shapes {shapes} do not broadcast")
+    return ShapeError(f"{op}: shapes {shapes} do not broadcast")
 
 
 def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:

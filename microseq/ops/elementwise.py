@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_broadcasts_to
+from .._checks import ShapeError, check_broadcasts_to
 from ..tensor import Tensor, array_of, as_tensor, implements, record
 from ._util import broadcast_error, pair
 
@@ -205,7 +205,7 @@ def where(condition, a, b) -> Tensor:
     try:
         y = np.where(cond, a.data, b.data)
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"where: shapes {cond.shape} (condition), {a.shape} and {b.shape} do not broadcast"
         ) from None
     return record(

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import ShapeError
 from ..tensor import Tensor, array_of, as_tensor, record
 from ._in_rules import follows_args
 from ._util import normalize_axis
@@ -63,7 +64,7 @@ def _gather_checks(op: str, a: Tensor, dim, index) -> tuple[int, np.ndarray]:
     if index.ndim != a.ndim or any(
         i > n for d, (i, n) in enumerate(zip(index.shape, a.shape)) if d != dim
     ):
-        raise ValueError(
+        raise ShapeError(
             f"{op}: index of shape {index.shape} must have {a.ndim} dimensions and be no larger than the "
             f"tensor's shape {a.shape} outside dimension {dim}"
         )
@@ -91,7 +92,7 @@ def gather(a, dim: int, index) -> Tensor:
 
 def _fit_source(op: str, source: Tensor, index: np.ndarray) -> None:
     if source.ndim != index.ndim or any(s < i for s, i in zip(source.shape, index.shape)):
-        raise ValueError(
+        raise ShapeError(
             f"{op}: src of shape {source.shape} must have {index.ndim} dimensions and be at least as large as "
             f"the index's shape {index.shape}"
         )
@@ -194,7 +195,7 @@ def index_add(a, dim: int, index, source, alpha=1) -> Tensor:
     dim, index = _vector_index("index_add", a, dim, index)
     expected = a.shape[:dim] + (len(index),) + a.shape[dim + 1 :]
     if source.shape != expected:
-        raise ValueError(
+        raise ShapeError(
             f"index_add: source has shape {source.shape}, expected {expected} for index of length {len(index)}"
         )
     y = a.data.copy()
@@ -213,7 +214,7 @@ def take_along_dim(a, indices, dim=None) -> Tensor:
     if dim is None:
         return gather(a.reshape(-1), 0, indices.reshape(-1))
     if indices.ndim != a.ndim:
-        raise ValueError(
+        raise ShapeError(
             f"take_along_dim: indices of shape {indices.shape} need {a.ndim} dimensions like the tensor {a.shape}"
         )
     dim = normalize_axis("take_along_dim", dim, a.ndim)
@@ -221,7 +222,7 @@ def take_along_dim(a, indices, dim=None) -> Tensor:
     try:
         common = np.broadcast_shapes(tuple(outside), tuple(1 if d == dim else n for d, n in enumerate(indices.shape)))
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"take_along_dim: shapes {a.shape} and {indices.shape} do not broadcast outside dim {dim}"
         ) from None
     a = broadcast_to(a, tuple(a.shape[d] if d == dim else n for d, n in enumerate(common)))

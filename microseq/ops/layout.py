@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import ShapeError
 from ..tensor import Tensor, array_of, as_tensor, implements, record
 from ._util import normalize_axes, normalize_axis
 from .indexing import index_select
@@ -44,7 +45,7 @@ def expand(a, *sizes) -> Tensor:
     sizes = _sizes(sizes)
     lead = len(sizes) - a.ndim
     if lead < 0:
-        raise ValueError(f"expand: {len(sizes)} sizes {sizes} given for a tensor with {a.ndim} dimensions {a.shape}")
+        raise ShapeError(f"expand: {len(sizes)} sizes {sizes} given for a tensor with {a.ndim} dimensions {a.shape}")
     if any(s == -1 for s in sizes[:lead]):
         raise ValueError(f"expand: -1 is not allowed for the new leading dimensions in {sizes}")
     shape = sizes[:lead] + tuple(n if s == -1 else s for s, n in zip(sizes[lead:], a.shape))
@@ -280,7 +281,7 @@ def unflatten(a, dim: int, sizes) -> Tensor:
     if sizes.count(-1) > 1 or (-1 not in sizes and known != a.shape[dim]) or (
         -1 in sizes and (known == 0 or a.shape[dim] % known)
     ):
-        raise ValueError(f"unflatten: sizes {sizes} do not multiply to dimension {dim}'s size {a.shape[dim]}")
+        raise ShapeError(f"unflatten: sizes {sizes} do not multiply to dimension {dim}'s size {a.shape[dim]}")
     sizes = tuple(a.shape[dim] // known if s == -1 else s for s in sizes)
     return reshape(a, a.shape[:dim] + sizes + a.shape[dim + 1 :])
 

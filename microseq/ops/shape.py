@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import ShapeError
 from ..tensor import Tensor, as_tensor, implements, record
 from ._util import normalize_axes, normalize_axis
 
@@ -26,7 +27,7 @@ def reshape(a, shape) -> Tensor:
     try:
         y = a.data.reshape(shape)
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into {shape}") from None
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into {shape}") from None
     source = a.shape
     return record("reshape", y, (a,), lambda g, *_: (g.reshape(source),), view_of=a)
 
@@ -108,7 +109,7 @@ def broadcast_to(a, shape) -> Tensor:
     try:
         y = np.broadcast_to(a.data, shape)
     except ValueError:
-        raise ValueError(f"broadcast_to: a tensor of shape {a.shape} does not broadcast to {shape}") from None
+        raise ShapeError(f"broadcast_to: a tensor of shape {a.shape} does not broadcast to {shape}") from None
     return record("broadcast_to", y, (a,), lambda g, *_: (g,), reduces_broadcast=True, view_of=a)
 
 
@@ -219,7 +220,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
         y = np.concatenate([t.data for t in tensors], axis=axis)
     except (ValueError, np.exceptions.AxisError):
         shapes = ", ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"concatenate: shapes {shapes} cannot be joined along axis {axis}") from None
+        raise ShapeError(f"concatenate: shapes {shapes} cannot be joined along axis {axis}") from None
     ends = np.cumsum([t.shape[axis] for t in tensors])[:-1]
     return record("concatenate", y, tensors, lambda g, *_: tuple(np.split(g, ends, axis=axis)))
 
@@ -234,7 +235,7 @@ def _numpy_split(a, indices_or_sections, axis: int = 0) -> list[Tensor]:
     if isinstance(indices_or_sections, (int, np.integer)):
         parts = int(indices_or_sections)
         if parts <= 0 or length % parts:
-            raise ValueError(f"split: {parts} equal parts do not divide an axis of length {length}")
+            raise ShapeError(f"split: {parts} equal parts do not divide an axis of length {length}")
         indices_or_sections = [length // parts * i for i in range(1, parts)]
     bounds = [0, *(int(i) for i in indices_or_sections), None]
     return [_slice_along(a, axis, start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
@@ -248,7 +249,7 @@ def stack(tensors, axis: int = 0) -> Tensor:
         raise ValueError("stack: needs at least one tensor")
     if len({t.shape for t in tensors}) != 1:
         shapes = ", ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"stack: all tensors must have the same shape, got {shapes}")
+        raise ShapeError(f"stack: all tensors must have the same shape, got {shapes}")
     try:
         y = np.stack([t.data for t in tensors], axis=axis)
     except np.exceptions.AxisError:
@@ -278,7 +279,7 @@ def split(a, split_size_or_sections, axis: int = 0) -> list[Tensor]:
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != length:
-            raise ValueError(f"split: sections {sizes} add up to {sum(sizes)}, but axis {axis} has length {length}")
+            raise ShapeError(f"split: sections {sizes} add up to {sum(sizes)}, but axis {axis} has length {length}")
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     return [_slice_along(a, axis, int(starts[i]), int(starts[i + 1])) for i in range(len(sizes))]
 
