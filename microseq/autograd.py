@@ -289,8 +289,8 @@ _by_seq = attrgetter("seq")
 
 def _nodes_to_replay(roots) -> list[Node]:
     """Every node the ``roots`` depend on (themselves included), latest first: the tape read backwards."""
-    stack = list(roots)
-    found = set(stack)
+    found = set(roots)
+    stack = list(found)
     while stack:
         node = stack.pop()
         if node.inputs is None:  # freed by an earlier backward; reported when replayed
@@ -317,6 +317,8 @@ def _upstream(caller: str, output, grad, create_graph: bool):
     checked against the output's shape; an array, or a Tensor when ``create_graph`` (a Tensor given as
     ``grad`` then keeps its history)."""
     data = output.data
+    if type(grad) is np.ndarray and grad.dtype is data.dtype and grad.shape == data.shape and not create_graph:
+        return grad  # the common case, kept fast
     if grad is None:
         if data.size != 1:
             raise RuntimeError(
@@ -430,11 +432,12 @@ def backward(root, grad=None, retain_graph: bool | None = None, create_graph: bo
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no recorded history")
     grad = _upstream("backward", root, grad, create_graph)
-    if root._node is None:  # a leaf: its gradient is the upstream gradient itself
+    node = root._node
+    if node is None:  # a leaf: its gradient is the upstream gradient itself
         _accumulate_into_grad(root, grad)
         return
     retain = create_graph if retain_graph is None else retain_graph
-    _replay(_nodes_to_replay((root._node,)), {root._node: grad}, _accumulate_into_grad, create_graph, retain)
+    _replay(_nodes_to_replay((node,)), {node: grad}, _accumulate_into_grad, create_graph, retain)
 
 
 def _as_tuple(value) -> tuple:

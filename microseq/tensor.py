@@ -176,13 +176,10 @@ class Tensor:
         return NotImplemented
 
     # -- autograd -------------------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
-        """Accumulate the gradient of this tensor into ``.grad`` of every leaf it depends on.
-
-        With ``create_graph=True`` the backward pass is recorded and ``.grad`` is a Tensor that can be
-        differentiated again. See :func:`microseq.autograd.backward`.
-        """
-        autograd.backward(self, grad, retain_graph, create_graph)
+    #: ``t.backward(grad=None, retain_graph=None, create_graph=False)`` accumulates the gradient of ``t`` into
+    #: ``.grad`` of every leaf it depends on: :func:`microseq.autograd.backward` with ``t`` as the root (the
+    #: function itself rather than a method that calls it: one Python call less per backward).
+    backward = autograd.backward
 
     def detach(self) -> "Tensor":
         """The same values, cut from the tape (shares memory, like PyTorch)."""
