@@ -686,6 +686,20 @@ def _unwrap_index(index):
     return index
 
 
+def constant(data: np.ndarray) -> Tensor:
+    """A tensor that requires no grad around ``data``, an ndarray of a real dtype taken as it is: what an op
+    makes of a Python number next to a tensor, without the checks of ``Tensor(data)`` (0.41 instead of 0.67 us,
+    for ops such as ``1 - z`` that a recurrent cell runs at every step)."""
+    out = Tensor.__new__(Tensor)
+    out.data = data
+    out.requires_grad = False
+    out.grad = None
+    out._node = None
+    out._version = VersionCounter()
+    out._base = None
+    return out
+
+
 def record(op: str, data: np.ndarray, inputs: tuple, backward, reduces_broadcast: bool = False, view_of=None) -> Tensor:
     """Wrap an op's result in a Tensor and, if any input needs a gradient, put the op on the tape.
 

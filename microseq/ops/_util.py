@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import ShapeError
-from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor
+from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor, constant
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < floating, as PyTorch orders them
@@ -80,9 +80,9 @@ def pair(a, b, floating: bool = False) -> tuple[Tensor, Tensor]:
             if b.data.dtype is dtype and (not floating or dtype.kind == "f"):
                 return a, b
         elif type(b) in _PYTHON_NUMBERS and dtype.kind == "f":
-            return a, Tensor(np.asarray(b, dtype))
+            return a, constant(np.asarray(b, dtype))
     elif type(a) in _PYTHON_NUMBERS and isinstance(b, Tensor) and b.data.dtype.kind == "f":
-        return Tensor(np.asarray(a, b.data.dtype)), b
+        return constant(np.asarray(a, b.data.dtype)), b
     dtype = result_type(a, b)
     if floating and dtype.kind != "f":
         dtype = np.dtype(DEFAULT_FLOAT)
