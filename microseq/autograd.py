@@ -289,8 +289,8 @@ _by_seq = attrgetter("seq")
 
 def _nodes_to_replay(roots) -> list[Node]:
     """Every node the ``roots`` depend on (themselves included), latest first: the tape read backwards."""
-    found = set(roots)
-    stack = list(found)
+    stack = list(roots)
+    found = set(stack)
     while stack:
         node = stack.pop()
         if node.inputs is None:  # freed by an earlier backward; reported when replayed
@@ -391,7 +391,10 @@ def _replay(nodes, pending: dict, on_leaf, create_graph: bool, retain_graph: boo
         elif node in captured:
             captured[node] = grad_out
         try:
-            input_grads = _rule_on_tensors(node, grad_out) if create_graph else node.backward(grad_out, *node.saved)
+            if create_graph:
+                input_grads = _rule_on_tensors(node, grad_out)
+            else:  # ((g,) + saved builds one tuple, where (g, *saved) grows a list and copies it: ~20 ns per node)
+                input_grads = node.backward(*((grad_out,) + node.saved))
         except TypeError as error:
             _check_signature(node, error)
             raise
