@@ -55,7 +55,7 @@ def _scatter_to_arg(g, arg: np.ndarray, window: Window):
     (and the gather's is this scatter: each is the other's adjoint)."""
     if isinstance(g, Tensor):
         y = _scatter_to_arg(g.data, arg, window)
-        return record("max_pool2d_scatter", y, (g,), lambda gg: (_gather_at_arg(gg, arg, window),))
+        return record("max_pool2d_scatter", y, (g,), lambda gg, *_: (_gather_at_arg(gg, arg, window),))
     from ..kernels.pool import scatter_to_arg  # here, so that importing the ops loads no numba
 
     image = np.zeros(g.shape[:2] + window.padded, dtype=g.dtype)
@@ -69,7 +69,7 @@ def _gather_at_arg(x, arg: np.ndarray, window: Window):
     """``x`` (B, C, H, W) read at each window's arg-max: (B, C, OH, OW); the adjoint of :func:`_scatter_to_arg`."""
     if isinstance(x, Tensor):
         return record("max_pool2d_gather", _gather_at_arg(x.data, arg, window), (x,),
-                      lambda gg: (_scatter_to_arg(gg, arg, window),))
+                      lambda gg, *_: (_scatter_to_arg(gg, arg, window),))
     B, C = x.shape[:2]
     padded = pad_image(x, window).reshape(B, C, -1) if B * C else np.zeros((B, C, 1), x.dtype)
     return np.take_along_axis(padded, arg.reshape(B, C, -1), axis=2).reshape(arg.shape)
