@@ -287,9 +287,9 @@ def _fit_gradient(node: Node, position: int, grad, tensor):
 _by_seq = attrgetter("seq")
 
 
-def _nodes_to_replay(roots) -> list[Node]:
-    """Every node the ``roots`` depend on (themselves included), latest first: the tape read backwards."""
-    stack = list(roots)
+def _nodes_to_replay(stack: list) -> list[Node]:
+    """Every node the nodes in ``stack`` depend on (themselves included), latest first: the tape read backwards.
+    ``stack`` is a new list of nodes, used up by the walk."""
     found = set(stack)
     while stack:
         node = stack.pop()
@@ -440,7 +440,7 @@ def backward(root, grad=None, retain_graph: bool | None = None, create_graph: bo
         _accumulate_into_grad(root, grad)
         return
     retain = create_graph if retain_graph is None else retain_graph
-    _replay(_nodes_to_replay((node,)), {node: grad}, _accumulate_into_grad, create_graph, retain)
+    _replay(_nodes_to_replay([node]), {node: grad}, _accumulate_into_grad, create_graph, retain)
 
 
 def _as_tuple(value) -> tuple:
@@ -513,7 +513,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
         else:
             previous = pending.get(output._node)
             pending[output._node] = g if previous is None else previous + g
-    nodes = _nodes_leading_to(_nodes_to_replay(pending), set(leaf_grads), set(captured))
+    nodes = _nodes_leading_to(_nodes_to_replay(list(pending)), set(leaf_grads), set(captured))
     _replay(nodes, pending, on_leaf, create_graph, create_graph if retain_graph is None else retain_graph, captured)
 
     results = []
@@ -577,4 +577,4 @@ def tape_of(tensor) -> Tape:
     """
     if tensor._node is None:
         return Tape()
-    return Tape(reversed(_nodes_to_replay((tensor._node,))))
+    return Tape(reversed(_nodes_to_replay([tensor._node])))
