@@ -11,6 +11,7 @@ The subpackages (``ms.nn``, ``ms.optim``, ``ms.data``, ...) load on first use, a
 """
 
 from . import ops
+from ._checks import ShapeError
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tape_of
 from .func import grad, hessian, hvp, jacobian, value_and_grad, vjp
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck

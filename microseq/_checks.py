@@ -13,6 +13,12 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # what the layers a
 NONLINEARITIES = ("tanh", "relu")  # of an Elman RNN
 
 
+class ShapeError(RuntimeError, ValueError):
+    """Operands whose shapes do not fit together: shapes that do not broadcast, a reshape to another number of
+    elements, tensors that do not stack. A ``RuntimeError``, as PyTorch raises for these, and a ``ValueError``,
+    as microseq raised before (``except ValueError`` still catches it, as the command line does)."""
+
+
 def check_float_dtype(caller: str, dtype) -> np.dtype:
     """``dtype`` as a NumPy dtype if it is float32 or float64; a TypeError naming it otherwise."""
     try:
@@ -33,7 +39,7 @@ def check_nonlinearity(caller: str, nonlinearity) -> None:
 
 
 def check_broadcasts_to(caller: str, name: str, shape: tuple, target: tuple, target_name: str = "") -> None:
-    """A ValueError unless an array of ``shape`` broadcasts to ``target`` without growing it (as a mask or a
+    """A :class:`ShapeError` unless an array of ``shape`` broadcasts to ``target`` without growing it (as a mask or a
     weight must fit the array it applies to), e.g. ``masked_fill: mask of shape (3, 3) does not broadcast to
     (2, 3)``; ``target_name`` (such as ``"the logits' shape "``) goes before the target shape."""
     try:
@@ -41,4 +47,4 @@ def check_broadcasts_to(caller: str, name: str, shape: tuple, target: tuple, tar
     except ValueError:
         fits = False
     if not fits:
-        raise ValueError(f"{caller}: {name} of shape {tuple(shape)} does not broadcast to {target_name}{tuple(target)}")
+        raise ShapeError(f"{caller}: {name} of shape {tuple(shape)} does not broadcast to {target_name}{tuple(target)}")

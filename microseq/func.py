@@ -311,7 +311,11 @@ def jacobian(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
     Notes
     -----
     Costs one backward pass per output element (the graph of ``f`` is recorded once and kept), so it suits
-    small outputs; for a Hessian-vector product use :func:`hvp`, which never forms a matrix.
+    small outputs; for a Hessian-vector product use :func:`hvp`, which never forms a matrix. It is not
+    vectorised: a rule is written for one upstream gradient of its output's shape (``reshape``, ``sum``,
+    ``transpose``, indexing and the broadcast reduction read that shape literally), so pushing all the rows
+    through one backward pass, as ``torch.func.jacrev`` does with ``vmap``, would need every rule to accept a
+    leading batch axis.
 
     Examples
     --------

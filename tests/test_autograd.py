@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import microseq as ms
+from microseq.tensor import record
 
 
 def leaf(*values):
@@ -192,6 +193,27 @@ def test_in_place_change_of_an_array_that_was_not_saved_is_fine():
     b.add_(1.0)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, [1.0, 1.0])
+
+
+def test_a_rule_counts_as_saved_only_the_values_it_names():
+    x = ms.Tensor(np.ones(3), requires_grad=True)  # 24 bytes; each output below is 24 bytes too
+    rules = {
+        "nothing": (lambda g, *_: (g,), 0),
+        "input": (lambda g, x, _y: (g * x,), 24),
+        "output": (lambda g, _x, y: (g * y,), 24),
+        "all": (lambda g, *values: (g * values[0],), 48),
+    }
+    for op, (rule, saved) in rules.items():
+        y = record(op, x.data * 2, (x,), rule)
+        assert y._node.saved_bytes() == saved, op
+        y.backward(np.ones(3))
+
+
+def test_a_rule_of_g_alone_is_refused_with_the_op_and_the_fix():
+    x = leaf(1.0, 2.0)
+    y = record("double", 2 * x.data, (x,), lambda g: (2 * g,))
+    with pytest.raises(TypeError, match=r"double: its backward rule takes g alone.*lambda g, \*_"):
+        y.sum().backward()
 
 
 # -- retain_grad and the printed tape -------------------------------------------------------------------------

@@ -21,13 +21,13 @@ def cube_with_wrong_rule(x):
 
 def reverse_with_wrong_rule(x):
     """Reverses a vector but sends the gradient back un-reversed: right for .sum(), wrong for anything else."""
-    return record("reverse", x.data[::-1].copy(), (x,), lambda g: (g,))
+    return record("reverse", x.data[::-1].copy(), (x,), lambda g, *_: (g,))
 
 
 def wrong_at_one_element(x):
     """2x, whose backward is off at element (1, 2) only."""
 
-    def backward(g):
+    def backward(g, *_):
         grad = 2 * g
         grad[1, 2] += 0.5
         return (grad,)
@@ -108,7 +108,7 @@ def test_check_gradients_catches_a_backward_that_mutates_an_input():
     def square_with_destructive_backward(x):
         data = x.data
 
-        def backward(g):
+        def backward(g, *_):
             data[...] = 0.0
             return (2 * g,)
 

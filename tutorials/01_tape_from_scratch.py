@@ -109,9 +109,9 @@ assert [node.saved_bytes() for node in tape] == [16, 8, 16, 0]  # two float64s, 
 # $$ \frac{\partial f}{\partial x} \mathrel{+}= g \cdot b, \qquad \frac{\partial f}{\partial b} = g \cdot x .$$
 #
 # A rule is called as `backward(g, *input_values, output_value)`: `mul`'s rule is
-# `lambda g, x, w, _y: (g * w, g * x)` (a parameter named `_...` is one the rule does not read, so the node need
-# not save it). Calling a node with $g$ runs its `backward` on the values it saved. The `mul` that made `c` is
-# the third entry:
+# `lambda g, x, w, _y: (g * w, g * x)` (a parameter named `_...` is one the rule does not read, so the printed
+# tape does not count it as saved). Calling a node with $g$ runs its `backward` on the values it saved. The
+# `mul` that made `c` is the third entry:
 
 # %%
 mul_node = tape[2]

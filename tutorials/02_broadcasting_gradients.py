@@ -219,8 +219,8 @@ assert updated.shape != bias.shape
 # own, the way every microseq op is written: `record(name, value, inputs, rule)` computes the value with
 # NumPy and puts the op on the tape with its backward rule. The rule is called as
 # `rule(g, *input_values, output_value)` and returns one gradient per input; a parameter whose name starts
-# with `_` is one the rule does not read (so the tape does not keep it alive). Addition's rule reads nothing
-# but `g`. We forget to declare that the op broadcasts:
+# with `_` is one the rule does not read (so the printed tape does not count it as saved). Addition's rule
+# reads nothing but `g`. We forget to declare that the op broadcasts:
 
 
 # %%

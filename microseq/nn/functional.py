@@ -56,7 +56,7 @@ def embedding(indices, weight, padding_idx: int | None = None) -> Tensor:
     shape = weight.shape
     counted = None if padding_idx is None else (index != padding_idx % vocab)[..., None]  # padding: no gradient
 
-    def backward(g):
+    def backward(g, *_):
         g = g if counted is None else g * counted
         return (index_put(g.reshape(-1, shape[1]), index.reshape(-1), shape),)
 

@@ -80,7 +80,7 @@ def fused_directions(kernel: str, x: Tensor, directions: list, lengths=None, **o
 
     count = len(directions)
 
-    def backward_rule(g):
+    def backward_rule(g, *_):
         if isinstance(g, Tensor):  # a create_graph backward: the kernels compute first-order gradients only
             raise RuntimeError(f"{op}: the fused kernels have no second derivative; build the layer with fused=False")
         blocks = [g[k * rows:(k + 1) * rows] for k in range(count)]

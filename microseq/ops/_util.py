@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor
+from .._checks import ShapeError
+from ..tensor import DEFAULT_FLOAT, Tensor, as_tensor, constant
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < floating, as PyTorch orders them
 _WEAK_DTYPE = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: np.dtype(DEFAULT_FLOAT)}
+_PYTHON_NUMBERS = (bool, int, float)
 
 
 def _is_weak(value) -> bool:
@@ -70,25 +72,26 @@ def pair(a, b, floating: bool = False) -> tuple[Tensor, Tensor]:
 
     With ``floating``, an integer or boolean result dtype becomes the default float (``int / int`` is float32).
     """
-    a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
-    if a_is_tensor and b_is_tensor and a.data.dtype == b.data.dtype:
+    # The common cases first, kept fast (a model records thousands of binary ops): two tensors of one dtype
+    # (one dtype object: ``is`` costs 15 ns where ``==`` costs 40), and a Python number next to a float tensor.
+    if isinstance(a, Tensor):
         dtype = a.data.dtype
-        if not floating or dtype.kind == "f":
-            return a, b  # the common case, kept fast: nothing to convert
-    elif a_is_tensor and _is_weak(b) and a.dtype.kind == "f":
-        dtype = a.dtype
-    elif b_is_tensor and _is_weak(a) and b.dtype.kind == "f":
-        dtype = b.dtype
-    else:
-        dtype = result_type(a, b)
+        if isinstance(b, Tensor):
+            if b.data.dtype is dtype and (not floating or dtype.kind == "f"):
+                return a, b
+        elif type(b) in _PYTHON_NUMBERS and dtype.kind == "f":
+            return a, constant(np.asarray(b, dtype))
+    elif type(a) in _PYTHON_NUMBERS and isinstance(b, Tensor) and b.data.dtype.kind == "f":
+        return constant(np.asarray(a, b.data.dtype)), b
+    dtype = result_type(a, b)
     if floating and dtype.kind != "f":
         dtype = np.dtype(DEFAULT_FLOAT)
     return _in_dtype(a, dtype), _in_dtype(b, dtype)
 
 
-def broadcast_error(op: str, *tensors) -> ValueError:
+def broadcast_error(op: str, *tensors) -> ShapeError:
     shapes = " and ".join(str(t.shape) for t in tensors)
-    return ValueError(f"{op}: shapes {shapes} do not broadcast")
+    return ShapeError(f"{op}: shapes {shapes} do not broadcast")
 
 
 def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:

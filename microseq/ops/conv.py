@@ -127,7 +127,7 @@ def im2col(x, window: Window):
     """
     if not isinstance(x, Tensor):
         return _im2col_array(x, window)
-    return record("im2col", _im2col_array(x.data, window), (x,), lambda g: (col2im(g, window),))
+    return record("im2col", _im2col_array(x.data, window), (x,), lambda g, *_: (col2im(g, window),))
 
 
 def col2im(cols, window: Window):
@@ -135,7 +135,7 @@ def col2im(cols, window: Window):
     (B, C, H, W) image it was read from (overlaps add up, the padding is dropped)."""
     if not isinstance(cols, Tensor):
         return _col2im_array(cols, window)
-    return record("col2im", _col2im_array(cols.data, window), (cols,), lambda g: (im2col(g, window),))
+    return record("col2im", _col2im_array(cols.data, window), (cols,), lambda g, *_: (im2col(g, window),))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -37,4 +37,4 @@ def dropout(a, p: float = 0.5, training: bool = True, generator: np.random.Gener
     keep = rng.random(a.shape) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = (keep * scale).astype(a.dtype)
-    return record("dropout", a.data * mask, (a,), lambda g: (g * mask,))
+    return record("dropout", a.data * mask, (a,), lambda g, *_: (g * mask,))

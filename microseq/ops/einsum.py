@@ -19,13 +19,14 @@ import string
 
 import numpy as np
 
+from .._checks import ShapeError
 from ..tensor import Tensor, as_tensor, implements, record
 
 __all__ = ["einsum"]
 
 
-def _error(equation: str, why: str) -> ValueError:
-    return ValueError(f"einsum: {why} in {equation!r}")
+def _error(equation: str, why: str, kind: type = ValueError) -> ValueError:
+    return kind(f"einsum: {why} in {equation!r}")
 
 
 def _expand_subscripts(equation: str, shapes: list[tuple]) -> tuple[list[str], str]:
@@ -44,7 +45,7 @@ def _expand_subscripts(equation: str, shapes: list[tuple]) -> tuple[list[str], s
     for term, shape in zip(terms, shapes):
         named = len(term.replace("...", ""))
         if ("..." not in term and named != len(shape)) or named > len(shape):
-            raise _error(equation, f"subscripts {term!r} do not fit an operand of shape {shape}")
+            raise _error(equation, f"subscripts {term!r} do not fit an operand of shape {shape}", ShapeError)
         covered.append(len(shape) - named if "..." in term else 0)
     width = max(covered, default=0)
     shared = [next(free) for _ in range(width)]
@@ -56,7 +57,7 @@ def _expand_subscripts(equation: str, shapes: list[tuple]) -> tuple[list[str], s
         for j, n in enumerate(dims, start=width - len(dims)):
             if n != 1:
                 if sizes[j] not in (1, n):
-                    raise _error(equation, f"the '...' axes of shapes {shapes} do not broadcast")
+                    raise _error(equation, f"the '...' axes of shapes {shapes} do not broadcast", ShapeError)
                 sizes[j] = n
     expanded = []
     for term, dims in zip(terms, ellipses):
@@ -94,7 +95,7 @@ def einsum(equation: str, *operands) -> Tensor:
     for term, t in zip(inputs, tensors):
         for letter, n in zip(term, t.shape):
             if sizes.setdefault(letter, n) != n:
-                raise _error(equation, f"letter {letter!r} stands for sizes {sizes[letter]} and {n}")
+                raise _error(equation, f"letter {letter!r} stands for sizes {sizes[letter]} and {n}", ShapeError)
     for letter in output:
         if letter not in sizes:
             raise _error(equation, f"output letter {letter!r} is in no operand")

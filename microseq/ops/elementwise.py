@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_broadcasts_to
+from .._checks import ShapeError, check_broadcasts_to
 from ..tensor import Tensor, array_of, as_tensor, implements, record
 from ._util import broadcast_error, pair
 
@@ -32,7 +32,7 @@ def add(a, b) -> Tensor:
         y = a.data + b.data
     except ValueError:
         raise broadcast_error("add", a, b) from None
-    return record("add", y, (a, b), lambda g: (g, g), reduces_broadcast=True)
+    return record("add", y, (a, b), lambda g, *_: (g, g), reduces_broadcast=True)
 
 
 @implements(np.subtract)
@@ -43,7 +43,7 @@ def sub(a, b) -> Tensor:
         y = a.data - b.data
     except ValueError:
         raise broadcast_error("sub", a, b) from None
-    return record("sub", y, (a, b), lambda g: (g, -g), reduces_broadcast=True)
+    return record("sub", y, (a, b), lambda g, *_: (g, -g), reduces_broadcast=True)
 
 
 @implements(np.multiply)
@@ -72,7 +72,7 @@ def div(a, b) -> Tensor:
 def neg(a) -> Tensor:
     """``-a``."""
     a = as_tensor(a)
-    return record("neg", -a.data, (a,), lambda g: (-g,))
+    return record("neg", -a.data, (a,), lambda g, *_: (-g,))
 
 
 @implements(np.power)
@@ -136,7 +136,7 @@ def abs(a) -> Tensor:
 def sign(a) -> Tensor:
     """-1, 0 or 1 as the sign of ``a``, and 0 for NaN (as ``torch.sign``).  dy/da = 0 everywhere, 0 included."""
     a = as_tensor(a)
-    return record("sign", np.nan_to_num(np.sign(a.data), nan=0), (a,), lambda g: (g * 0,))
+    return record("sign", np.nan_to_num(np.sign(a.data), nan=0), (a,), lambda g, *_: (g * 0,))
 
 
 @implements(np.tanh)
@@ -187,7 +187,7 @@ def clip(a, min=None, max=None) -> Tensor:
         inside &= x >= min
     if max is not None:
         inside &= x <= max
-    return record("clip", np.clip(x, min, max), (a,), lambda g: (g * inside,))
+    return record("clip", np.clip(x, min, max), (a,), lambda g, *_: (g * inside,))
 
 
 def _as_mask(op: str, mask) -> np.ndarray:
@@ -205,10 +205,12 @@ def where(condition, a, b) -> Tensor:
     try:
         y = np.where(cond, a.data, b.data)
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"where: shapes {cond.shape} (condition), {a.shape} and {b.shape} do not broadcast"
         ) from None
-    return record("where", y, (a, b), lambda g: (np.where(cond, g, 0), np.where(cond, 0, g)), reduces_broadcast=True)
+    return record(
+        "where", y, (a, b), lambda g, *_: (np.where(cond, g, 0), np.where(cond, 0, g)), reduces_broadcast=True
+    )
 
 
 def masked_fill(a, mask, value) -> Tensor:
@@ -226,7 +228,7 @@ def astype(a, dtype) -> Tensor:
     if y.dtype.kind != "f":
         return Tensor(y)
     source = a.dtype
-    return record("astype", y, (a,), lambda g: (g.astype(source),))
+    return record("astype", y, (a,), lambda g, *_: (g.astype(source),))
 
 
 def _comparison(name: str, ufunc, doc: str):

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import ShapeError
 from ..tensor import Tensor, array_of, as_tensor, record
 from ._in_rules import follows_args
 from ._util import normalize_axis
@@ -63,7 +64,7 @@ def _gather_checks(op: str, a: Tensor, dim, index) -> tuple[int, np.ndarray]:
     if index.ndim != a.ndim or any(
         i > n for d, (i, n) in enumerate(zip(index.shape, a.shape)) if d != dim
     ):
-        raise ValueError(
+        raise ShapeError(
             f"{op}: index of shape {index.shape} must have {a.ndim} dimensions and be no larger than the "
             f"tensor's shape {a.shape} outside dimension {dim}"
         )
@@ -85,13 +86,13 @@ def gather(a, dim: int, index) -> Tensor:
     where = _along(index, dim)
     shape = a.shape
     return record(
-        "gather", a.data[where], (a,), lambda g: (_scatter_add(np.zeros(shape, g.dtype), dim, index, g),)
+        "gather", a.data[where], (a,), lambda g, *_: (_scatter_add(np.zeros(shape, g.dtype), dim, index, g),)
     )
 
 
 def _fit_source(op: str, source: Tensor, index: np.ndarray) -> None:
     if source.ndim != index.ndim or any(s < i for s, i in zip(source.shape, index.shape)):
-        raise ValueError(
+        raise ShapeError(
             f"{op}: src of shape {source.shape} must have {index.ndim} dimensions and be at least as large as "
             f"the index's shape {index.shape}"
         )
@@ -120,7 +121,7 @@ def scatter_add(a, dim: int, index, src) -> Tensor:
     y = a.data.copy()
     np.add.at(y, where, src.data[used])
     src_shape = src.shape
-    return record("scatter_add", y, (a, src), lambda g: (g, _pad_to(_gather(g, dim, index), src_shape)))
+    return record("scatter_add", y, (a, src), lambda g, *_: (g, _pad_to(_gather(g, dim, index), src_shape)))
 
 
 _scatter_add = follows_args(scatter_add)
@@ -143,13 +144,13 @@ def scatter(a, dim: int, index, src=None, value=None) -> Tensor:
     y = a.data.copy()
     if value is not None:
         y[where] = value
-        return record("scatter", y, (a,), lambda g: (np.where(written, 0, g),))
+        return record("scatter", y, (a,), lambda g, *_: (np.where(written, 0, g),))
     src = as_tensor(src)
     _fit_source("scatter", src, index)
     y[where] = src.data[tuple(slice(0, n) for n in index.shape)]
     src_shape = src.shape
     return record(
-        "scatter", y, (a, src), lambda g: (np.where(written, 0, g), _pad_to(_gather(g, dim, index), src_shape))
+        "scatter", y, (a, src), lambda g, *_: (np.where(written, 0, g), _pad_to(_gather(g, dim, index), src_shape))
     )
 
 
@@ -177,7 +178,7 @@ def index_select(a, dim: int, index) -> Tensor:
     shape = a.shape
     y = np.take(a.data, index, axis=dim)
     return record(
-        "index_select", y, (a,), lambda g: (_index_add(np.zeros(shape, g.dtype), dim, index, g),)
+        "index_select", y, (a,), lambda g, *_: (_index_add(np.zeros(shape, g.dtype), dim, index, g),)
     )
 
 
@@ -194,12 +195,12 @@ def index_add(a, dim: int, index, source, alpha=1) -> Tensor:
     dim, index = _vector_index("index_add", a, dim, index)
     expected = a.shape[:dim] + (len(index),) + a.shape[dim + 1 :]
     if source.shape != expected:
-        raise ValueError(
+        raise ShapeError(
             f"index_add: source has shape {source.shape}, expected {expected} for index of length {len(index)}"
         )
     y = a.data.copy()
     np.add.at(y, (slice(None),) * dim + (index,), source.data * alpha if alpha != 1 else source.data)
-    return record("index_add", y, (a, source), lambda g: (g, _index_select(g, dim, index) * alpha))
+    return record("index_add", y, (a, source), lambda g, *_: (g, _index_select(g, dim, index) * alpha))
 
 
 _index_add = follows_args(index_add)
@@ -213,7 +214,7 @@ def take_along_dim(a, indices, dim=None) -> Tensor:
     if dim is None:
         return gather(a.reshape(-1), 0, indices.reshape(-1))
     if indices.ndim != a.ndim:
-        raise ValueError(
+        raise ShapeError(
             f"take_along_dim: indices of shape {indices.shape} need {a.ndim} dimensions like the tensor {a.shape}"
         )
     dim = normalize_axis("take_along_dim", dim, a.ndim)
@@ -221,7 +222,7 @@ def take_along_dim(a, indices, dim=None) -> Tensor:
     try:
         common = np.broadcast_shapes(tuple(outside), tuple(1 if d == dim else n for d, n in enumerate(indices.shape)))
     except ValueError:
-        raise ValueError(
+        raise ShapeError(
             f"take_along_dim: shapes {a.shape} and {indices.shape} do not broadcast outside dim {dim}"
         ) from None
     a = broadcast_to(a, tuple(a.shape[d] if d == dim else n for d, n in enumerate(common)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import ShapeError
 from ..tensor import Tensor, array_of, as_tensor, implements, record
 from ._util import normalize_axes, normalize_axis
 from .indexing import index_select
@@ -44,7 +45,7 @@ def expand(a, *sizes) -> Tensor:
     sizes = _sizes(sizes)
     lead = len(sizes) - a.ndim
     if lead < 0:
-        raise ValueError(f"expand: {len(sizes)} sizes {sizes} given for a tensor with {a.ndim} dimensions {a.shape}")
+        raise ShapeError(f"expand: {len(sizes)} sizes {sizes} given for a tensor with {a.ndim} dimensions {a.shape}")
     if any(s == -1 for s in sizes[:lead]):
         raise ValueError(f"expand: -1 is not allowed for the new leading dimensions in {sizes}")
     shape = sizes[:lead] + tuple(n if s == -1 else s for s, n in zip(sizes[lead:], a.shape))
@@ -67,7 +68,7 @@ def _pad_constant(a: Tensor, widths, value) -> Tensor:
     """Constant padding by non-negative widths.  The gradient is the upstream gradient's middle part."""
     y = np.pad(a.data, widths, mode="constant", constant_values=value) if widths else a.data.copy()
     middle = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))
-    return record("pad", y, (a,), lambda g: (g[middle],))
+    return record("pad", y, (a,), lambda g, *_: (g[middle],))
 
 
 def _source_index(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
@@ -132,7 +133,7 @@ def flip(a, dims) -> Tensor:
     """Reverse the order along ``dims`` (a copy, as in PyTorch).  The gradient is flipped back."""
     a = as_tensor(a)
     axes = normalize_axes("flip", dims, a.ndim)
-    return record("flip", np.flip(a.data, axes).copy(), (a,), lambda g: (np.flip(g, axes),))
+    return record("flip", np.flip(a.data, axes).copy(), (a,), lambda g, *_: (np.flip(g, axes),))
 
 
 @implements(np.flip)
@@ -157,7 +158,7 @@ def roll(a, shifts, dims=None) -> Tensor:
     elif not isinstance(shifts, (int, np.integer)):
         raise ValueError(f"roll: without dims, shifts must be one int, got {shifts}")
     back = -shifts if isinstance(shifts, (int, np.integer)) else tuple(-s for s in shifts)
-    return record("roll", np.roll(a.data, shifts, axis=dims), (a,), lambda g: (np.roll(g, back, dims),))
+    return record("roll", np.roll(a.data, shifts, axis=dims), (a,), lambda g, *_: (np.roll(g, back, dims),))
 
 
 @implements(np.roll)
@@ -187,7 +188,7 @@ def repeat(a, *sizes) -> Tensor:
     interleaved = tuple(n for pair in zip(reps, padded) for n in pair)
     copies = tuple(range(0, 2 * len(reps), 2))
     y = np.tile(a.data, reps)
-    return record("repeat", y, (a,), lambda g: (g.reshape(interleaved).sum(axis=copies).reshape(source),))
+    return record("repeat", y, (a,), lambda g, *_: (g.reshape(interleaved).sum(axis=copies).reshape(source),))
 
 
 def tile(a, dims) -> Tensor:
@@ -223,7 +224,7 @@ def _triangle(op: str, a, diagonal: int, lower: bool) -> Tensor:
     rows, cols = a.shape[-2:]
     keep = np.tri(rows, cols, diagonal, dtype=bool) if lower else ~np.tri(rows, cols, diagonal - 1, dtype=bool)
     y = np.where(keep, a.data, np.zeros((), a.dtype))
-    return record(op, y, (a,), lambda g: (np.where(keep, g, 0),))
+    return record(op, y, (a,), lambda g, *_: (np.where(keep, g, 0),))
 
 
 def tril(a, diagonal: int = 0) -> Tensor:
@@ -280,7 +281,7 @@ def unflatten(a, dim: int, sizes) -> Tensor:
     if sizes.count(-1) > 1 or (-1 not in sizes and known != a.shape[dim]) or (
         -1 in sizes and (known == 0 or a.shape[dim] % known)
     ):
-        raise ValueError(f"unflatten: sizes {sizes} do not multiply to dimension {dim}'s size {a.shape[dim]}")
+        raise ShapeError(f"unflatten: sizes {sizes} do not multiply to dimension {dim}'s size {a.shape[dim]}")
     sizes = tuple(a.shape[dim] // known if s == -1 else s for s in sizes)
     return reshape(a, a.shape[:dim] + sizes + a.shape[dim + 1 :])
 

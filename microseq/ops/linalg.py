@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .._checks import ShapeError
 from ..tensor import Tensor, implements, record
 from ._util import pair
 
@@ -23,11 +24,11 @@ def _check_matmul_shapes(a: Tensor, b: Tensor) -> None:
     inner_a = a.shape[-1]
     inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if inner_a != inner_b:
-        raise RuntimeError(f"matmul: shapes {a.shape} and {b.shape} do not align ({inner_a} != {inner_b})")
+        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not align ({inner_a} != {inner_b})")
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise RuntimeError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
+        raise ShapeError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
 
 
 def _rows(stack):

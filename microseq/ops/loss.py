@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_broadcasts_to
+from .._checks import ShapeError, check_broadcasts_to
 from ..tensor import Tensor, array_of, as_tensor, record
 from ._util import check_float, normalize_axis, pair
 from .elementwise import abs, clip, exp, sigmoid_of, sqrt, where
@@ -44,7 +44,7 @@ def _classes_last(op: str, scores: Tensor, target) -> tuple[np.ndarray, np.ndarr
         raise ValueError(f"{op}: scores must have a class axis, got a scalar")
     expected = x.shape[:1] + x.shape[2:] if x.ndim > 1 else ()
     if target.shape != expected:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: scores of shape {x.shape} (class axis {0 if x.ndim == 1 else 1}) need targets of shape "
             f"{expected}, got {target.shape}"
         )
@@ -73,7 +73,7 @@ def _targets_and_weights(op: str, scores: Tensor, target, weight, ignore_index: 
     else:
         class_weight = np.asarray(array_of(weight), dtype=flat.dtype)
     if class_weight.shape != (n_classes,):
-        raise ValueError(f"{op}: weight must have shape ({n_classes},), got {class_weight.shape}")
+        raise ShapeError(f"{op}: weight must have shape ({n_classes},), got {class_weight.shape}")
     return flat, safe_t, class_weight[safe_t] * counted
 
 
@@ -122,7 +122,7 @@ def nll_loss(log_probs, target, weight=None, ignore_index: int = -100, reduction
     value, factor = _reduce_per_item(per_item, w, reduction, target_shape)
     shape, flat_shape = log_probs.shape, flat.shape
 
-    def backward(g):  # -w[t] at each target's score, 0 elsewhere
+    def backward(g, *_):  # -w[t] at each target's score, 0 elsewhere
         scale = g.reshape(-1) if factor is None else g * factor
         return (_restore_layout(index_put(-w * scale, (rows, safe_t), flat_shape), shape),)
 
@@ -190,7 +190,7 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     input, target = as_tensor(input), as_tensor(target)
     _check_reduction("mse_loss", reduction)
     if input.shape != target.shape:
-        raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape {target.shape} differ")
+        raise ShapeError(f"mse_loss: input of shape {input.shape} and target of shape {target.shape} differ")
     diff = input.data - target.data
     n = diff.size if reduction == "mean" else 1
 
@@ -296,7 +296,7 @@ def _soft_cross_entropy(logits: Tensor, target, weight, reduction: str, smoothin
         wanted = f"class probabilities need the logits' shape {logits.shape}, got {target.shape}"
         if target.shape == (logits.shape[:1] + logits.shape[2:] if logits.ndim > 1 else ()):  # indices, as floats
             raise TypeError(f"{op}: targets must be integer class indices, got dtype {target.dtype} ({wanted})")
-        raise ValueError(f"{op}: {wanted}")
+        raise ShapeError(f"{op}: {wanted}")
     axis = _class_axis(logits)
     n_classes = logits.shape[axis]
     if smoothing:
@@ -305,7 +305,7 @@ def _soft_cross_entropy(logits: Tensor, target, weight, reduction: str, smoothin
     if weight is not None:
         class_weight = np.asarray(array_of(weight), dtype=logits.dtype)
         if class_weight.shape != (n_classes,):
-            raise ValueError(f"{op}: weight must have shape ({n_classes},), got {class_weight.shape}")
+            raise ShapeError(f"{op}: weight must have shape ({n_classes},), got {class_weight.shape}")
         terms = terms * _along_class_axis(class_weight, logits)
     return _reduce(-_sum(terms, axis), reduction)
 
@@ -336,7 +336,7 @@ def _smoothed_cross_entropy(logits: Tensor, target, weight, ignore_index: int, r
 
 def _same_shapes(op: str, input: Tensor, target: Tensor) -> None:
     if input.shape != target.shape:
-        raise ValueError(f"{op}: input of shape {input.shape} and target of shape {target.shape} differ")
+        raise ShapeError(f"{op}: input of shape {input.shape} and target of shape {target.shape} differ")
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
@@ -484,7 +484,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
     try:
         shape = np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
-        raise ValueError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} do not broadcast") from None
+        raise ShapeError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} do not broadcast") from None
     axis = normalize_axis("cosine_similarity", dim, len(shape))
     x1, x2 = (broadcast_to(x, shape) for x in (x1, x2))
 
@@ -510,7 +510,7 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction
     _check_reduction(op, reduction)
     y = array_of(target)
     if x1.shape != x2.shape or x1.ndim not in (1, 2) or y.shape != x1.shape[:-1]:
-        raise ValueError(
+        raise ShapeError(
             f"{op}: inputs must both be (N, D) or (D,) with targets (N,) or (), got {x1.shape}, {x2.shape} and "
             f"targets {y.shape}"
         )

@@ -55,7 +55,7 @@ def _scatter_to_arg(g, arg: np.ndarray, window: Window):
     (and the gather's is this scatter: each is the other's adjoint)."""
     if isinstance(g, Tensor):
         y = _scatter_to_arg(g.data, arg, window)
-        return record("max_pool2d_scatter", y, (g,), lambda gg: (_gather_at_arg(gg, arg, window),))
+        return record("max_pool2d_scatter", y, (g,), lambda gg, *_: (_gather_at_arg(gg, arg, window),))
     from ..kernels.pool import scatter_to_arg  # here, so that importing the ops loads no numba
 
     image = np.zeros(g.shape[:2] + window.padded, dtype=g.dtype)
@@ -69,7 +69,7 @@ def _gather_at_arg(x, arg: np.ndarray, window: Window):
     """``x`` (B, C, H, W) read at each window's arg-max: (B, C, OH, OW); the adjoint of :func:`_scatter_to_arg`."""
     if isinstance(x, Tensor):
         return record("max_pool2d_gather", _gather_at_arg(x.data, arg, window), (x,),
-                      lambda gg: (_scatter_to_arg(gg, arg, window),))
+                      lambda gg, *_: (_scatter_to_arg(gg, arg, window),))
     B, C = x.shape[:2]
     padded = pad_image(x, window).reshape(B, C, -1) if B * C else np.zeros((B, C, 1), x.dtype)
     return np.take_along_axis(padded, arg.reshape(B, C, -1), axis=2).reshape(arg.shape)
@@ -102,7 +102,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
     arg = np.empty(y.shape, dtype=np.int64)
     max_pool_forward(np.ascontiguousarray(pad_image(x.data, window, -np.inf)), y, arg, *window.kernel,
                      *window.stride, *window.dilation)
-    return record("max_pool2d", y, (x,), lambda g: (_scatter_to_arg(g, arg, window),))
+    return record("max_pool2d", y, (x,), lambda g, *_: (_scatter_to_arg(g, arg, window),))
 
 
 def _window_counts(n: int, kernel: int, stride: int, pad: int, out: int, count_include_pad: bool) -> np.ndarray:
@@ -150,7 +150,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False, 
     y = windows(x.data, window).sum(axis=(-2, -1)) / count
     spread = x.shape[:2] + window.kernel + window.out
 
-    def backward(g):
+    def backward(g, *_):
         return (col2im(np.broadcast_to((g / count)[:, :, None, None], spread), window),)
 
     return record("avg_pool2d", y, (x,), backward)
@@ -196,5 +196,5 @@ def adaptive_avg_pool2d(x, output_size) -> Tensor:
     OH, OW = (n if s is None else int(s) for n, s in zip((H, W), sizes))
     rows, columns = _averaging_matrix(H, OH, x.dtype), _averaging_matrix(W, OW, x.dtype)
     y = np.ascontiguousarray(_separable(x.data, rows, columns))
-    return record("adaptive_avg_pool2d", y, (x,), lambda g: (_separable(g, rows.T, columns.T),))
+    return record("adaptive_avg_pool2d", y, (x,), lambda g, *_: (_separable(g, rows.T, columns.T),))
 

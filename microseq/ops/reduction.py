@@ -37,7 +37,7 @@ def sum(a, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     axes = normalize_axes("sum", axis, a.ndim)
     shape = a.shape
     y = np.sum(a.data, axis=axes, keepdims=keepdims)
-    return record("sum", np.asarray(y), (a,), lambda g: (np.broadcast_to(_expand(g, axes, keepdims), shape),))
+    return record("sum", np.asarray(y), (a,), lambda g, *_: (np.broadcast_to(_expand(g, axes, keepdims), shape),))
 
 
 @implements(np.mean)
@@ -52,7 +52,7 @@ def mean(a, axis=None, keepdims: bool = False) -> Tensor:
         y = np.sum(a.data, axis=axes, keepdims=keepdims) / count
     share = 1 / builtins.max(count, 1)  # with count 0 there is no element to receive it
     return record(
-        "mean", np.asarray(y), (a,), lambda g: (np.broadcast_to(_expand(g, axes, keepdims) * share, shape),)
+        "mean", np.asarray(y), (a,), lambda g, *_: (np.broadcast_to(_expand(g, axes, keepdims) * share, shape),)
     )
 
 

@@ -45,7 +45,7 @@ def cumsum(a, dim: int, dtype=None) -> Tensor:
     dL/dx = the reversed running sum of the upstream gradient.
     """
     a, axis, shape = _prepared("cumsum", a, dim, dtype)
-    y = record("cumsum", np.cumsum(a.data, axis=axis), (a,), lambda g: (_reversed_cumsum(g, axis),))
+    y = record("cumsum", np.cumsum(a.data, axis=axis), (a,), lambda g, *_: (_reversed_cumsum(g, axis),))
     return y if y.shape == shape else y.reshape(shape)
 
 

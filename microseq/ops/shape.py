@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import ShapeError
 from ..tensor import Tensor, as_tensor, implements, record
 from ._util import normalize_axes, normalize_axis
 
@@ -26,9 +27,9 @@ def reshape(a, shape) -> Tensor:
     try:
         y = a.data.reshape(shape)
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into {shape}") from None
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into {shape}") from None
     source = a.shape
-    return record("reshape", y, (a,), lambda g: (g.reshape(source),), view_of=a)
+    return record("reshape", y, (a,), lambda g, *_: (g.reshape(source),), view_of=a)
 
 
 @implements(np.transpose)
@@ -43,7 +44,7 @@ def transpose(a, axes=None) -> Tensor:
         error = RuntimeError if in_range else IndexError  # PyTorch's types: a wrong count or a repeat; a bad dim
         raise error(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
     inverse = tuple(np.argsort([i % a.ndim for i in axes]))
-    return record("transpose", a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),), view_of=a)
+    return record("transpose", a.data.transpose(axes), (a,), lambda g, *_: (g.transpose(inverse),), view_of=a)
 
 
 @implements(np.swapaxes)
@@ -108,8 +109,8 @@ def broadcast_to(a, shape) -> Tensor:
     try:
         y = np.broadcast_to(a.data, shape)
     except ValueError:
-        raise ValueError(f"broadcast_to: a tensor of shape {a.shape} does not broadcast to {shape}") from None
-    return record("broadcast_to", y, (a,), lambda g: (g,), reduces_broadcast=True, view_of=a)
+        raise ShapeError(f"broadcast_to: a tensor of shape {a.shape} does not broadcast to {shape}") from None
+    return record("broadcast_to", y, (a,), lambda g, *_: (g,), reduces_broadcast=True, view_of=a)
 
 
 def _index_part(part):
@@ -126,12 +127,25 @@ def _index_part(part):
     return part
 
 
+_BASIC_PARTS = frozenset({int, slice, type(None), type(Ellipsis)})  # index parts NumPy and PyTorch read alike
+
+
 def _split_index(index) -> tuple:
     """``index`` as ``(basic, advanced)`` so that ``x[index]`` is ``x[basic][advanced]`` (a part that is None is
     skipped): ``advanced`` is None when the index has no array, ``basic`` None when it has no int next to
     an array. Integers are applied first, as PyTorch does (NumPy treats them as advanced indices, which moves
     the array axes to the front when a slice separates them: ``a[0, :, [0, 1]]`` of a (2, 3, 4) tensor is
     (3, 2) in PyTorch and here, (2, 3) in NumPy)."""
+    # The common cases first, kept fast (0.06-0.14 us instead of 0.8-1.2): an index of ints, slices, None and
+    # Ellipsis only, as ``x[t]`` and ``x[:, t]`` in a loop over time steps, is basic and taken as it is.
+    if type(index) in _BASIC_PARTS:
+        return index, None
+    if type(index) is tuple:
+        for part in index:
+            if type(part) not in _BASIC_PARTS:
+                break
+        else:
+            return index, None
     parts = tuple(_index_part(p) for p in (index if isinstance(index, tuple) else (index,)))
     if not any(isinstance(p, np.ndarray) for p in parts):
         return parts, None
@@ -179,7 +193,7 @@ def index_put(values, index, shape: tuple):
     if not isinstance(values, Tensor):
         return _put(values, basic, advanced, shape)
     y = _put(values.data, basic, advanced, shape)
-    return record("index_put", y, (values,), lambda g: (_take(g, basic, advanced),))
+    return record("index_put", y, (values,), lambda g, *_: (_take(g, basic, advanced),))
 
 
 def _put(values: np.ndarray, basic, advanced, shape: tuple) -> np.ndarray:
@@ -206,7 +220,7 @@ def getitem(a, index) -> Tensor:
     except IndexError as error:
         raise IndexError(f"getitem: {error} (tensor of shape {a.shape})") from None
     shape, view_of = a.shape, a if advanced is None else None
-    return record("getitem", np.asarray(y), (a,), lambda g: (index_put(g, index, shape),), view_of=view_of)
+    return record("getitem", np.asarray(y), (a,), lambda g, *_: (index_put(g, index, shape),), view_of=view_of)
 
 
 @implements(np.concatenate)
@@ -219,9 +233,9 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
         y = np.concatenate([t.data for t in tensors], axis=axis)
     except (ValueError, np.exceptions.AxisError):
         shapes = ", ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"concatenate: shapes {shapes} cannot be joined along axis {axis}") from None
+        raise ShapeError(f"concatenate: shapes {shapes} cannot be joined along axis {axis}") from None
     ends = np.cumsum([t.shape[axis] for t in tensors])[:-1]
-    return record("concatenate", y, tensors, lambda g: tuple(np.split(g, ends, axis=axis)))
+    return record("concatenate", y, tensors, lambda g, *_: tuple(np.split(g, ends, axis=axis)))
 
 
 @implements(np.split)
@@ -234,7 +248,7 @@ def _numpy_split(a, indices_or_sections, axis: int = 0) -> list[Tensor]:
     if isinstance(indices_or_sections, (int, np.integer)):
         parts = int(indices_or_sections)
         if parts <= 0 or length % parts:
-            raise ValueError(f"split: {parts} equal parts do not divide an axis of length {length}")
+            raise ShapeError(f"split: {parts} equal parts do not divide an axis of length {length}")
         indices_or_sections = [length // parts * i for i in range(1, parts)]
     bounds = [0, *(int(i) for i in indices_or_sections), None]
     return [_slice_along(a, axis, start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
@@ -248,12 +262,12 @@ def stack(tensors, axis: int = 0) -> Tensor:
         raise ValueError("stack: needs at least one tensor")
     if len({t.shape for t in tensors}) != 1:
         shapes = ", ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"stack: all tensors must have the same shape, got {shapes}")
+        raise ShapeError(f"stack: all tensors must have the same shape, got {shapes}")
     try:
         y = np.stack([t.data for t in tensors], axis=axis)
     except np.exceptions.AxisError:
         raise ValueError(f"stack: axis {axis} is out of range for {tensors[0].ndim + 1} dimensions") from None
-    return record("stack", y, tensors, lambda g: tuple(np.moveaxis(g, axis, 0)))  # one piece per input
+    return record("stack", y, tensors, lambda g, *_: tuple(np.moveaxis(g, axis, 0)))  # one piece per input
 
 
 def _slice_along(a: Tensor, axis: int, start: int, stop: int) -> Tensor:
@@ -278,7 +292,7 @@ def split(a, split_size_or_sections, axis: int = 0) -> list[Tensor]:
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != length:
-            raise ValueError(f"split: sections {sizes} add up to {sum(sizes)}, but axis {axis} has length {length}")
+            raise ShapeError(f"split: sections {sizes} add up to {sum(sizes)}, but axis {axis} has length {length}")
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     return [_slice_along(a, axis, int(starts[i]), int(starts[i + 1])) for i in range(len(sizes))]
 
