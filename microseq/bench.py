@@ -319,8 +319,7 @@ def format_table(rows: list[Row], peaks: dict) -> str:
             + [f"{r.ms[name] / r.ms['fused']:.2f}x" if name in r.ms else "-" for _, name in ratios]
             + [f"{r.gflops:.1f}", f"{100 * r.peak_fraction:.0f}%"]
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    text = "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines)
+    text = _columns(lines)
     peak_text = ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peaks.items())
     return f"{text}\nGEMM peak measured in this run: {peak_text}"
 
@@ -331,8 +330,13 @@ def format_workloads(rows: list[Workload]) -> str:
     for r in rows:
         lines.append([f"{r.group}: {r.name}", f"{r.ms['microseq']:.2f}", f"{r.ms['torch']:.2f}",
                       f"{r.speedup_vs_torch:.2f}x", str(r.threads)])
+    return _columns(lines, left=1)
+
+
+def _columns(lines: list[list[str]], left: int = 0) -> str:
+    """The cells of ``lines`` in aligned columns: the first ``left`` flush left, the others flush right."""
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+    return "\n".join("  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
                      for line in lines)
 
 
