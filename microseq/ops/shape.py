@@ -198,10 +198,10 @@ def _put(values: np.ndarray, basic, advanced, shape: tuple) -> np.ndarray:
 
 def _picks_rows(values: np.ndarray, basic, advanced, shape: tuple) -> bool:
     """Whether ``x[advanced]`` picks whole rows of an ``x`` of ``shape`` by one 1-D integer array, every index in
-    range, with float ``values``: the case :func:`~microseq.kernels.rows.add_rows_at` runs (anything else, an
-    index out of range included, goes to ``np.add.at``, which raises NumPy's IndexError)."""
+    range, with float ``values`` that are not empty: the case :func:`~microseq.kernels.rows.add_rows_at` runs
+    (anything else, an index out of range included, goes to ``np.add.at``, which raises NumPy's IndexError)."""
     if not (basic is None and len(advanced) == 1 and isinstance(advanced[0], np.ndarray) and advanced[0].ndim == 1
-            and advanced[0].dtype.kind in "iu" and advanced[0].size and len(shape) >= 1
+            and advanced[0].dtype.kind in "iu" and values.size and len(shape) >= 1
             and values.dtype in (np.float32, np.float64) and values.shape == (len(advanced[0]), *shape[1:])):
         return False
     return -shape[0] <= advanced[0].min() and advanced[0].max() < shape[0]
