@@ -11,7 +11,13 @@ layer, forward plus backward of ``output.sum()``, in four ways:
 Each time is the median of several runs after warm-up. Speed is reported as ratios to PyTorch, as GFLOP/s
 (the GEMM work of forward and backward: ``6 T B G H (I + H)`` flops), and as a fraction of this machine's
 GEMM peak, measured in the same run with one large ``np.dot``. The engine's own overhead (recording and
-replaying one small op) and the kernels' first-call compile times are reported too.
+replaying one small op, and a chain of them, beside PyTorch's for the same) and the kernels' first-call compile
+times are reported too.
+
+Two more tables compare microseq with PyTorch beyond one layer (:mod:`microseq.bench_models`): whole training
+steps of the CLI's models (``--steps``: the default charlm model, a two-layer LSTM, the dates encoder-decoder),
+at the thread count of ``microseq train`` unless ``--threads`` says otherwise, and the layers of the captioning
+CNN (``--cnn``).
 
 Run ``microseq bench`` or ``python -m microseq.bench``; ``--json`` prints machine-readable results.
 """
@@ -202,37 +208,98 @@ def _on_numpy_backend(kernels, step: Callable[[], None]) -> Callable[[], None]:
 
 
 # -- the engine's own overhead -----------------------------------------------------------------------
-def engine_overhead_us(repeats: int = 20000) -> dict:
-    """Microseconds to record one small op, to record and replay it, and NumPy's own time for the op."""
+CHAIN = 100  # ops in the recorded chain of ``engine_overhead_us``
+
+
+def engine_overhead_us(repeats: int = 20000, torch=None) -> dict:
+    """Microseconds per op: NumPy's own time for a small op (x * w on 4 float32 values), recording it, recording
+    and replaying it, and a chain of ``CHAIN`` such ops recorded then replayed by one backward (per op); with
+    ``torch``, PyTorch's time for the same three (keys ``torch_...``)."""
     import microseq as ms
 
     a = np.ones(4, dtype=np.float32)
-    x, w = ms.Tensor(a.copy(), requires_grad=True), ms.Tensor(a.copy(), requires_grad=True)
-    upstream = np.ones(4, dtype=np.float32)
+    result = {"numpy_op_us": _per_call_us(lambda: a * a, repeats)}
+    result.update(_overhead_of(ms.Tensor(a.copy(), requires_grad=True), ms.Tensor(a.copy(), requires_grad=True),
+                               np.ones(4, dtype=np.float32), repeats))
+    if torch is not None:
+        ones = torch.ones(4, dtype=torch.float32)
+        times = _overhead_of(ones.clone().requires_grad_(), ones.clone().requires_grad_(), ones.clone(), repeats)
+        result.update({f"torch_{name}": value for name, value in times.items()})
+    return result
 
+
+def _overhead_of(x, w, upstream, repeats: int) -> dict:
+    """``record_op_us``, ``record_and_backward_us`` and ``chain_per_op_us`` of x * w, for microseq's or
+    PyTorch's tensors (both spell these the same)."""
     def record():
         x * w
 
     def record_and_replay():
         (x * w).backward(upstream)
 
-    def numpy_only():
-        a * a
-
-    def per_call(fn):
-        best = float("inf")
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(repeats):
-                fn()
-            best = min(best, (time.perf_counter() - t0) / repeats)
-        return 1e6 * best
+    def chain():
+        y = x
+        for _ in range(CHAIN):
+            y = y * w
+        y.backward(upstream)
 
     return {
-        "numpy_op_us": per_call(numpy_only),
-        "record_op_us": per_call(record),
-        "record_and_backward_us": per_call(record_and_replay),
+        "record_op_us": _per_call_us(record, repeats),
+        "record_and_backward_us": _per_call_us(record_and_replay, repeats),
+        "chain_per_op_us": _per_call_us(chain, max(1, repeats // CHAIN)) / CHAIN,
     }
+
+
+def _per_call_us(fn: Callable[[], object], repeats: int) -> float:
+    """Microseconds per call of ``fn``: the best of 5 rounds of ``repeats`` calls."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / repeats)
+    return 1e6 * best
+
+
+# -- beyond one layer: training steps and the CNN, against PyTorch ---------------------------------------------
+@dataclass
+class Workload:
+    """A training step (``group`` "step") or a CNN layer ("cnn") timed in microseq and in PyTorch."""
+
+    group: str
+    name: str
+    threads: int  # BLAS / PyTorch / numba threads of both
+    ms: dict = field(default_factory=dict)  # "microseq", "torch" -> median milliseconds
+
+    @property
+    def speedup_vs_torch(self) -> float | None:
+        if "torch" in self.ms and "microseq" in self.ms:
+            return self.ms["torch"] / self.ms["microseq"]
+        return None
+
+
+def measure_steps(names, threads: int, quick: bool, repeats: int, warmup: int, budget_s: float) -> list[Workload]:
+    """A :class:`Workload` per training step of :data:`microseq.bench_models.STEPS` in ``names``, PyTorch's
+    step timed in turns with microseq's (see ``interleaved_median_ms``)."""
+    from . import bench_models
+
+    rows = []
+    for name in names:
+        config = bench_models.step_config(name, quick)
+        step, task, _ = bench_models.microseq_step(config)
+        steps = {"microseq": step, "torch": bench_models.torch_step(config, task)[0]}
+        rows.append(Workload("step", name, threads, interleaved_median_ms(steps, repeats, warmup, budget_s)))
+    return rows
+
+
+def measure_cnn(threads: int, quick: bool, repeats: int, warmup: int, budget_s: float) -> list[Workload]:
+    """A :class:`Workload` per layer of the captioning CNN and for the whole encoder
+    (:func:`microseq.bench_models.cnn_layers`)."""
+    from . import bench_models
+
+    return [Workload("cnn", name, threads, interleaved_median_ms({"microseq": step, "torch": torch_step}, repeats,
+                                                                 warmup, budget_s))
+            for name, (step, torch_step) in bench_models.cnn_layers(quick).items()]
 
 
 # -- output ------------------------------------------------------------------------------------------
@@ -252,10 +319,36 @@ def format_table(rows: list[Row], peaks: dict) -> str:
             + [f"{r.ms[name] / r.ms['fused']:.2f}x" if name in r.ms else "-" for _, name in ratios]
             + [f"{r.gflops:.1f}", f"{100 * r.peak_fraction:.0f}%"]
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    text = "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines)
+    text = _columns(lines)
     peak_text = ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peaks.items())
     return f"{text}\nGEMM peak measured in this run: {peak_text}"
+
+
+def format_workloads(rows: list[Workload]) -> str:
+    """One line per training step or CNN layer: microseq and PyTorch milliseconds, their ratio, the threads."""
+    lines = [["workload", "microseq ms", "torch ms", "torch/microseq", "threads"]]
+    for r in rows:
+        lines.append([f"{r.group}: {r.name}", f"{r.ms['microseq']:.2f}", f"{r.ms['torch']:.2f}",
+                      f"{r.speedup_vs_torch:.2f}x", str(r.threads)])
+    return _columns(lines, left=1)
+
+
+def _columns(lines: list[list[str]], left: int = 0) -> str:
+    """The cells of ``lines`` in aligned columns: the first ``left`` flush left, the others flush right."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return "\n".join("  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+                     for line in lines)
+
+
+def format_overhead(overhead: dict) -> str:
+    """The engine line: microseq's per-op times, and PyTorch's beside them when measured."""
+    def both(key: str) -> str:
+        torch = overhead.get(f"torch_{key}")
+        return f"{overhead[key]:.2f} us" + ("" if torch is None else f" (torch {torch:.2f})")
+
+    return (f"engine overhead per op: NumPy op alone {overhead['numpy_op_us']:.2f} us, recorded "
+            f"{both('record_op_us')}, recorded + backward {both('record_and_backward_us')}, in a chain of {CHAIN} "
+            f"recorded + backward {both('chain_per_op_us')}")
 
 
 TORCH_HINT = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
@@ -283,20 +376,43 @@ def parse_shape(spec: str, parser: argparse.ArgumentParser) -> tuple:
     return shape
 
 
+def use_threads(threads: int, torch=None) -> dict:
+    """Give PyTorch (when given), numba and NumPy's BLAS ``threads`` threads; return the counts they report."""
+    import numba
+
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    counts = {"numba": numba.get_num_threads(), "numpy_blas": set_numpy_blas_threads(threads)}
+    if torch is not None:
+        torch.set_num_threads(threads)
+        counts["torch"] = torch.get_num_threads()
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .bench_models import STEPS
+    from .training.config import FIELDS
+
+    train_threads = FIELDS["threads"].default
     parser = argparse.ArgumentParser(prog="microseq bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated: rnn, lstm, gru")
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), help=f"names from {list(SHAPES)} or B,T,I,H")
     parser.add_argument("--stacked", nargs="*", default=list(STACKED), choices=list(STACKED),
                         help="two-layer bidirectional rows (float32, LSTM and GRU among --cells); none: --stacked")
+    parser.add_argument("--steps", nargs="*", default=list(STEPS), choices=list(STEPS), metavar="STEP",
+                        help=f"whole training steps against PyTorch, of {list(STEPS)}; none: --steps")
+    parser.add_argument("--cnn", action=argparse.BooleanOptionalAction, default=True,
+                        help="the captioning CNN's layers against PyTorch")
     parser.add_argument("--dtypes", default="float32,float64")
-    parser.add_argument("--impl", default=",".join(IMPLEMENTATIONS), help="which implementations to time")
+    parser.add_argument("--impl", default=",".join(IMPLEMENTATIONS),
+                        help="which implementations to time (without torch: no training steps or CNN rows)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch and numba threads")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="PyTorch, numba and BLAS threads (default: all cores for the layer rows, and "
+                             f"microseq train's default, {train_threads}, for the training steps and the CNN)")
     parser.add_argument("--budget", type=float, default=5.0,
                         help="seconds of timed runs per implementation and row (at least two runs)")
-    parser.add_argument("--quick", action="store_true", help="a smoke test: one tiny shape, few repeats")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: tiny shapes and models, few repeats")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     args = parser.parse_args(argv)
 
@@ -306,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [c for c in cells if c not in GATES]
     if unknown:
         parser.error(f"unknown cell {unknown[0]!r}; choose from {list(GATES)}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     shapes = [parse_shape(spec, parser) for spec in args.shapes]
     dtypes = [np.dtype(d.strip()).type for d in args.dtypes.split(",") if d.strip()]
     implementations = [i.strip() for i in args.impl.split(",") if i.strip()]
@@ -319,19 +437,17 @@ def main(argv: list[str] | None = None) -> int:
         implementations.remove("torch")
         if not implementations:
             parser.error(f"PyTorch is not installed ({TORCH_HINT})")
-        print(f"microseq bench: PyTorch is not installed, so its column is left out ({TORCH_HINT})", file=sys.stderr)
-    if torch is not None:
-        torch.set_num_threads(args.threads)
-    import numba
-
-    numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    blas_threads = set_numpy_blas_threads(args.threads)
+        print(f"microseq bench: PyTorch is not installed, so its column and the rows against it are left out "
+              f"({TORCH_HINT})", file=sys.stderr)
+    if "torch" not in implementations:
+        torch = None
+    threads = use_threads(args.threads or os.cpu_count() or 1, torch)
     from microseq import kernels
 
     compile_seconds = kernels.compile_all()
     peak_n = 256 if args.quick else 1024
     peaks = {np.dtype(d).name: gemm_peak_gflops(d, n=peak_n) for d in dtypes}
-    overhead = engine_overhead_us(2000 if args.quick else 20000)
+    overhead = engine_overhead_us(2000 if args.quick else 20000, torch)
     rows = []
     for dtype in dtypes:
         for shape in shapes:
@@ -348,12 +464,17 @@ def main(argv: list[str] | None = None) -> int:
         peaks[name] = max(peaks[name], gemm_peak_gflops(dtype, n=peak_n))
     for row in rows:
         row.peak_fraction = row.gflops / peaks[row.dtype]
-    threads = {"numba": numba.get_num_threads(), "numpy_blas": blas_threads}
-    if "torch" in implementations:
-        threads["torch"] = torch.get_num_threads()
+    workloads = []
+    if torch is not None and (args.steps or args.cnn):
+        count = args.threads or train_threads
+        use_threads(count, torch)
+        workloads = measure_steps(args.steps, count, args.quick, args.repeats, args.warmup, args.budget)
+        if args.cnn:
+            workloads += measure_cnn(count, args.quick, args.repeats, args.warmup, args.budget)
     if args.json:
         print(json.dumps({
             "rows": [dict(asdict(r), speedup_vs_torch=r.speedup_vs_torch) for r in rows],
+            "workloads": [dict(asdict(w), speedup_vs_torch=w.speedup_vs_torch) for w in workloads],
             "gemm_peak_gflops": peaks,
             "engine_overhead_us": overhead,
             "compile_seconds": compile_seconds,
@@ -363,10 +484,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(format_table(rows, peaks))
         print("threads: " + ", ".join(f"{k} {v}" for k, v in threads.items()))
-        print(
-            "engine overhead: NumPy op alone {numpy_op_us:.2f} us, recorded op {record_op_us:.2f} us, "
-            "recorded op + backward {record_and_backward_us:.2f} us".format(**overhead)
-        )
+        print(format_overhead(overhead))
+        if workloads:
+            print(format_workloads(workloads))
         if compile_seconds:
             print("first-call compile time: " + ", ".join(f"{k} {v:.2f} s" for k, v in compile_seconds.items()))
     return 0

@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from microseq import bench
+from microseq import bench, bench_models
+from microseq.training import TrainConfig
 
 
 def test_quick_benchmark_reports_every_row_and_the_overheads(capsys):
@@ -24,14 +25,36 @@ def test_quick_benchmark_reports_every_row_and_the_overheads(capsys):
     assert all(v > 0 for v in result["gemm_peak_gflops"].values())
     overhead = result["engine_overhead_us"]
     assert 0 < overhead["record_op_us"] < overhead["record_and_backward_us"]
+    assert 0 < overhead["chain_per_op_us"]
     assert result["threads"]["numpy_blas"] in (None, os.cpu_count())  # as told (--threads: all cores)
     assert {"lstm float32", "gru float64"} <= set(result["compile_seconds"])
+    if result["torch_version"] is not None:  # PyTorch's engine beside ours, and the rows against it
+        assert 0 < overhead["torch_record_op_us"] < overhead["torch_record_and_backward_us"]
+        assert 0 < overhead["torch_chain_per_op_us"]
+        workloads = result["workloads"]
+        assert [w["name"] for w in workloads if w["group"] == "step"] == list(bench_models.STEPS)
+        assert [w["name"].split()[0] for w in workloads if w["group"] == "cnn"] == (
+            ["conv2d", "batchnorm2d", "max_pool2d"] * 3 + ["encoder,"])
+        for w in workloads:
+            assert w["ms"]["microseq"] > 0 and w["ms"]["torch"] > 0 and w["speedup_vs_torch"] > 0
+            assert w["threads"] == TrainConfig().threads  # microseq train's default (no --threads given)
 
 
 def test_table_output_names_the_columns(capsys):
     bench.main(["--quick", "--cells", "gru", "--dtypes", "float32", "--impl", "fused,composed"])
     out = capsys.readouterr().out
     assert "fused ms" in out and "GEMM peak" in out and "engine overhead" in out
+    assert "workload" not in out  # no torch among --impl: nothing to set against it
+
+
+def test_training_steps_and_cnn_rows_print_as_a_table_at_the_threads_given(capsys):
+    pytest.importorskip("torch")
+    bench.main(["--quick", "--cells", "", "--steps", "dates", "--no-cnn", "--threads", "2"])
+    out = capsys.readouterr().out
+    assert "torch/microseq" in out and "step: dates" in out and "cnn:" not in out and "step: charlm" not in out
+    assert out.count("(torch ") == 3  # the engine line sets each of its three times beside PyTorch's
+    row = next(line for line in out.splitlines() if line.startswith("step: dates"))
+    assert row.split()[-1] == "2"
 
 
 def test_without_pytorch_its_column_is_left_out_and_one_line_says_so(monkeypatch, capsys):
@@ -39,14 +62,16 @@ def test_without_pytorch_its_column_is_left_out_and_one_line_says_so(monkeypatch
     assert bench.main(["--quick", "--cells", "gru", "--dtypes", "float32"]) == 0
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
-        f"microseq bench: PyTorch is not installed, so its column is left out ({bench.TORCH_HINT})"
+        "microseq bench: PyTorch is not installed, so its column and the rows against it are left out "
+        f"({bench.TORCH_HINT})"
     ]
     assert "fused ms" in captured.out and "composed/fused" in captured.out
-    assert "torch" not in captured.out  # no empty column, no ratio, no thread count for it
+    assert "torch" not in captured.out  # no empty column, no ratio, no thread count, no workload rows
 
     assert bench.main(["--quick", "--cells", "rnn", "--dtypes", "float64", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["torch_version"] is None and "torch" not in result["threads"]
+    assert result["workloads"] == [] and not any(k.startswith("torch") for k in result["engine_overhead_us"])
     assert [set(row["ms"]) for row in result["rows"]] == [{"fused", "composed", "numpy"}]
     assert result["rows"][0]["speedup_vs_torch"] is None
 

@@ -166,7 +166,9 @@ def cross_entropy(
     rows = np.arange(len(safe_t))
     shift = flat.max(axis=1, keepdims=True)  # a constant: softmax(z - c) = softmax(z) for any c; no overflow
     shifted = flat - shift
-    log_norm = np.log(np.exp(shifted).sum(axis=1))
+    exps = np.exp(shifted)
+    total = exps.sum(axis=1, keepdims=True)
+    log_norm = np.log(total[:, 0])
     per_item = w * (log_norm - shifted[rows, safe_t])
     target_shape = array_of(target).shape
     value, factor = _reduce_per_item(per_item, w, reduction, target_shape)
@@ -174,10 +176,13 @@ def cross_entropy(
 
     def backward(g, z, _y):
         scale = g.reshape(-1) if factor is None else g * factor
-        e = np.exp(_flatten_classes(z) - shift)
-        softmax = e / np.sum(e, axis=1, keepdims=True)
-        one_hot = np.eye(n_classes, dtype=softmax.dtype)[safe_t]
-        return (_restore_layout((softmax - one_hot) * (w * scale)[:, None], shape),)
+        if isinstance(z, np.ndarray):  # first order: the forward's exponentials, softmax - onehot in place
+            grad = exps / total
+            grad[rows, safe_t] -= 1
+        else:  # create_graph: from z, so that the rule differentiates again
+            e = np.exp(_flatten_classes(z) - shift)
+            grad = e / np.sum(e, axis=1, keepdims=True) - np.eye(n_classes, dtype=e.dtype)[safe_t]
+        return (_restore_layout(grad * (w * scale)[:, None], shape),)
 
     return record("cross_entropy", value.astype(flat.dtype), (logits,), backward)
 

@@ -200,9 +200,25 @@ def _put(values: np.ndarray, basic, advanced, shape: tuple) -> np.ndarray:
     out = np.zeros(shape, dtype=values.dtype)
     if advanced is None:
         out[basic] = values
+    elif _picks_rows(values, basic, advanced, shape):  # an embedding's gradient: compiled, same bits as add.at
+        from ..kernels.rows import add_rows_at  # here, so that importing the ops loads no numba
+
+        n = len(advanced[0])
+        add_rows_at(out.reshape(shape[0], -1), advanced[0], np.ascontiguousarray(values).reshape(n, -1))
     else:
         np.add.at(out if basic is None else out[basic], advanced, values)  # out[basic] is a view
     return out
+
+
+def _picks_rows(values: np.ndarray, basic, advanced, shape: tuple) -> bool:
+    """Whether ``x[advanced]`` picks whole rows of an ``x`` of ``shape`` by one 1-D integer array, every index in
+    range, with float ``values`` that are not empty: the case :func:`~microseq.kernels.rows.add_rows_at` runs
+    (anything else, an index out of range included, goes to ``np.add.at``, which raises NumPy's IndexError)."""
+    if not (basic is None and len(advanced) == 1 and isinstance(advanced[0], np.ndarray) and advanced[0].ndim == 1
+            and advanced[0].dtype.kind in "iu" and values.size and len(shape) >= 1
+            and values.dtype in (np.float32, np.float64) and values.shape == (len(advanced[0]), *shape[1:])):
+        return False
+    return -shape[0] <= advanced[0].min() and advanced[0].max() < shape[0]
 
 
 def getitem(a, index) -> Tensor:

@@ -88,8 +88,12 @@ class Adam(Optimizer):
                 grad = grad + weight_decay * param.data
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         lerp_(exp_avg, grad, 1 - beta1)
+        # below, in place on two temporaries, the formulas' operations in their order (the same bits):
+        # v = beta2 v + ((1 - beta2) g) g;  update = (-step_size m) / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+        square = np.multiply(grad, 1 - beta2, out=np.empty_like(grad))  # an array, also for 0-d
+        square *= grad
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        exp_avg_sq += square
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         if group["amsgrad"]:
@@ -97,8 +101,12 @@ class Adam(Optimizer):
             second_moment = state["max_exp_avg_sq"]
         else:
             second_moment = exp_avg_sq
-        denom = np.sqrt(second_moment) / bias_correction2_sqrt + group["eps"]
-        param.add_(-step_size * exp_avg / denom)
+        denom = np.sqrt(second_moment, out=square if square.dtype == second_moment.dtype else None)
+        denom /= bias_correction2_sqrt
+        denom += group["eps"]
+        update = np.multiply(exp_avg, -step_size, out=np.empty_like(exp_avg))
+        update /= denom
+        param.add_(update)
 
 
 class AdamW(Adam):

@@ -19,9 +19,12 @@ def _grads(parameters: Tensor | Iterable[Tensor]) -> list[np.ndarray]:
 
 def _vector_norm(x: np.ndarray, norm_type: float) -> np.ndarray:
     """The ``norm_type``-norm of all elements of ``x`` (``inf``: max |x|; 0: number of non-zeros), in x's dtype."""
-    x = np.abs(x.reshape(-1))
+    x = x.reshape(-1)
     if x.size == 0:
         return np.zeros((), dtype=x.dtype)
+    if norm_type == 2:  # x . x is |x| . |x| bit for bit, without the copy that abs makes
+        return np.sqrt(np.dot(x, x))
+    x = np.abs(x)
     if norm_type == np.inf:
         return x.max()
     if norm_type == -np.inf:
@@ -30,8 +33,6 @@ def _vector_norm(x: np.ndarray, norm_type: float) -> np.ndarray:
         return np.asarray(np.count_nonzero(x), dtype=x.dtype)
     if norm_type == 1:
         return x.sum()
-    if norm_type == 2:
-        return np.sqrt(np.dot(x, x))
     return (x**norm_type).sum() ** (1 / norm_type)
 
 
@@ -77,8 +78,9 @@ def clip_grad_norm_(
             "cannot be clipped; set error_if_nonfinite=False to scale them anyway"
         )
     clip_coefficient = np.minimum(max_norm / (total_norm + dtype.type(1e-6)), dtype.type(1.0))
-    for g in grads:
-        g *= clip_coefficient
+    if clip_coefficient != 1:  # inside the ball: multiplying by 1 would change no bit, only cost a pass
+        for g in grads:
+            g *= clip_coefficient
     return total_norm
 
 

@@ -33,10 +33,13 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
     PyTorch switches formulas at ``|weight| = 0.5`` for accuracy: ``start + w (end - start)`` below,
     ``end - (end - start)(1 - w)`` from 0.5 on.
     """
+    step = np.subtract(end, start)  # the one temporary (the same operations as the formulas, in place)
     if abs(weight) < 0.5:
-        start += weight * (end - start)
+        step *= weight
+        start += step
     else:
-        np.copyto(start, end - (end - start) * (1 - weight))
+        step *= 1 - weight
+        np.subtract(end, step, out=start, casting="unsafe")
 
 
 class Optimizer:

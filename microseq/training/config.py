@@ -161,7 +161,8 @@ class TrainConfig:
     log_interval: int = _option(50, "steps between progress lines when the output is not a terminal")
     progress: str = _option("auto", "progress display", choices=("auto", "bar", "lines", "off"))
     threads: int = _option(1, "threads of NumPy's BLAS (OpenBLAS): the small per-step products of a recurrence "
-                              "are fastest on one, much more so on a busy machine")
+                              "are fastest on one, much more so on a busy machine (2 also runs a bidirectional "
+                              "layer's two directions at once)")
     out: str | None = _option(None, "run directory (default: runs/TASK-N, the first free N)", metavar="DIR")
     beam_width: int = _option(5, "seq2seq, caption: also score the test set with beam search of this width "
                                  "(1: greedy only)", tasks=DECODING_TASKS)

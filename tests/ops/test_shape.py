@@ -98,6 +98,24 @@ def test_repeated_index_gradient_is_summed_like_an_embedding_lookup():
     np.testing.assert_array_equal(table.grad, [[1, 1], [3, 3], [0, 0], [2, 2]])
 
 
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]))
+def test_gathered_rows_scatter_back_with_the_bits_of_numpy_add_at(data, dtype):
+    """The compiled row scatter (an embedding's gradient) adds in NumPy's order: equal bit for bit."""
+    shape = data.draw(shapes(min_dims=1, max_dims=3, min_side=0, max_side=5).filter(lambda s: s[0] > 0))
+    index = data.draw(arrays((data.draw(st.integers(1, 12)),), np.int64, (-shape[0], shape[0] - 1)))
+    values = data.draw(arrays((len(index), *shape[1:]), dtype))
+    expected = np.zeros(shape, dtype)
+    np.add.at(expected, index, values)
+    np.testing.assert_array_equal(ms.ops.shape.index_put(values, index, shape), expected, strict=True)
+
+
+def test_a_row_scatter_out_of_range_is_numpys_index_error():
+    with pytest.raises(IndexError):
+        ms.ops.shape.index_put(np.ones((2, 3)), np.array([0, 4]), (4, 3))
+    with pytest.raises(IndexError):
+        ms.ops.shape.index_put(np.ones((1, 3)), np.array([-5]), (4, 3))
+
+
 # -- joining and splitting ------------------------------------------------------------------------------
 @given(data=st.data())
 def test_concatenate(data):
