@@ -5,14 +5,14 @@ The recurrence itself is sequential, but everything that does not depend on the 
 all T steps at once: the input projection x W_ih^T before the loop, and dx, dW_ih, dW_hh, db after the
 backward loop, each as one large GEMM (or sum) over the (T*B)-row matrices.
 
-The time loop is run by ``forward_recurrence`` and ``backward_recurrence``, the one place that chooses how
-(see ``microseq.kernels.gemm`` for the measurements): either the whole loop runs compiled, with the
-recurrent product by a plain numba loop, or the interpreter drives it, calling NumPy's BLAS for the product
-and the compiled cell for one step at a time. Each cell supplies one compiled function that runs its steps
-``start .. stop - 1`` (in visiting order) and computes the product itself only when told to::
+The time loop runs compiled, all T steps in one call: ``forward_recurrence`` and ``backward_recurrence`` pack
+the recurrent weight once per call (``gemm.pack_panels``), and each step's product is
+``gemm.packed_matmul_into`` over those panels, which skips the copy BLAS makes of its operand at every call
+(see ``microseq.kernels.gemm`` for the measurements). Each cell supplies one compiled function per
+direction::
 
-    forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, *cell_arrays)
-    backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates_h, *cell_arrays)
+    forward_steps(T, reverse, w_hh_t, panels, h, *cell_arrays)
+    backward_steps(T, reverse, w_hh, panels, dh, dgates_h, *cell_arrays)
 
 Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 """
@@ -20,8 +20,7 @@ Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 import numpy as np
 from numba import njit
 
-from . import gemm
-from .gemm import matmul
+from .gemm import matmul, pack_panels
 
 
 def time_steps(T, reverse):
@@ -98,13 +97,13 @@ def parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias):
 
 
 @njit(cache=True, nogil=True)
-def _aligned_empty(rows, cols, like):
+def aligned_empty(rows, cols, like):
     """An uninitialised (rows, cols) array of ``like``'s dtype whose data is 32-byte aligned, as numba
     allocates (NumPy aligns small arrays to 16 bytes only).
 
-    For ``hg``, which the compiled time loop writes and reads at every step: with NumPy's np.empty, GRU
+    For the GRU's ``hg``, which the time loop writes and reads at every step: with NumPy's np.empty, GRU
     forward (T=20, B=4, H=32, float32) took 55-63 us instead of 41-43 us in about a third of the processes,
-    as the address fell (measured on this project's 2-core machine).
+    as the address fell (measured on this project's earlier 2-core machine).
     """
     return np.empty((rows, cols), like.dtype)
 
@@ -114,18 +113,11 @@ def forward_recurrence(forward_steps, T, reverse, w_hh_t, h, *cell_arrays):
 
     Parameters
     ----------
-    forward_steps : the cell's compiled ``forward_steps`` (see the module docstring); at each step it reads
-        hg (B, G*H) = h W_hh^T and updates ``h`` and its per-step arrays.
+    forward_steps : the cell's compiled ``forward_steps`` (see the module docstring); at each step it computes
+        h W_hh^T by ``gemm.packed_matmul_into`` with the panels packed here, once for all steps.
     w_hh_t : (H, G*H) = W_hh^T, C-contiguous.  h : (B, H) state.  cell_arrays : passed on as they are.
     """
-    B, H = h.shape
-    hg = _aligned_empty(B, w_hh_t.shape[1], h)
-    if gemm.compiled_recurrence_wins(B, H, w_hh_t.shape[1] // H):
-        forward_steps(0, T, reverse, True, w_hh_t, h, hg, *cell_arrays)
-        return
-    for s in range(T):  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
-        np.dot(h, w_hh_t, out=hg)
-        forward_steps(s, s + 1, reverse, False, w_hh_t, h, hg, *cell_arrays)
+    forward_steps(T, reverse, w_hh_t, pack_panels(w_hh_t), h, *cell_arrays)
 
 
 def backward_recurrence(backward_steps, T, reverse, w_hh, dh, dgates_h, *cell_arrays):
@@ -133,17 +125,9 @@ def backward_recurrence(backward_steps, T, reverse, w_hh, dh, dgates_h, *cell_ar
 
     Parameters
     ----------
-    backward_steps : the cell's compiled ``backward_steps``; step t writes dgates_h[t] = dL/d(h W_hh^T + b_hh)
-        and leaves in ``dh`` the part of dL/dh that does not pass through W_hh; the recurrent part
-        dgates_h[t] W_hh is then added to it.
-    w_hh : (G*H, H).  dh : (B, H) dL/dh_n on entry, dL/dh0 on exit.  dgates_h : (T, B, G*H).
+    backward_steps : the cell's compiled ``backward_steps``; step t writes dgates_h[t] = dL/d(h W_hh^T + b_hh),
+        leaves in ``dh`` the part of dL/dh that does not pass through W_hh, then adds dgates_h[t] W_hh by
+        ``gemm.packed_matmul_into`` with the panels packed here, once for all steps.
+    w_hh : (G*H, H), C-contiguous.  dh : (B, H) dL/dh_n on entry, dL/dh0 on exit.  dgates_h : (T, B, G*H).
     """
-    B, H = dh.shape
-    if gemm.compiled_recurrence_wins(B, H, w_hh.shape[0] // H):
-        backward_steps(0, T, reverse, True, w_hh, dh, dgates_h, *cell_arrays)
-        return
-    dh_rec = np.empty_like(dh)
-    for s in range(T):  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
-        backward_steps(s, s + 1, reverse, False, w_hh, dh, dgates_h, *cell_arrays)
-        np.dot(dgates_h[s if reverse else T - 1 - s], w_hh, out=dh_rec)
-        dh += dh_rec
+    backward_steps(T, reverse, w_hh, pack_panels(w_hh), dh, dgates_h, *cell_arrays)

@@ -54,10 +54,31 @@ def test_loop_matmul_into_equals_np_dot(dtype, accumulate, m, k, n, seed):
     np.testing.assert_allclose(out, expected, **TOLERANCE[dtype])
 
 
-@pytest.mark.parametrize("B, H, G, compiled", [(1, 512, 4, True), (4, 512, 4, True), (32, 32, 4, True),
-                                               (16, 64, 4, False), (32, 128, 4, False)])
-def test_recurrence_crossover(B, H, G, compiled):
-    assert gemm.compiled_recurrence_wins(B, H, G) == compiled
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("accumulate", [False, True])
+@budget(0.5)
+@given(m=st.integers(0, 20), k=st.integers(0, 40), n=st.integers(1, 80), transposed=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_packed_matmul_into_equals_np_dot(dtype, accumulate, m, k, n, transposed, seed):
+    """Every tile height (8, 4, 2, 1 rows), full panels and leftover columns, a with any strides."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    if transposed:
+        a = np.ascontiguousarray(a.T).T
+    out = rng.standard_normal((m, n)).astype(dtype)
+    expected = out + a @ b if accumulate else a @ b
+    gemm.packed_matmul_into(a, b, gemm.pack_panels(b), out, accumulate)
+    np.testing.assert_allclose(out, expected, **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pack_panels_layout(dtype):
+    b = np.arange(3 * 70, dtype=dtype).reshape(3, 70)
+    panels = gemm.pack_panels(b)
+    width = 64 // np.dtype(dtype).itemsize * 2
+    assert panels.shape == (70 // width, 3, width)
+    for p in range(panels.shape[0]):
+        np.testing.assert_array_equal(panels[p], b[:, p * width:(p + 1) * width])
 
 
 def test_matmul_on_the_numpy_backend():
