@@ -107,7 +107,7 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
     h = state_copy(h0, (B, H), x.dtype)
     out, h_prev, hn = (np.empty((T, B, H), x.dtype) for _ in range(3))
     hg = aligned_empty(B, 3 * H, h)
-    forward_recurrence(_forward_steps, T, reverse, np.ascontiguousarray(w_hh.T), h, hg, bias_x, b_hn, lengths,
+    forward_recurrence(_forward_steps, T, reverse, w_hh.T, h, hg, bias_x, b_hn, lengths,
                        out, h_prev, gates, hn)
     saved = GRUSaved(x, w_ih, w_hh, h_prev, gates, hn, lengths, reverse, b_ih is not None)
     return out, h, saved

@@ -100,7 +100,7 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False)
     bias = combined_bias(b_ih, b_hh, 4 * H, x.dtype)
     h, c = state_copy(h0, (B, H), x.dtype), state_copy(c0, (B, H), x.dtype)
     out, h_prev, c_prev, tanh_c = (np.empty((T, B, H), x.dtype) for _ in range(4))
-    forward_recurrence(_forward_steps, T, reverse, np.ascontiguousarray(w_hh.T), h, bias, lengths, c, out, h_prev,
+    forward_recurrence(_forward_steps, T, reverse, w_hh.T, h, bias, lengths, c, out, h_prev,
                        c_prev, gates, tanh_c)
     saved = LSTMSaved(x, w_ih, w_hh, h_prev, c_prev, gates, tanh_c, lengths, reverse, b_ih is not None)
     return out, h, c, saved

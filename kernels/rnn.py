@@ -87,7 +87,7 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, nonl
     bias = combined_bias(b_ih, b_hh, H, x.dtype)
     h = state_copy(h0, (B, H), x.dtype)
     out, h_prev, h_new = (np.empty((T, B, H), x.dtype) for _ in range(3))
-    forward_recurrence(_forward_steps, T, reverse, np.ascontiguousarray(w_hh.T), h, xg, bias, lengths, relu, out,
+    forward_recurrence(_forward_steps, T, reverse, w_hh.T, h, xg, bias, lengths, relu, out,
                        h_prev, h_new)
     saved = RNNSaved(x, w_ih, w_hh, h_prev, h_new, lengths, reverse, nonlinearity, b_ih is not None)
     return out, h, saved

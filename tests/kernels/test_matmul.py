@@ -57,14 +57,16 @@ def test_loop_matmul_into_equals_np_dot(dtype, accumulate, m, k, n, seed):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("accumulate", [False, True])
 @budget(0.5)
-@given(m=st.integers(0, 20), k=st.integers(0, 40), n=st.integers(1, 80), transposed=st.booleans(),
-       seed=st.integers(0, 2**32 - 1))
-def test_packed_matmul_into_equals_np_dot(dtype, accumulate, m, k, n, transposed, seed):
-    """Every tile height (8, 4, 2, 1 rows), full panels and leftover columns, a with any strides."""
+@given(m=st.integers(0, 20), k=st.integers(0, 40), n=st.integers(1, 80), a_transposed=st.booleans(),
+       b_transposed=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_packed_matmul_into_equals_np_dot(dtype, accumulate, m, k, n, a_transposed, b_transposed, seed):
+    """Every tile height (8, 4, 2, 1 rows), full panels and leftover columns, a and b with either layout."""
     rng = np.random.default_rng(seed)
     a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
-    if transposed:
+    if a_transposed:
         a = np.ascontiguousarray(a.T).T
+    if b_transposed:
+        b = np.ascontiguousarray(b.T).T
     out = rng.standard_normal((m, n)).astype(dtype)
     expected = out + a @ b if accumulate else a @ b
     gemm.packed_matmul_into(a, b, gemm.pack_panels(b), out, accumulate)
@@ -72,9 +74,10 @@ def test_packed_matmul_into_equals_np_dot(dtype, accumulate, m, k, n, transposed
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_pack_panels_layout(dtype):
+@pytest.mark.parametrize("transposed", [False, True])
+def test_pack_panels_layout(dtype, transposed):
     b = np.arange(3 * 70, dtype=dtype).reshape(3, 70)
-    panels = gemm.pack_panels(b)
+    panels = gemm.pack_panels(np.ascontiguousarray(b.T).T if transposed else b)
     width = 64 // np.dtype(dtype).itemsize * 2
     assert panels.shape == (70 // width, 3, width)
     for p in range(panels.shape[0]):
