@@ -92,6 +92,16 @@ def _make_tile_intrinsic(rows):
             row_start = builder.add(panel_start_v, builder.mul(kk, i64(PANEL_VECTORS * lanes)))
             panel_row = [builder.load(vector_at(p_data, builder.add(row_start, i64(v * lanes))), align=4)
                          for v in range(PANEL_VECTORS)]
+            # prefetch the same row of the next panel (past the last panel too: a prefetch never faults), so
+            # that a panel not in L2 streams in while this one is used (float64 (64, 512) @ (512, 2048):
+            # 47-49 -> 54-56 GFLOP/s, np.dot 57-59)
+            ahead_at = builder.add(row_start, builder.mul(k_v, i64(PANEL_VECTORS * lanes)))
+            ahead = builder.bitcast(builder.gep(p_data, [ahead_at], source_etype=scalar), ir.IntType(8).as_pointer())
+            prefetch = builder.module.globals.get("llvm.prefetch.p0i8") or ir.Function(
+                builder.module, ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), i32, i32, i32]),
+                "llvm.prefetch.p0i8")
+            for v in range(PANEL_VECTORS):
+                builder.call(prefetch, [builder.gep(ahead, [i64(v * VECTOR_BYTES)]), i32(0), i32(2), i32(1)])
             undef = ir.Constant(vector, ir.Undefined)
             broadcast = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
             a_k = builder.mul(kk, a_col_v)
