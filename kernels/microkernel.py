@@ -12,26 +12,33 @@ this: LLVM cannot prove that ``out`` does not alias the operands, so it reloads 
 k (measured ~2x slower). Hence an ``@intrinsic`` that builds the loop with explicit vector types and the
 ``llvm.fma`` intrinsic. With ``NUMBA_DISABLE_JIT=1`` the plain NumPy version below runs instead.
 
-``VECTOR_BYTES`` is 64 (one AVX-512 register; LLVM splits wider-than-native vectors on other machines) and
-``MAX_ROWS`` 8: 8 x 2 accumulators plus 2 panel vectors and a broadcast fit the 32 AVX-512 registers.
-Tiles of 4, 2 and 1 rows take the batch's remainder.
+On a machine with AVX-512, ``VECTOR_BYTES`` is 64 (one register) and ``MAX_ROWS`` 8: 8 x 2 accumulators plus
+2 panel vectors and a broadcast fit its 32 vector registers. Elsewhere (AVX2: 16 registers of 32 bytes, or
+when ``NUMBA_CPU_NAME`` asks for portable code) 32 and 4, so that the tile still fits; smaller tiles take
+the batch's remainder (4, 2, 1 rows).
 
 Shapes: a (m, k), panels (count, k, width), out (m, n) with n >= count * width.
 """
 
 from llvmlite import ir
-from numba import njit, types
+from llvmlite.binding import get_host_cpu_features
+from numba import config, njit, types
 from numba.extending import intrinsic, overload
 
-VECTOR_BYTES = 64
+
+def _wide_vectors():
+    """Whether numba compiles for this machine's CPU and that CPU has AVX-512."""
+    return config.CPU_NAME is None and bool(get_host_cpu_features().get("avx512f"))
+
+
+VECTOR_BYTES = 64 if _wide_vectors() else 32
 PANEL_VECTORS = 2
-MAX_ROWS = 8
-TILE_ROWS = (8, 4, 2, 1)  # tile heights the compiled kernel has, largest first
+MAX_ROWS = 8 if VECTOR_BYTES == 64 else 4  # tiles have MAX_ROWS, then 4, 2 and 1 rows
 
 
 @njit(cache=True, nogil=True)
 def panel_width(itemsize):
-    """Columns of one panel for elements of ``itemsize`` bytes (32 float32, 16 float64)."""
+    """Columns of one panel for elements of ``itemsize`` bytes (with 64-byte vectors 32 float32, 16 float64)."""
     return PANEL_VECTORS * VECTOR_BYTES // itemsize
 
 
@@ -134,7 +141,7 @@ def _make_tile_intrinsic(rows):
     return tile
 
 
-_tile8, _tile4, _tile2, _tile1 = (_make_tile_intrinsic(rows) for rows in TILE_ROWS)
+_tile_max, _tile4, _tile2, _tile1 = (_make_tile_intrinsic(rows) for rows in (MAX_ROWS, 4, 2, 1))
 
 
 @overload(tile_product, jit_options={"error_model": "numpy", "nogil": True})
@@ -145,8 +152,8 @@ def _tile_product_compiled(a, i, rows, panels, p, out, accumulate):
         out_row = out.strides[0] // out.itemsize
         args = (a, i * a_row, a_row, a_col, panels, p * k * width, out, i * out_row + p * width, out_row, k,
                 accumulate)
-        if rows == 8:
-            _tile8(*args)
+        if rows == MAX_ROWS:
+            _tile_max(*args)
         elif rows == 4:
             _tile4(*args)
         elif rows == 2:

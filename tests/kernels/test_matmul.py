@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microseq.kernels as K
-from microseq.kernels import gemm
+from microseq.kernels import gemm, microkernel
 
 from .cases import TOLERANCE, budget
 
@@ -78,7 +78,7 @@ def test_packed_matmul_into_equals_np_dot(dtype, accumulate, m, k, n, a_transpos
 def test_pack_panels_layout(dtype, transposed):
     b = np.arange(3 * 70, dtype=dtype).reshape(3, 70)
     panels = gemm.pack_panels(np.ascontiguousarray(b.T).T if transposed else b)
-    width = 64 // np.dtype(dtype).itemsize * 2
+    width = microkernel.PANEL_VECTORS * microkernel.VECTOR_BYTES // np.dtype(dtype).itemsize
     assert panels.shape == (70 // width, 3, width)
     for p in range(panels.shape[0]):
         np.testing.assert_array_equal(panels[p], b[:, p * width:(p + 1) * width])
