@@ -14,14 +14,16 @@ recurrence, where the same b (W_hh^T forward, W_hh backward) multiplies a new a 
 ("packs") b into its own blocked layout on every call; here b is packed once per layer call into column
 panels of ``PANEL_VECTORS`` SIMD vectors (32 float32 or 16 float64 columns with 64-byte vectors), laid out
 (panels, k, width) so that one panel row is contiguous, and every step runs a register-blocked microkernel
-over it: a tile of up to ``MAX_ROWS`` rows of out times one panel is held in 2 * 8 vector registers for the
-whole sum over k (``microkernel.tile_product``, LLVM IR with explicit vectors, since numba's vectoriser
-would keep the tile in memory). Measured on this project's current 2-core Xeon (AVX-512; OpenBLAS 0.3.31
-runs its SkylakeX kernels), one thread, CPU time, best of 7, float32: (64, 512) @ (512, 2048) 147 GFLOP/s
-packed against 128 for ``np.dot``; (64, 2048) @ (2048, 512) 155 against 127; (32, 128) @ (128, 512) 183
-against 113; (13, 64) @ (64, 96) 111 against 105; float64 (32, 128) @ (128, 512) 91 against 54, but
-(64, 512) @ (512, 2048) 53 against 67. With the compiled time loop around it there is no per-step call
-from the interpreter either (~3.5 us per step before), so the recurrences use it at every size.
+over it: a tile of up to ``MAX_ROWS`` rows of out times one panel stays in vector registers for the whole
+sum over k (``microkernel.tile_product``, LLVM IR with explicit vectors, since numba's vectoriser would
+keep the tile in memory). Measured on this project's current 2-core Xeon (AVX-512; OpenBLAS 0.3.31 runs its
+SkylakeX kernels), one thread, CPU time, best of 7, at load 5-7, float32: (64, 512) @ (512, 2048) 130-147
+GFLOP/s packed against 108-134 for ``np.dot``; (64, 2048) @ (2048, 512) 127-155 against 115-128;
+(32, 128) @ (128, 512) 155-183 against 105-116; float64 (32, 128) @ (128, 512) 79-91 against 52-57, and
+(64, 512) @ (512, 2048) 53-58 against 57-63 (b is 8 MB there, 4x the L2). With the compiled time loop
+around it there is no per-step call from the interpreter either (~3.5 us per step before), so the
+recurrences use it at every size. It does not pay for the large all-steps GEMMs (one packing per call, and
+no cache blocking of a): (6400, 256) @ (256, 2048) 85 against 113 for ``np.dot``, so those stay on BLAS.
 
 Shapes: a (m, k), b (k, n), out (m, n).
 """
