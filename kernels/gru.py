@@ -28,8 +28,8 @@ from .activations import sigmoid_inplace, tanh_inplace
 from .gemm import packed_matmul_into
 from .rows import copy_into
 from .saved import GRUSaved
-from .sequence import (aligned_empty, backward_recurrence, forward_recurrence, full_lengths, input_projection, parameter_grads,
-                       state_copy, zero_padding, zeros_or)
+from .sequence import (aligned_empty, backward_recurrence, forward_recurrence, full_lengths, input_projection,
+                       parameter_grads, state_copy, zero_padding, zeros_or)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -38,10 +38,10 @@ def _forward_steps(T, reverse, w_hh_t, panels, h, hg, bias_x, b_hn, lengths, out
     updated in place, per-step arrays written at t.
 
     w_hh_t (H, 3H) = W_hh^T, panels its packed copy; hg (B, 3H) receives h W_hh^T at each step (kept apart
-    from the input projection, since the reset gate multiplies its n part). gates[t] (B, 3H) holds x_t W_ih^T on entry (the input projection is computed straight
-    into ``gates``, one (T, B, 3H) array less) and the activated gates on exit; bias_x (3H,) =
-    b_ih + [b_hr, b_hz, 0], b_hn (H,). Short loops counting from 0, each over one to three arrays, which
-    LLVM vectorises.
+    from the input projection, since the reset gate multiplies its n part). gates[t] (B, 3H) holds x_t W_ih^T
+    on entry (the input projection is computed straight into ``gates``, one (T, B, 3H) array less) and the
+    activated gates on exit; bias_x (3H,) = b_ih + [b_hr, b_hz, 0], b_hn (H,). Short loops counting from 0,
+    each over one to three arrays, which LLVM vectorises.
     """
     B, H = h.shape
     one = type(h[0, 0])(1.0)

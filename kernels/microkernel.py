@@ -9,8 +9,9 @@ In compiled code the whole tile (rows x ``PANEL_VECTORS`` vectors) is held in re
 over k: each k loads the panel row's vectors once, broadcasts a[r, k] for each row and issues one fused
 multiply-add per (row, vector), and the tile is stored once at the end. numba's own loops cannot express
 this: LLVM cannot prove that ``out`` does not alias the operands, so it keeps the tile in memory (the plain
-loop ``gemm.loop_matmul_into`` runs (64, 512) @ (512, 2048) at 14 GFLOP/s, this at 134). Hence an ``@intrinsic`` that builds the loop with explicit vector types and the
-``llvm.fma`` intrinsic. With ``NUMBA_DISABLE_JIT=1`` the plain NumPy version below runs instead.
+loop ``gemm.loop_matmul_into`` runs (64, 512) @ (512, 2048) at 14 GFLOP/s, this at 134). Hence an
+``@intrinsic`` that builds the loop with explicit vector types and the ``llvm.fma`` intrinsic. With
+``NUMBA_DISABLE_JIT=1`` the plain NumPy version below runs instead.
 
 On a machine with AVX-512, ``VECTOR_BYTES`` is 64 (one register) and ``MAX_ROWS`` 8: 8 x 2 accumulators plus
 2 panel vectors and a broadcast fit its 32 vector registers. Elsewhere (AVX2: 16 registers of 32 bytes, or

@@ -72,11 +72,13 @@ def state_copy(a, shape, dtype):
 def parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias):
     """The gradients that need no recurrence, each one GEMM (or sum) over all T*B rows.
 
-    When one array is the gradient of both products (RNN, LSTM), dW_ih, dW_hh and db come out of ONE GEMM,
-    [x, h_prev, 1]^T dgates, transposed afterwards: on the large LSTM (T*B = 6400, I = 256, 4H = 2048,
-    H = 512, float32, one thread, CPU time) 138-142 ms against 150-158 ms for the two GEMMs dgates^T x and
-    dgates^T h_prev plus the bias sum (OpenBLAS is faster with the long 4H side as the output's columns, and
-    the copies into the stacked rows and the transposes cost ~5 ms).
+    When one array is the gradient of both products (RNN, LSTM) and it is wider than [x, h_prev, 1] (the
+    LSTM's 4H against I + H + 1), dW_ih, dW_hh and db come out of ONE GEMM, [x, h_prev, 1]^T dgates,
+    transposed afterwards: OpenBLAS is faster with the long side as the output's columns. Measured with one
+    thread, CPU time, float32, best of 4-30, against the two GEMMs dgates^T x, dgates^T h_prev and the bias
+    sum: large LSTM (T*B = 6400, I = 256, H = 512) 198-200 ms against 212-213 (the copies into the stacked
+    rows and the transposes included); small LSTM (2048, 64, 128) 4.7-4.8 ms both ways; but the RNN's
+    (G = 1) 56-58 against 54 ms at the large shape, so it keeps the two GEMMs.
 
     Parameters
     ----------
@@ -94,7 +96,7 @@ def parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias):
     gx = dgates_x.reshape(T * B, -1)
     gh = dgates_h.reshape(T * B, -1)
     dx = matmul(gx, w_ih).reshape(T, B, I)
-    if dgates_h is dgates_x:
+    if dgates_h is dgates_x and gx.shape[1] > I + H + 1:
         rows = np.empty((T * B, I + H + has_bias), x.dtype)  # [x, h_prev, 1] per (t, b)
         rows[:, :I], rows[:, I:I + H] = x.reshape(T * B, I), h_prev.reshape(T * B, H)
         rows[:, I + H:] = 1
@@ -107,7 +109,8 @@ def parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias):
     dw_hh = matmul(gh.T, h_prev.reshape(T * B, H))
     if not has_bias:
         return dx, dw_ih, dw_hh, None, None
-    return dx, dw_ih, dw_hh, gx.sum(axis=0), gh.sum(axis=0)
+    db_ih = gx.sum(axis=0)
+    return dx, dw_ih, dw_hh, db_ih, db_ih.copy() if dgates_h is dgates_x else gh.sum(axis=0)
 
 
 @njit(cache=True, nogil=True)
