@@ -16,8 +16,9 @@ Backward, with g_h = dL/dh' (from the next step and from out) and g_c = dL/dc' +
 Forward: x W_ih^T for all steps in one GEMM, then per step one (B, H) @ (H, 4H) product, added straight onto
 that step's x W_ih^T (no (B, 4H) product array to read back), and one fused loop that computes the gates
 and updates c and h in place. Backward: per step one fused loop for da and dL/dc and one (B, 4H) @ (4H, H)
-product added onto dL/dh; dx, dW_ih, dW_hh and db are one GEMM each at the end. Both per-step products run
-on W_hh packed once per call (``gemm.packed_matmul_into``).
+product added onto dL/dh; at the end dx is one GEMM, and dW_ih, dW_hh and db one more
+(``sequence.parameter_grads``). Both per-step products run on W_hh packed once per call
+(``gemm.packed_matmul_into``).
 
 Shapes: T time, B batch, I input, H hidden.
 """
