@@ -14,8 +14,9 @@ Backward, with g_h = dL/dh' (from the next step and from out)::
     dL/dh = g_h * z + (dL/d ah) W_hh
 
 Forward: x W_ih^T for all steps in one GEMM, then per step one (B, H) @ (H, 3H) product and one fused loop.
-Backward: per step one fused loop and one (B, 3H) @ (3H, H) product; dx, dW_ih, dW_hh and db are one GEMM
-(or sum) each at the end. The two bias-free parts of ah are folded into the input bias, b_hn stays apart.
+Backward: per step one fused loop and one (B, 3H) @ (3H, H) product added onto dL/dh; dx, dW_ih, dW_hh and
+db are one GEMM (or sum) each at the end. Both per-step products run on W_hh packed once per call
+(``gemm.packed_matmul_into``). The two bias-free parts of ah are folded into the input bias, b_hn stays apart.
 
 Shapes: T time, B batch, I input, H hidden.
 """
@@ -24,32 +25,29 @@ import numpy as np
 from numba import njit
 
 from .activations import sigmoid_inplace, tanh_inplace
-from .gemm import loop_matmul_into
+from .gemm import packed_matmul_into
 from .rows import copy_into
 from .saved import GRUSaved
-from .sequence import (backward_recurrence, forward_recurrence, full_lengths, input_projection, parameter_grads,
-                       state_copy, zero_padding, zeros_or)
+from .sequence import (aligned_empty, backward_recurrence, forward_recurrence, full_lengths, input_projection,
+                       parameter_grads, state_copy, zero_padding, zeros_or)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, bias_x, b_hn, lengths, out, h_prev, gates,
-                   hn):
-    """Steps ``start .. stop - 1`` in visiting order for the whole batch (see ``sequence.forward_recurrence``);
-    h (B, H) is updated in place, per-step arrays written at t.
+def _forward_steps(T, reverse, w_hh_t, panels, h, hg, bias_x, b_hn, lengths, out, h_prev, gates, hn):
+    """All T steps in visiting order for the whole batch (see ``sequence.forward_recurrence``); h (B, H) is
+    updated in place, per-step arrays written at t.
 
-    w_hh_t (H, 3H) = W_hh^T; hg (B, 3H) = h W_hh^T, computed here by the loop matmul when ``own_product``,
-    else by the caller. gates[t] (B, 3H) holds x_t W_ih^T on entry (the input projection is computed straight
-    into ``gates``, one (T, B, 3H) array less) and the activated gates on exit; bias_x (3H,) =
-    b_ih + [b_hr, b_hz, 0], b_hn (H,). Short loops counting from 0, each over one to three arrays, which
-    LLVM vectorises.
+    w_hh_t (H, 3H) = W_hh^T, panels its packed copy; hg (B, 3H) receives h W_hh^T at each step (kept apart
+    from the input projection, since the reset gate multiplies its n part). gates[t] (B, 3H) holds x_t W_ih^T
+    on entry (the input projection is computed straight into ``gates``, one (T, B, 3H) array less) and the
+    activated gates on exit; bias_x (3H,) = b_ih + [b_hr, b_hz, 0], b_hn (H,). Short loops counting from 0,
+    each over one to three arrays, which LLVM vectorises.
     """
-    T = gates.shape[0]
     B, H = h.shape
     one = type(h[0, 0])(1.0)
-    for s in range(start, stop):
+    for s in range(T):
         t = T - 1 - s if reverse else s
-        if own_product:
-            loop_matmul_into(h, w_hh_t, hg, False)
+        packed_matmul_into(h, w_hh_t, panels, hg, False)
         for b in range(B):
             if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
                 out[t, b, :] = 0
@@ -108,24 +106,23 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False):
     bias_x, b_hn = _split_bias(b_ih, b_hh, H, x.dtype)
     h = state_copy(h0, (B, H), x.dtype)
     out, h_prev, hn = (np.empty((T, B, H), x.dtype) for _ in range(3))
-    forward_recurrence(_forward_steps, T, reverse, np.ascontiguousarray(w_hh.T), h, bias_x, b_hn, lengths, out,
-                       h_prev, gates, hn)
+    hg = aligned_empty(B, 3 * H, h)
+    forward_recurrence(_forward_steps, T, reverse, w_hh.T, h, hg, bias_x, b_hn, lengths,
+                       out, h_prev, gates, hn)
     saved = GRUSaved(x, w_ih, w_hh, h_prev, gates, hn, lengths, reverse, b_ih is not None)
     return out, h, saved
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates_h, d_out, lengths, gates, hn, h_prev,
-                    dgates_x):
-    """Backward steps ``start .. stop - 1`` in the reverse of the forward's visiting order (see
+def _backward_steps(T, reverse, w_hh, panels, dh, dgates_h, d_out, lengths, gates, hn, h_prev, dgates_x):
+    """All T backward steps in the reverse of the forward's visiting order (see
     ``sequence.backward_recurrence``). Step t writes dgates_x[t] = dL/d ax and dgates_h[t] = dL/d ah, and
-    sets dh of the active rows to g_h * z, then adds dgates_h[t] @ W_hh when ``own_product`` (else the
-    caller does). On entry dh is dL/dh' from later steps. Short loops counting from 0, which LLVM
+    sets dh of the active rows to g_h * z, then adds dgates_h[t] @ W_hh (panels: W_hh packed). On entry dh
+    is dL/dh' from later steps. Short loops counting from 0, which LLVM
     vectorises."""
-    T = d_out.shape[0]
     B, H = dh.shape
     one = type(dh[0, 0])(1.0)
-    for s in range(start, stop):
+    for s in range(T):
         t = s if reverse else T - 1 - s
         for b in range(B):
             if t >= lengths[b]:  # padded step: the gradient passes through unchanged
@@ -148,8 +145,7 @@ def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates_h, d_out
                 dah[2 * H + j] = dax[2 * H + j] * a[j]
             for j in range(H):
                 g_h[j] *= a[H + j]
-        if own_product:
-            loop_matmul_into(dgates_h[t], w_hh, dh, True)
+        packed_matmul_into(dgates_h[t], w_hh, panels, dh, True)
 
 
 def gru_backward(saved, d_out, d_h_n):

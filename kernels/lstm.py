@@ -13,9 +13,12 @@ Backward, with g_h = dL/dh' (from the next step and from out) and g_c = dL/dc' +
     da_g = g_c * i * (1 - g^2)     da_o = g_h * tanh(c') * o (1 - o)
     dL/dc = g_c * f                dL/dh = da W_hh
 
-Forward: x W_ih^T for all steps in one GEMM, then per step one (B, H) @ (H, 4H) product and one fused loop
-that computes the gates and updates c and h in place. Backward: per step one fused loop for da and dL/dc
-and one (B, 4H) @ (4H, H) product; dx, dW_ih, dW_hh and db are one GEMM each at the end.
+Forward: x W_ih^T for all steps in one GEMM, then per step one (B, H) @ (H, 4H) product, added straight onto
+that step's x W_ih^T (no (B, 4H) product array to read back), and one fused loop that computes the gates
+and updates c and h in place. Backward: per step one fused loop for da and dL/dc and one (B, 4H) @ (4H, H)
+product added onto dL/dh; at the end dx is one GEMM, and dW_ih, dW_hh and db one more
+(``sequence.parameter_grads``). Both per-step products run on W_hh packed once per call
+(``gemm.packed_matmul_into``).
 
 Shapes: T time, B batch, I input, H hidden.
 """
@@ -24,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from .activations import sigmoid_inplace, tanh, tanh_inplace
-from .gemm import loop_matmul_into
+from .gemm import packed_matmul_into
 from .rows import copy_into
 from .saved import LSTMSaved
 from .sequence import (backward_recurrence, combined_bias, forward_recurrence, full_lengths, input_projection,
@@ -32,23 +35,20 @@ from .sequence import (backward_recurrence, combined_bias, forward_recurrence, f
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, bias, lengths, c, out, h_prev, c_prev,
-                   gates, tanh_c):
-    """Steps ``start .. stop - 1`` in visiting order for the whole batch (see ``sequence.forward_recurrence``);
-    h and c (B, H) are updated in place, per-step arrays written at t.
+def _forward_steps(T, reverse, w_hh_t, panels, h, bias, lengths, c, out, h_prev, c_prev, gates, tanh_c):
+    """All T steps in visiting order for the whole batch (see ``sequence.forward_recurrence``); h and c (B, H)
+    are updated in place, per-step arrays written at t.
 
-    w_hh_t (H, 4H) = W_hh^T; hg (B, 4H) = h W_hh^T, computed here by the loop matmul when ``own_product``,
-    else by the caller. gates[t] (B, 4H) holds x_t W_ih^T on entry (the input projection is computed straight
-    into ``gates``, one (T, B, 4H) array less) and the activated gates on exit; bias (4H,) = b_ih + b_hh.
+    w_hh_t (H, 4H) = W_hh^T, panels its packed copy. gates[t] (B, 4H) holds x_t W_ih^T on entry (the input
+    projection is computed straight into ``gates``, one (T, B, 4H) array less), then x_t W_ih^T + h W_hh^T,
+    and the activated gates on exit; bias (4H,) = b_ih + b_hh.
     Each row is done in short loops over one or two arrays each, counting from 0, which LLVM vectorises (one
     loop over all twelve arrays was not: ~6x slower at B=32, H=128).
     """
-    T = gates.shape[0]
     B, H = h.shape
-    for s in range(start, stop):
+    for s in range(T):
         t = T - 1 - s if reverse else s
-        if own_product:
-            loop_matmul_into(h, w_hh_t, hg, False)
+        packed_matmul_into(h, w_hh_t, panels, gates[t], True)
         for b in range(B):
             if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
                 out[t, b, :] = 0
@@ -57,9 +57,9 @@ def _forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, bias, lengt
                 gates[t, b, :] = 0
                 tanh_c[t, b, :] = 0
                 continue
-            a, h_row = gates[t, b], hg[b]
+            a = gates[t, b]
             for k in range(4 * H):
-                a[k] += h_row[k] + bias[k]
+                a[k] += bias[k]
             sigmoid_inplace(a[:2 * H])  # i, f
             tanh_inplace(a[2 * H:3 * H])  # g
             sigmoid_inplace(a[3 * H:])  # o
@@ -101,25 +101,23 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False)
     bias = combined_bias(b_ih, b_hh, 4 * H, x.dtype)
     h, c = state_copy(h0, (B, H), x.dtype), state_copy(c0, (B, H), x.dtype)
     out, h_prev, c_prev, tanh_c = (np.empty((T, B, H), x.dtype) for _ in range(4))
-    forward_recurrence(_forward_steps, T, reverse, np.ascontiguousarray(w_hh.T), h, bias, lengths, c, out, h_prev,
+    forward_recurrence(_forward_steps, T, reverse, w_hh.T, h, bias, lengths, c, out, h_prev,
                        c_prev, gates, tanh_c)
     saved = LSTMSaved(x, w_ih, w_hh, h_prev, c_prev, gates, tanh_c, lengths, reverse, b_ih is not None)
     return out, h, c, saved
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates, d_out, lengths, gates, c_prev, tanh_c,
-                    dc):
-    """Backward steps ``start .. stop - 1`` in the reverse of the forward's visiting order (see
+def _backward_steps(T, reverse, w_hh, panels, dh, dgates, d_out, lengths, gates, c_prev, tanh_c, dc):
+    """All T backward steps in the reverse of the forward's visiting order (see
     ``sequence.backward_recurrence``). Step t writes dgates[t] (dL/da), turns dc into dL/dc entering step t,
-    and sets dh of the active rows to 0, then adds dgates[t] @ W_hh when ``own_product`` (else the caller
-    does). On entry dh, dc are dL/dh', dL/dc' from later steps. One short loop per gate over views of its
+    and sets dh of the active rows to 0, then adds dgates[t] @ W_hh (panels: W_hh packed). On entry dh, dc
+    are dL/dh', dL/dc' from later steps. One short loop per gate over views of its
     rows, counting from 0, as in ``_forward_steps``, so that LLVM vectorises them (one loop writing all four
     gates: ~25% slower at B=64, H=512)."""
-    T = d_out.shape[0]
     B, H = dh.shape
     one = type(dh[0, 0])(1.0)
-    for s in range(start, stop):
+    for s in range(T):
         t = s if reverse else T - 1 - s
         for b in range(B):
             if t >= lengths[b]:  # padded step: gradients pass through unchanged
@@ -145,8 +143,7 @@ def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates, d_out, 
                 g_c[j] *= f[j]
             for j in range(H):
                 g_h[j] = 0
-        if own_product:
-            loop_matmul_into(dgates[t], w_hh, dh, True)
+        packed_matmul_into(dgates[t], w_hh, panels, dh, True)
 
 
 def lstm_backward(saved, d_out, d_h_n, d_c_n):

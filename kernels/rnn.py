@@ -9,9 +9,10 @@ Backward, with g_h = dL/dh' (from the next step and from out)::
     da = g_h * (1 - h'^2)   (tanh)      da = g_h * [h' > 0]   (relu)
     dL/dh = da W_hh
 
-Forward: x W_ih^T for all steps in one GEMM, then per step one (B, H) @ (H, H) product and one fused loop.
-Backward: per step one fused loop and one (B, H) @ (H, H) product; dx, dW_ih, dW_hh and db are one GEMM
-(or sum) each at the end.
+Forward: x W_ih^T for all steps in one GEMM, then per step one (B, H) @ (H, H) product, added onto that
+step's x W_ih^T, and one fused loop. Backward: per step one fused loop and one (B, H) @ (H, H) product
+added onto dL/dh; dx, dW_ih, dW_hh and db are one GEMM (or sum) each at the end. Both per-step products run
+on W_hh packed once per call (``gemm.packed_matmul_into``).
 
 Shapes: T time, B batch, I input, H hidden.
 """
@@ -20,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from .activations import tanh_inplace
-from .gemm import loop_matmul_into
+from .gemm import packed_matmul_into
 from .rows import copy_into
 from .saved import RNNSaved
 from .sequence import (backward_recurrence, combined_bias, forward_recurrence, full_lengths, input_projection,
@@ -28,31 +29,28 @@ from .sequence import (backward_recurrence, combined_bias, forward_recurrence, f
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, xg, bias, lengths, relu, out, h_prev,
-                   h_new):
-    """Steps ``start .. stop - 1`` in visiting order for the whole batch (see ``sequence.forward_recurrence``);
-    h (B, H) is updated in place, per-step arrays written at t.
+def _forward_steps(T, reverse, w_hh_t, panels, h, xg, bias, lengths, relu, out, h_prev, h_new):
+    """All T steps in visiting order for the whole batch (see ``sequence.forward_recurrence``); h (B, H) is
+    updated in place, per-step arrays written at t.
 
-    w_hh_t (H, H) = W_hh^T; hg (B, H) = h W_hh^T, computed here by the loop matmul when ``own_product``,
-    else by the caller. xg (T, B, H) input projections, bias (H,) = b_ih + b_hh. Short loops counting from 0,
-    each over one or two arrays, which LLVM vectorises.
+    w_hh_t (H, H) = W_hh^T, panels its packed copy. xg (T, B, H) input projections, to which step t adds
+    h W_hh^T; bias (H,) = b_ih + b_hh. Short loops counting from 0, each over one or two arrays, which LLVM
+    vectorises.
     """
-    T = xg.shape[0]
     B, H = h.shape
     zero = type(h[0, 0])(0.0)
-    for s in range(start, stop):
+    for s in range(T):
         t = T - 1 - s if reverse else s
-        if own_product:
-            loop_matmul_into(h, w_hh_t, hg, False)
+        packed_matmul_into(h, w_hh_t, panels, xg[t], True)
         for b in range(B):
             if t >= lengths[b]:  # padded step: the state carries over, outputs are zero
                 out[t, b, :] = 0
                 h_prev[t, b, :] = 0
                 h_new[t, b, :] = 0
                 continue
-            a, x_row, h_row = h_new[t, b], xg[t, b], hg[b]
+            a, x_row = h_new[t, b], xg[t, b]
             for j in range(H):
-                a[j] = x_row[j] + h_row[j] + bias[j]
+                a[j] = x_row[j] + bias[j]
             if relu:
                 for j in range(H):
                     a[j] = max(a[j], zero)
@@ -89,22 +87,20 @@ def rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, lengths=None, reverse=False, nonl
     bias = combined_bias(b_ih, b_hh, H, x.dtype)
     h = state_copy(h0, (B, H), x.dtype)
     out, h_prev, h_new = (np.empty((T, B, H), x.dtype) for _ in range(3))
-    forward_recurrence(_forward_steps, T, reverse, np.ascontiguousarray(w_hh.T), h, xg, bias, lengths, relu, out,
+    forward_recurrence(_forward_steps, T, reverse, w_hh.T, h, xg, bias, lengths, relu, out,
                        h_prev, h_new)
     saved = RNNSaved(x, w_ih, w_hh, h_prev, h_new, lengths, reverse, nonlinearity, b_ih is not None)
     return out, h, saved
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates, d_out, lengths, relu, h_new):
-    """Backward steps ``start .. stop - 1`` in the reverse of the forward's visiting order (see
+def _backward_steps(T, reverse, w_hh, panels, dh, dgates, d_out, lengths, relu, h_new):
+    """All T backward steps in the reverse of the forward's visiting order (see
     ``sequence.backward_recurrence``). Step t writes dgates[t] = dL/da and sets dh of the active rows to 0,
-    then adds dgates[t] @ W_hh when ``own_product`` (else the caller does). On entry dh is dL/dh' from later
-    steps."""
-    T = d_out.shape[0]
+    then adds dgates[t] @ W_hh (panels: W_hh packed). On entry dh is dL/dh' from later steps."""
     B, H = dh.shape
     zero, one = type(dh[0, 0])(0.0), type(dh[0, 0])(1.0)
-    for s in range(start, stop):
+    for s in range(T):
         t = s if reverse else T - 1 - s
         for b in range(B):
             if t >= lengths[b]:  # padded step: the gradient passes through unchanged
@@ -120,8 +116,7 @@ def _backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates, d_out, 
                 for j in range(H):
                     da[j] = g_h[j] * (one - hn[j] * hn[j])
             g_h[:] = 0
-        if own_product:
-            loop_matmul_into(dgates[t], w_hh, dh, True)
+        packed_matmul_into(dgates[t], w_hh, panels, dh, True)
 
 
 def rnn_backward(saved, d_out, d_h_n):

@@ -5,14 +5,14 @@ The recurrence itself is sequential, but everything that does not depend on the 
 all T steps at once: the input projection x W_ih^T before the loop, and dx, dW_ih, dW_hh, db after the
 backward loop, each as one large GEMM (or sum) over the (T*B)-row matrices.
 
-The time loop is run by ``forward_recurrence`` and ``backward_recurrence``, the one place that chooses how
-(see ``microseq.kernels.gemm`` for the measurements): either the whole loop runs compiled, with the
-recurrent product by a plain numba loop, or the interpreter drives it, calling NumPy's BLAS for the product
-and the compiled cell for one step at a time. Each cell supplies one compiled function that runs its steps
-``start .. stop - 1`` (in visiting order) and computes the product itself only when told to::
+The time loop runs compiled, all T steps in one call: ``forward_recurrence`` and ``backward_recurrence`` pack
+the recurrent weight once per call (``gemm.pack_panels``), and each step's product is
+``gemm.packed_matmul_into`` over those panels, which skips the copy BLAS makes of its operand at every call
+(see ``microseq.kernels.gemm`` for the measurements). Each cell supplies one compiled function per
+direction::
 
-    forward_steps(start, stop, reverse, own_product, w_hh_t, h, hg, *cell_arrays)
-    backward_steps(start, stop, reverse, own_product, w_hh, dh, dgates_h, *cell_arrays)
+    forward_steps(T, reverse, w_hh_t, panels, h, *cell_arrays)
+    backward_steps(T, reverse, w_hh, panels, dh, dgates_h, *cell_arrays)
 
 Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 """
@@ -20,8 +20,7 @@ Shapes: T time, B batch, I input, H hidden, G gates (RNN 1, LSTM 4, GRU 3).
 import numpy as np
 from numba import njit
 
-from . import gemm
-from .gemm import matmul
+from .gemm import matmul, pack_panels
 
 
 def time_steps(T, reverse):
@@ -73,6 +72,14 @@ def state_copy(a, shape, dtype):
 def parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias):
     """The gradients that need no recurrence, each one GEMM (or sum) over all T*B rows.
 
+    When one array is the gradient of both products (RNN, LSTM) and it is wider than [x, h_prev, 1] (the
+    LSTM's 4H against I + H + 1), dW_ih, dW_hh and db come out of ONE GEMM, [x, h_prev, 1]^T dgates,
+    transposed afterwards: OpenBLAS is faster with the long side as the output's columns. Measured with one
+    thread, CPU time, float32, best of 4-30, against the two GEMMs dgates^T x, dgates^T h_prev and the bias
+    sum: large LSTM (T*B = 6400, I = 256, H = 512) 198-200 ms against 212-213 (the copies into the stacked
+    rows and the transposes included); small LSTM (2048, 64, 128) 4.7-4.8 ms both ways; but the RNN's
+    (G = 1) 56-58 against 54 ms at the large shape, so it keeps the two GEMMs.
+
     Parameters
     ----------
     dgates_x : (T, B, G*H) dL/d(x W_ih^T + b_ih) per step.
@@ -85,26 +92,35 @@ def parameter_grads(dgates_x, dgates_h, x, h_prev, w_ih, has_bias):
     dx (T, B, I), dw_ih (G*H, I), dw_hh (G*H, H), db_ih (G*H,) or None, db_hh (G*H,) or None.
     """
     T, B, I = x.shape
+    H = h_prev.shape[2]
     gx = dgates_x.reshape(T * B, -1)
     gh = dgates_h.reshape(T * B, -1)
     dx = matmul(gx, w_ih).reshape(T, B, I)
+    if dgates_h is dgates_x and gx.shape[1] > I + H + 1:
+        rows = np.empty((T * B, I + H + has_bias), x.dtype)  # [x, h_prev, 1] per (t, b)
+        rows[:, :I], rows[:, I:I + H] = x.reshape(T * B, I), h_prev.reshape(T * B, H)
+        rows[:, I + H:] = 1
+        stacked = matmul(rows.T, gx)  # (I + H [+ 1], G*H)
+        dw_ih, dw_hh = np.ascontiguousarray(stacked[:I].T), np.ascontiguousarray(stacked[I:I + H].T)
+        if not has_bias:
+            return dx, dw_ih, dw_hh, None, None
+        return dx, dw_ih, dw_hh, stacked[I + H].copy(), stacked[I + H].copy()
     dw_ih = matmul(gx.T, x.reshape(T * B, I))
-    dw_hh = matmul(gh.T, h_prev.reshape(T * B, -1))
+    dw_hh = matmul(gh.T, h_prev.reshape(T * B, H))
     if not has_bias:
         return dx, dw_ih, dw_hh, None, None
     db_ih = gx.sum(axis=0)
-    db_hh = db_ih.copy() if dgates_h is dgates_x else gh.sum(axis=0)
-    return dx, dw_ih, dw_hh, db_ih, db_hh
+    return dx, dw_ih, dw_hh, db_ih, db_ih.copy() if dgates_h is dgates_x else gh.sum(axis=0)
 
 
 @njit(cache=True, nogil=True)
-def _aligned_empty(rows, cols, like):
+def aligned_empty(rows, cols, like):
     """An uninitialised (rows, cols) array of ``like``'s dtype whose data is 32-byte aligned, as numba
     allocates (NumPy aligns small arrays to 16 bytes only).
 
-    For ``hg``, which the compiled time loop writes and reads at every step: with NumPy's np.empty, GRU
+    For the GRU's ``hg``, which the time loop writes and reads at every step: with NumPy's np.empty, GRU
     forward (T=20, B=4, H=32, float32) took 55-63 us instead of 41-43 us in about a third of the processes,
-    as the address fell (measured on this project's 2-core machine).
+    as the address fell (measured on this project's earlier 2-core machine).
     """
     return np.empty((rows, cols), like.dtype)
 
@@ -114,18 +130,12 @@ def forward_recurrence(forward_steps, T, reverse, w_hh_t, h, *cell_arrays):
 
     Parameters
     ----------
-    forward_steps : the cell's compiled ``forward_steps`` (see the module docstring); at each step it reads
-        hg (B, G*H) = h W_hh^T and updates ``h`` and its per-step arrays.
-    w_hh_t : (H, G*H) = W_hh^T, C-contiguous.  h : (B, H) state.  cell_arrays : passed on as they are.
+    forward_steps : the cell's compiled ``forward_steps`` (see the module docstring); at each step it computes
+        h W_hh^T by ``gemm.packed_matmul_into`` with the panels packed here, once for all steps.
+    w_hh_t : (H, G*H) = W_hh^T (a transposed view of W_hh is fine).  h : (B, H) state.  cell_arrays : passed
+        on as they are.
     """
-    B, H = h.shape
-    hg = _aligned_empty(B, w_hh_t.shape[1], h)
-    if gemm.compiled_recurrence_wins(B, H, w_hh_t.shape[1] // H):
-        forward_steps(0, T, reverse, True, w_hh_t, h, hg, *cell_arrays)
-        return
-    for s in range(T):  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
-        np.dot(h, w_hh_t, out=hg)
-        forward_steps(s, s + 1, reverse, False, w_hh_t, h, hg, *cell_arrays)
+    forward_steps(T, reverse, w_hh_t, pack_panels(w_hh_t), h, *cell_arrays)
 
 
 def backward_recurrence(backward_steps, T, reverse, w_hh, dh, dgates_h, *cell_arrays):
@@ -133,17 +143,9 @@ def backward_recurrence(backward_steps, T, reverse, w_hh, dh, dgates_h, *cell_ar
 
     Parameters
     ----------
-    backward_steps : the cell's compiled ``backward_steps``; step t writes dgates_h[t] = dL/d(h W_hh^T + b_hh)
-        and leaves in ``dh`` the part of dL/dh that does not pass through W_hh; the recurrent part
-        dgates_h[t] W_hh is then added to it.
-    w_hh : (G*H, H).  dh : (B, H) dL/dh_n on entry, dL/dh0 on exit.  dgates_h : (T, B, G*H).
+    backward_steps : the cell's compiled ``backward_steps``; step t writes dgates_h[t] = dL/d(h W_hh^T + b_hh),
+        leaves in ``dh`` the part of dL/dh that does not pass through W_hh, then adds dgates_h[t] W_hh by
+        ``gemm.packed_matmul_into`` with the panels packed here, once for all steps.
+    w_hh : (G*H, H), C-contiguous.  dh : (B, H) dL/dh_n on entry, dL/dh0 on exit.  dgates_h : (T, B, G*H).
     """
-    B, H = dh.shape
-    if gemm.compiled_recurrence_wins(B, H, w_hh.shape[0] // H):
-        backward_steps(0, T, reverse, True, w_hh, dh, dgates_h, *cell_arrays)
-        return
-    dh_rec = np.empty_like(dh)
-    for s in range(T):  # large products: NumPy's BLAS per step, the interpreter's overhead is noise
-        backward_steps(s, s + 1, reverse, False, w_hh, dh, dgates_h, *cell_arrays)
-        np.dot(dgates_h[s if reverse else T - 1 - s], w_hh, out=dh_rec)
-        dh += dh_rec
+    backward_steps(T, reverse, w_hh, pack_panels(w_hh), dh, dgates_h, *cell_arrays)

@@ -1,13 +1,11 @@
 """The fused numba kernels compute what the step-by-step NumPy reference computes, forward and backward."""
 
-from unittest import mock
-
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from microseq.kernels import gemm, reference
+from microseq.kernels import reference
 
 from .cases import CELLS, FAST, assert_close, budget, grad_names, problems, run_backward, run_forward
 
@@ -31,15 +29,6 @@ def test_fused_matches_reference_float64(cell, data):
 @given(data=st.data())
 def test_fused_matches_reference_float32(cell, data):
     check_against_reference(data.draw(problems(cell, dtype=np.float32)), np.float32)
-
-
-@pytest.mark.parametrize("cell", CELLS)
-@budget(0.5)
-@given(data=st.data())
-def test_interpreter_driven_time_loop_matches_reference(cell, data):
-    """Large products run the time loop from the interpreter with NumPy's BLAS; force that path."""
-    with mock.patch.multiple(gemm, COMPILED_LOOP_MAX_ROWS=0, COMPILED_LOOP_MAX_MKN=-1):
-        check_against_reference(data.draw(problems(cell)), np.float64)
 
 
 @pytest.mark.parametrize("cell", CELLS)

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microseq.kernels as K
-from microseq.kernels import gemm
+from microseq.kernels import gemm, microkernel
 
 from .cases import TOLERANCE, budget
 
@@ -54,10 +54,34 @@ def test_loop_matmul_into_equals_np_dot(dtype, accumulate, m, k, n, seed):
     np.testing.assert_allclose(out, expected, **TOLERANCE[dtype])
 
 
-@pytest.mark.parametrize("B, H, G, compiled", [(1, 512, 4, True), (4, 512, 4, True), (32, 32, 4, True),
-                                               (16, 64, 4, False), (32, 128, 4, False)])
-def test_recurrence_crossover(B, H, G, compiled):
-    assert gemm.compiled_recurrence_wins(B, H, G) == compiled
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("accumulate", [False, True])
+@budget(0.5)
+@given(m=st.integers(0, 20), k=st.integers(0, 40), n=st.integers(1, 80), a_transposed=st.booleans(),
+       b_transposed=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_packed_matmul_into_equals_np_dot(dtype, accumulate, m, k, n, a_transposed, b_transposed, seed):
+    """Every tile height (8, 4, 2, 1 rows), full panels and leftover columns, a and b with either layout."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    if a_transposed:
+        a = np.ascontiguousarray(a.T).T
+    if b_transposed:
+        b = np.ascontiguousarray(b.T).T
+    out = rng.standard_normal((m, n)).astype(dtype)
+    expected = out + a @ b if accumulate else a @ b
+    gemm.packed_matmul_into(a, b, gemm.pack_panels(b), out, accumulate)
+    np.testing.assert_allclose(out, expected, **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("transposed", [False, True])
+def test_pack_panels_layout(dtype, transposed):
+    b = np.arange(3 * 70, dtype=dtype).reshape(3, 70)
+    panels = gemm.pack_panels(np.ascontiguousarray(b.T).T if transposed else b)
+    width = microkernel.PANEL_VECTORS * microkernel.VECTOR_BYTES // np.dtype(dtype).itemsize
+    assert panels.shape == (70 // width, 3, width)
+    for p in range(panels.shape[0]):
+        np.testing.assert_array_equal(panels[p], b[:, p * width:(p + 1) * width])
 
 
 def test_matmul_on_the_numpy_backend():
