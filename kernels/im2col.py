@@ -30,6 +30,9 @@ def im2col_into(image, cols, sh, sw, dh, dw, top, left):
     """cols[b, c, i, j, oh, ow] = image[b, c, oh*sh + i*dh - top, ow*sw + j*dw - left], or 0 in the padding."""
     B, C, H, W = image.shape
     KH, KW, OH, OW = cols.shape[2:]
+    if sh == 1 and sw == 1 and OW == W:
+        _im2col_flat(image, cols, dh, dw, top, left)
+        return
     for b in range(B):
         for c in range(C):
             plane = image[b, c]
@@ -83,3 +86,35 @@ def col2im_into(cols, image, sh, sw, dh, dw, top, left):
                             source, target = block[oh], plane[oh * sh + rows]
                             for ow in range(start, stop):
                                 target[ow * sw + offset] += source[ow]
+
+
+# Stride 1 with rows as long as the image's ("same" padding): each (i, j) block of a plane is the plane shifted by
+# (i dh - top) rows and (j dw - left) columns, copied as one run of OH * OW values instead of OH runs of OW; the
+# entries that the flat shift wraps around a row's end are the columns outside [start, stop), zeroed after.
+# Measured as above, best of 30, load ~7: (32, 32, 12, 12) 0.80 -> 0.62 ms, (32, 16, 24, 24) 0.89 -> 0.69 ms,
+# (32, 3, 48, 48) 0.64 -> 0.44 ms. The same for col2im (adding a copy of the block with the wrapped columns
+# zeroed) gained nothing (0.76 -> 0.75 ms, 0.87 -> 0.77, 0.46 -> 0.49), so col2im keeps its rows.
+@njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
+def _im2col_flat(image, cols, dh, dw, top, left):
+    B, C, H, W = image.shape
+    KH, KW, OH, OW = cols.shape[2:]
+    n, size = OH * OW, H * W
+    for b in range(B):
+        for c in range(C):
+            plane = image[b, c].reshape(size)
+            for i in range(KH):
+                for j in range(KW):
+                    block = cols[b, c, i, j].reshape(n)
+                    offset = j * dw - left
+                    shift = (i * dh - top) * W + offset
+                    p0, p1 = _span(n, size, 1, shift)
+                    block[:p0] = 0
+                    block[p1:] = 0
+                    source = plane[p0 + shift :]
+                    target = block[p0:]
+                    for k in range(p1 - p0):
+                        target[k] = source[k]
+                    start, stop = _span(OW, W, 1, offset)
+                    rows = cols[b, c, i, j]
+                    rows[:, :start] = 0
+                    rows[:, stop:] = 0
