@@ -28,11 +28,19 @@ with matmul, im2col and col2im, whose rules are each other: the second derivativ
 Speed (the fast path): the batch goes through a few images at a time (``CHUNK_BYTES`` of columns), so the
 columns that im2col writes are still in the L2 cache when BLAS reads them, and the weight gradient recomputes
 them rather than keeping the whole batch's; im2col and col2im are compiled loops (``microseq.kernels.im2col``).
-Measured on this project's 2-core Xeon, float32, B=32, 3x3, padding 1, forward + backward, CPU time, one
-thread, best of 15, load ~6: im2col and a product over the whole batch took 14.4 ms for 16 -> 32 channels at
-24x24 (2.8x PyTorch's 5.1 ms), of which im2col 1.8, col2im 3.8 (reading 10.6 MB of columns from memory) and
-the three products 7.5; in chunks of 512 KB it takes 9.8 ms (1.9x; chunks of 128 KB to 1 MB are within
-noise of it, the whole batch at once 15 ms).
+Measured on this project's 2-core Xeon, float32, B=32, 3x3, padding 1, forward + backward (input and weight
+gradients), CPU time, one thread, best of 3 x 15 alternating with PyTorch 2.13 in separate processes, load 6-8:
+
+    channels, size     before: im2col + a product over the whole batch    now          PyTorch
+    3 -> 16, 48x48     7.69 ms (1.22x)                                     4.32 (0.68x)  6.33
+    16 -> 32, 24x24    15.62 ms (2.89x)                                    9.47 (1.75x)  5.41
+    32 -> 32, 12x12    7.63 ms (3.16x)                                     5.44 (2.25x)  2.42
+    32 -> 64, 12x12    9.86 ms (2.25x)                                     7.70 (1.76x)  4.38
+
+Before, 16 -> 32 spent 1.8 ms in im2col, 3.8 in col2im (reading 10.6 MB of columns back from memory) and 7.5 in
+the three products. Chunks of 128 KB to 1 MB are within noise of each other; the whole batch at once (one chunk)
+is as slow as before. What is left is mostly the products (OpenBLAS, one per image and group) and the im2col
+done twice (forward and weight gradient).
 """
 
 from __future__ import annotations
@@ -82,6 +90,11 @@ class Window:
         """(OH, OW) = floor((H + padding - d (k - 1) - 1) / s) + 1, as PyTorch."""
         return tuple((p - e) // s + 1 for p, e, s in zip(self.padded, self.extent, self.stride))
 
+    @property
+    def geometry(self) -> tuple[int, ...]:
+        """The compiled kernels' arguments: stride, dilation, top and left padding (``microseq.kernels.im2col``)."""
+        return (*self.stride, *self.dilation, self.padding[0], self.padding[2])
+
     def fits(self) -> bool:
         return all(p >= e for p, e in zip(self.padded, self.extent))
 
@@ -106,8 +119,7 @@ def _im2col_array(x: np.ndarray, window: Window) -> np.ndarray:
     from ..kernels.im2col import im2col_into  # here, so that importing the ops loads no numba
 
     cols = np.empty(x.shape[:2] + window.kernel + window.out, dtype=x.dtype)
-    top, _, left, _ = window.padding
-    im2col_into(np.ascontiguousarray(x), cols, *window.stride, *window.dilation, top, left)  # (kernels/im2col.py)
+    im2col_into(np.ascontiguousarray(x), cols, *window.geometry)  # (kernels/im2col.py)
     return cols
 
 
@@ -115,8 +127,7 @@ def _col2im_array(cols: np.ndarray, window: Window) -> np.ndarray:
     from ..kernels.im2col import col2im_into
 
     image = np.empty(cols.shape[:2] + window.size, dtype=cols.dtype)
-    top, _, left, _ = window.padding
-    col2im_into(np.ascontiguousarray(cols), image, *window.stride, *window.dilation, top, left)
+    col2im_into(np.ascontiguousarray(cols), image, *window.geometry)
     return image
 
 
@@ -178,12 +189,6 @@ def _conv_padding(padding, kernel, stride, dilation) -> tuple[int, int, int, int
 CHUNK_BYTES = 1 << 19  # the columns of a few images at a time: they stay in the L2 cache between im2col and GEMM
 
 
-def _chunks(batch: int, cols_per_image: int, itemsize: int):
-    """Slices of the batch whose columns take about ``CHUNK_BYTES`` (at least one image each)."""
-    step = max(1, CHUNK_BYTES // max(1, cols_per_image * itemsize))
-    return [slice(b, min(batch, b + step)) for b in range(0, batch, step)]
-
-
 class _Shapes:
     """The sizes of one convolution: B, G, O/G, K = (C/G) kH kW, L = OH OW, and the shapes of cols and W."""
 
@@ -198,17 +203,18 @@ class _Shapes:
         """``t`` viewed as (n, G, rows, L): one matrix per image and group."""
         return t.reshape(-1, self.groups, rows, self.L)
 
+    def chunks(self, itemsize: int) -> list[slice]:
+        """Slices of the batch whose columns take about ``CHUNK_BYTES`` (at least one image each)."""
+        step = max(1, CHUNK_BYTES // max(1, self.K * self.groups * self.L * itemsize))
+        return [slice(b, min(self.batch, b + step)) for b in range(0, self.batch, step)]
+
 
 def _forward(x: np.ndarray, w: np.ndarray, s: _Shapes) -> np.ndarray:
     """y (B, O, OH, OW) = W[g] @ im2col(x)[b, g], a few images at a time."""
-    from ..kernels.im2col import im2col_into  # here, so that importing the ops loads no numba
-
     y = np.empty((s.batch, w.shape[0]) + s.window.out, dtype=x.dtype)
-    wm, top, left = w.reshape(s.groups, s.per_group, s.K), s.window.padding[0], s.window.padding[2]
-    for part in _chunks(s.batch, s.K * s.groups * s.L, x.itemsize):
-        cols = np.empty((part.stop - part.start,) + s.cols[1:], dtype=x.dtype)
-        im2col_into(x[part], cols, *s.window.stride, *s.window.dilation, top, left)
-        np.matmul(wm, s.grouped(cols, s.K), out=s.grouped(y[part], s.per_group))
+    wm = w.reshape(s.groups, s.per_group, s.K)
+    for part in s.chunks(x.itemsize):
+        np.matmul(wm, s.grouped(_im2col_array(x[part], s.window), s.K), out=s.grouped(y[part], s.per_group))
     return y
 
 
@@ -224,10 +230,9 @@ def input_gradient(g, w, s: _Shapes):
     from ..kernels.im2col import col2im_into
 
     dx = np.empty(s.cols[:2] + s.window.size, dtype=g.dtype)
-    top, left = s.window.padding[0], s.window.padding[2]
-    for part in _chunks(s.batch, s.K * s.groups * s.L, g.itemsize):
+    for part in s.chunks(g.itemsize):
         dcols = np.matmul(wt, s.grouped(g[part], s.per_group)).reshape((part.stop - part.start,) + s.cols[1:])
-        col2im_into(dcols, dx[part], *s.window.stride, *s.window.dilation, top, left)
+        col2im_into(dcols, dx[part], *s.window.geometry)
     return dx
 
 
@@ -241,14 +246,9 @@ def weight_gradient(x, g, s: _Shapes):
     if isinstance(x, Tensor) or isinstance(g, Tensor):
         dw_t = (s.grouped(im2col(x, s.window), s.K) @ gt).sum(axis=0)
     else:
-        from ..kernels.im2col import im2col_into
-
         x, dw_t = np.ascontiguousarray(x), np.zeros((s.groups, s.K, s.per_group), dtype=x.dtype)
-        top, left = s.window.padding[0], s.window.padding[2]
-        for part in _chunks(s.batch, s.K * s.groups * s.L, x.itemsize):
-            cols = np.empty((part.stop - part.start,) + s.cols[1:], dtype=x.dtype)
-            im2col_into(x[part], cols, *s.window.stride, *s.window.dilation, top, left)
-            dw_t += (s.grouped(cols, s.K) @ gt[part]).sum(axis=0)
+        for part in s.chunks(x.itemsize):
+            dw_t += (s.grouped(_im2col_array(x[part], s.window), s.K) @ gt[part]).sum(axis=0)
     return np.swapaxes(dw_t, -1, -2).reshape(s.weight)
 
 
@@ -270,8 +270,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     -------
     Tensor, shape (B, O, OH, OW) with OH = floor((H + 2 p - d (kH - 1) - 1) / s) + 1 (and the same for OW).
 
-    Recorded as ``im2col`` and ``conv2d`` (the product); gradients in the module's docstring (dX a transposed
-    convolution through col2im, dW a correlation), differentiable again.
+    Recorded as one node, ``conv2d``; gradients in the module's docstring (dX a transposed convolution, dW a
+    correlation), differentiable again.
     """
     x, weight = as_tensor(x), as_tensor(weight)
     check_image("conv2d", x)
