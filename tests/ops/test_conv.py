@@ -146,6 +146,19 @@ def test_conv2d_second_derivatives(case, data):
     second_derivatives(lambda *t: F.conv2d(*t, **case.kwargs), x, w, b)
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 9000])  # one image per chunk, or 2 (4 KB each) and a last one of 1
+def test_conv2d_through_several_chunks_of_the_batch(monkeypatch, chunk_bytes):
+    import microseq.ops.conv as conv_module
+
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((7, 4, 6, 5)), rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
+    kwargs = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+    y = F.conv2d(ms.Tensor(x), ms.Tensor(w), ms.Tensor(b), **kwargs)
+    np.testing.assert_allclose(y.data, naive_conv2d(x, w, b, **kwargs), rtol=1e-12, atol=1e-12)
+    check_gradients(lambda *t: F.conv2d(*t, **kwargs), x[:, :, ::-1, :], w, b)  # a non-contiguous input too
+
+
 def test_conv2d_of_a_constant_input_gives_only_the_weight_a_gradient():
     rng = np.random.default_rng(0)
     x = ms.Tensor(rng.standard_normal((2, 3, 5, 5)))
