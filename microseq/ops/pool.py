@@ -166,8 +166,13 @@ def _averaging_matrix(n: int, out: int, dtype) -> np.ndarray:
 
 
 def _separable(x, rows: np.ndarray, columns: np.ndarray):
-    """``rows @ x @ columns.T`` over the last two axes of ``x`` (an array or a Tensor), as two GEMMs."""
-    return np.swapaxes(np.swapaxes(x @ columns.T, -1, -2) @ rows.T, -1, -2)
+    """``rows @ x @ columns.T`` over the last two axes of ``x`` (an array or a Tensor), as two 2-D GEMMs over
+    all the leading axes at once (a batched matmul makes one small BLAS call per image and channel: 3x slower
+    for (32, 32, 6, 6) to 1 x 1)."""
+    lead, (H, W) = x.shape[:-2], x.shape[-2:]
+    (OH, OW) = rows.shape[0], columns.shape[0]
+    along_rows = np.swapaxes((x.reshape(-1, W) @ columns.T).reshape(lead + (H, OW)), -1, -2)  # (..., OW, H)
+    return np.swapaxes((along_rows.reshape(-1, H) @ rows.T).reshape(lead + (OW, OH)), -1, -2)
 
 
 def adaptive_avg_pool2d(x, output_size) -> Tensor:

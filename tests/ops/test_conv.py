@@ -1,4 +1,4 @@
-"""conv2d, max/avg/adaptive-avg pooling, im2col/col2im and batch norm's function: values against naive loops,
+"""conv2d, max/avg/adaptive-avg pooling and im2col/col2im: values against naive loops,
 gradients against finite differences (Hypothesis geometries), second derivatives, special points, PyTorch parity
 and one-line errors."""
 
@@ -146,6 +146,19 @@ def test_conv2d_second_derivatives(case, data):
     second_derivatives(lambda *t: F.conv2d(*t, **case.kwargs), x, w, b)
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 9000])  # one image per chunk, or 2 (4 KB each) and a last one of 1
+def test_conv2d_through_several_chunks_of_the_batch(monkeypatch, chunk_bytes):
+    import microseq.ops.conv as conv_module
+
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((7, 4, 6, 5)), rng.standard_normal((6, 2, 3, 2)), rng.standard_normal(6)
+    kwargs = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+    y = F.conv2d(ms.Tensor(x), ms.Tensor(w), ms.Tensor(b), **kwargs)
+    np.testing.assert_allclose(y.data, naive_conv2d(x, w, b, **kwargs), rtol=1e-12, atol=1e-12)
+    check_gradients(lambda *t: F.conv2d(*t, **kwargs), x[:, :, ::-1, :], w, b)  # a non-contiguous input too
+
+
 def test_conv2d_of_a_constant_input_gives_only_the_weight_a_gradient():
     rng = np.random.default_rng(0)
     x = ms.Tensor(rng.standard_normal((2, 3, 5, 5)))
@@ -222,27 +235,6 @@ def test_pooling_second_derivatives(case, data):
     avg = {k: v for k, v in case.kwargs.items() if k != "dilation"}
     second_derivatives(lambda t: F.avg_pool2d(t, **avg), x)
     second_derivatives(lambda t: F.adaptive_avg_pool2d(t, (2, 3)), x)
-
-
-# -- batch norm (the function) ----------------------------------------------------------------------------------
-@given(shape=st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)), data=st.data())
-def test_batch_norm_training_gradients_and_second_derivatives(shape, data):
-    if shape[0] * shape[2] * shape[3] == 1:
-        shape = (2,) + shape[1:]  # training needs more than one value per channel
-    x, w, b = data.draw(arrays(shape)), data.draw(arrays(shape[1:2])), data.draw(arrays(shape[1:2]))
-    x = x + np.linspace(0, 1, x.size).reshape(shape)  # no constant channel: the variance stays away from 0
-    fn = lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)  # noqa: E731
-    check_gradients(fn, x, w, b, atol=1e-4)
-    second_derivatives(fn, x, w, b, atol=1e-4, rtol=1e-3)
-
-
-def test_batch_norm_eval_uses_the_running_statistics_as_constants():
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((2, 3, 2, 2))
-    mean, var = ms.Tensor(rng.standard_normal(3)), ms.Tensor(rng.random(3) + 0.5)
-    y = F.batch_norm(ms.Tensor(x), mean, var, eps=0.0)
-    np.testing.assert_allclose(y.data, (x - mean.data[:, None, None]) / np.sqrt(var.data[:, None, None]), rtol=1e-12)
-    check_gradients(lambda t: F.batch_norm(t, mean, var), x)
 
 
 # -- PyTorch parity ----------------------------------------------------------------------------------------------
@@ -327,8 +319,6 @@ def _conv(x_shape, w_shape, **kwargs):
     (lambda: F.max_pool2d(ms.zeros(1, 1, 5, 5), 2, padding=2), ValueError, r"padding \(2, 2\) must be at most half"),
     (lambda: F.avg_pool2d(ms.zeros(1, 1, 5, 5), 2, divisor_override=0), ValueError, r"divisor_override must be"),
     (lambda: F.adaptive_avg_pool2d(ms.zeros(1, 1, 5, 5), 0), ValueError, r"output_size must be a positive int"),
-    (lambda: F.batch_norm(ms.zeros(1, 3, 1, 1), None, None, training=True), ValueError, r"more than 1 value per channel.*\(1, 3, 1, 1\)"),
-    (lambda: F.batch_norm(ms.zeros(2, 3, 2, 2), ms.zeros(4), ms.ones(4)), ValueError, r"running_mean has shape \(4,\), expected \(3,\)"),
 ])
 def test_bad_input_is_one_line_naming_the_shapes(call, error, message):
     with pytest.raises(error, match=message) as info:
