@@ -107,6 +107,9 @@ class TrainConfig:
                                 "left-to-right one; 4: all). Measured at 400 steps: 1 gave held-out validation "
                                 "scene accuracy 0.54, all 0.01 (greedy decoding mixes the phrasings)",
                              tasks=("caption",))
+    word_dropout: float = _option(0.0, "caption: probability that the decoder reads its previous word as <pad> in "
+                                       "training, so that it reads the next word from the image rather than learn "
+                                       "colour-shape bigrams", tasks=("caption",))
     image_size: int = _option(48, "caption, vqa: side of the square RGB images (at least 32)", tasks=IMAGE_TASKS)
     bidirectional: bool = _option(False, "read sequences both ways (not for charlm)", tasks=RECURRENT_TASKS)
     dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers", tasks=RECURRENT_TASKS)
@@ -212,6 +215,8 @@ class TrainConfig:
             raise ConfigError(f"time_budget must be positive; got {self.time_budget}")
         if self.task in IMAGE_TASKS and self.image_size < 32:
             raise ConfigError(f"image_size must be at least 32 (a small object needs a few pixels); got {self.image_size}")
+        if not 0 <= self.word_dropout < 1:
+            raise ConfigError(f"word_dropout must be in [0, 1); got {self.word_dropout}")
         if self.phrasings < 1:
             raise ConfigError(f"phrasings must be at least 1; got {self.phrasings}")
         if self.task in IMAGE_TASKS and self.eval_size < 1:

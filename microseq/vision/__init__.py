@@ -14,7 +14,7 @@
 from .captions import CAPTION_WORDS, CaptionError, captions, check_captions, parse_caption, scene_matches
 from .dataset import (
     HELD_OUT_PAIRS, SPLITS, CaptionData, VQAData, answer_vocab, caption_batch, caption_data, caption_vocab, encode_caption,
-    question_vocab, vqa_data,
+    question_prior, question_vocab, vqa_data, vqa_questions,
 )
 from .evaluation import corpus_bleu, exact_scene_accuracy, exact_scene_accuracy_by_count, modified_precision
 from .questions import ANSWERS, QUESTION_TYPES, Question, questions
