@@ -9,9 +9,11 @@ which every image has an object with a held-out pair (composition, not memory).
   step's teacher-forcing probability, and minimises the cross entropy per word plus
   ``attention_penalty`` times the doubly stochastic penalty. Metrics (greedy decoding): ``scene_accuracy``
   (the caption parses back to exactly the scene) and ``bleu4`` against all phrasings, both also per number of
-  objects (``scene_accuracy_2``, ``bleu4_2``...); on the test set also ``beam_scene_accuracy`` (beam search of ``beam_width``) and, with
-  attention, ``attention_in_box``: the attention mass inside an object's bounding box when the decoder emits its
-  colour or shape word, beside ``attention_in_box_uniform``, what a uniform map puts there.
+  objects (``scene_accuracy_2``, ``bleu4_2``...); on the test set also ``held_out_object_accuracy`` and its
+  ``_shape_`` and ``_colour_`` parts (:func:`~microseq.vision.object_accuracy` of the held-out pairs),
+  ``beam_scene_accuracy`` (beam search of ``beam_width``) and, with attention, ``attention_in_box``: the
+  attention mass inside an object's bounding box when the decoder emits its colour or shape word, beside
+  ``attention_in_box_uniform``, what a uniform map puts there.
 - ``vqa``: :func:`~microseq.vision.make_vqa` (``--question-only``: the baseline). One question per image;
   metrics ``accuracy`` and ``accuracy_<type>`` per question type; its baseline, the question-only prior
   (per question text its most frequent answer in training), in the same keys.
@@ -31,8 +33,8 @@ from ..data import pad_sequences
 from ..ops import cross_entropy
 from ..seq2seq.decoding import search
 from ..vision import (
-    QUESTION_TYPES, answer_vocab, caption_batch, caption_data, caption_loss, caption_vocab, corpus_bleu,
-    exact_scene_accuracy, exact_scene_accuracy_by_count, question_prior, question_vocab, vqa_data, vqa_questions,
+    HELD_OUT_PAIRS, QUESTION_TYPES, answer_vocab, caption_batch, caption_data, caption_loss, caption_vocab, corpus_bleu,
+    exact_scene_accuracy, exact_scene_accuracy_by_count, object_accuracy, question_prior, question_vocab, vqa_data, vqa_questions,
 )
 from ..vision.encoder import grid_side
 from ..vision.evaluation import attention_in_objects
@@ -146,6 +148,10 @@ class CaptionTask(_ImageTask, DecodingTask):
         for count in np.unique(counts):
             chosen = np.flatnonzero(counts == count)
             scores[f"bleu4_{count}"] = corpus_bleu([data.captions[i] for i in chosen], [captions[i] for i in chosen])
+        if split == "test":  # composition: how the objects of held-out pairs are named
+            held_out = object_accuracy(captions, data.scenes, HELD_OUT_PAIRS)
+            scores.update({"held_out_object_accuracy": held_out["object"], "held_out_shape_accuracy": held_out["shape"],
+                           "held_out_colour_accuracy": held_out["colour"]})
         if split == "test" and not self.config.no_attention:
             side = grid_side(self.config.image_size, 3)
             mass, uniform, counted = attention_in_objects(words, attention, data.scenes, side)

@@ -16,7 +16,9 @@ from .dataset import (
     HELD_OUT_PAIRS, SPLITS, CaptionData, VQAData, answer_vocab, caption_batch, caption_data, caption_vocab, encode_caption,
     question_prior, question_vocab, vqa_data, vqa_questions,
 )
-from .evaluation import corpus_bleu, exact_scene_accuracy, exact_scene_accuracy_by_count, modified_precision
+from .evaluation import (
+    corpus_bleu, exact_scene_accuracy, exact_scene_accuracy_by_count, modified_precision, object_accuracy,
+)
 from .questions import ANSWERS, QUESTION_TYPES, Question, questions
 from .render import check_images, render, render_batch
 from .scenes import BACKGROUND, COLOURS, PALETTE, SHAPES, SIZES, Scene, SceneObject, sample_scene

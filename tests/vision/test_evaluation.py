@@ -192,3 +192,19 @@ def test_attention_in_objects_counts_colour_and_shape_words():
     assert uniform == pytest.approx((64 / 1024 * 2 + 256 / 1024 * 2) / 4)
     # an object the scene does not have is not counted
     assert attention_in_objects([["a", "small", "green", "circle"]], attention[None, :4], [scene], 4)[2] == 0
+
+
+def test_object_accuracy_counts_only_the_chosen_pairs_in_their_place():
+    from microseq.vision import object_accuracy
+
+    one, two = _scenes()  # one: a small red circle; two: it, then a large blue square
+    pairs = [("blue", "square")]
+    assert object_accuracy([LEFT], [two], pairs) == {"object": 1.0, "colour": 1.0, "shape": 1.0}
+    wrong_shape = "a small red circle left of a large blue circle"
+    assert object_accuracy([wrong_shape], [two], pairs) == {"object": 0.0, "colour": 1.0, "shape": 0.0}
+    # a caption with another number of objects, or none that parses, misses every object
+    assert object_accuracy(["a large blue square"], [two], pairs) == {"object": 0.0, "colour": 0.0, "shape": 0.0}
+    assert object_accuracy(["blue square"], [two], pairs)["object"] == 0.0
+    both = object_accuracy([LEFT, wrong_shape], [two, two], pairs)
+    assert both == {"object": 0.5, "colour": 1.0, "shape": 0.5}
+    assert all(math.isnan(v) for v in object_accuracy([LEFT], [one], pairs).values())  # no such object
