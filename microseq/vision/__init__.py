@@ -4,10 +4,12 @@
 - :mod:`.render`: scenes to NCHW float32 images in [0, 1], in NumPy;
 - :mod:`.captions`: several phrasings per scene, the caption words, and a parser back to the scene;
 - :mod:`.questions`: answerable questions per scene, by type (colour, shape, size, count, relation);
-- :mod:`.dataset`: seeded splits (train, valid, and a test of colour-shape pairs never seen in training);
-- :mod:`.evaluation`: corpus BLEU-4 and exact-scene accuracy;
+- :mod:`.dataset`: seeded splits (train, valid, and a test of colour-shape pairs never seen in training),
+  and the question-only prior of VQA;
+- :mod:`.evaluation`: corpus BLEU-4, exact-scene accuracy and the accuracy on objects of given pairs;
 - :mod:`.encoder`: the small CNN whose last feature map is the grid of annotation vectors;
 - :mod:`.decoders`, :mod:`.captioner`: show and tell, show attend and tell (decoded by the seq2seq search);
+- :mod:`.plot`: the image with each word's attention map (captions) or the question's (VQA), as PNGs;
 - :mod:`.vqa`: VQA with question-guided attention, and the question-only baseline.
 """
 
