@@ -293,7 +293,7 @@ def _draw_images(path: str, args: argparse.Namespace, checkpoint, config, model)
                 print(f"{png}: {caption}  [{'right' if right else 'wrong'}]")
         else:
             for png, question, answer, truth in task.sample(model, args.images, output):
-                print(f"{png}: {question} {answer}  [{'right' if answer == truth else f'wrong, truth {truth}'}]")
+                print(f"{png}: {question} -> {answer}  [{'right' if answer == truth else f'wrong, truth {truth}'}]")
     except OSError as error:
         raise CLIError(f"cannot write the samples to {output}: {error.strerror or error}") from None
     return 0
