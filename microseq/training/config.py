@@ -100,16 +100,22 @@ class TrainConfig:
                                         "(no attention over the grid)", tasks=("caption",))
     question_only: bool = _option(False, "vqa: the question-only baseline (the model never sees the image)",
                                   tasks=("vqa",))
-    attention_penalty: float = _option(0.1, "caption: weight of the doubly stochastic attention penalty "
+    attention_penalty: float = _option(0.0, "caption: weight of the doubly stochastic attention penalty "
                                             "sum_i (1 - sum_t alpha_ti)^2 (beside the cross entropy per word, "
-                                            "not per caption as in Xu et al.)", tasks=("caption",))
+                                            "not per caption as in Xu et al.). With captions shorter than the grid "
+                                            "(5-21 words, 36 cells) it asks every step to spread its attention: "
+                                            "measured at 1000 steps, weights 0.1, 0.01, 0 gave held-out scene "
+                                            "accuracy 0.06, 0.33, 0.53 and attention in the named object's box "
+                                            "0.13, 0.18, 0.47", tasks=("caption",))
     phrasings: int = _option(1, "caption: train on the first N phrasings of each scene (1: only the canonical "
                                 "left-to-right one; 4: all). Measured at 400 steps: 1 gave held-out validation "
                                 "scene accuracy 0.54, all 0.01 (greedy decoding mixes the phrasings)",
                              tasks=("caption",))
     word_dropout: float = _option(0.0, "caption: probability that the decoder reads its previous word as <pad> in "
-                                       "training, so that it reads the next word from the image rather than learn "
-                                       "colour-shape bigrams", tasks=("caption",))
+                                       "training, meant to make it read the next word from the image rather than "
+                                       "from colour-shape bigrams. Measured at 1000 steps it did not: 0.3 gave "
+                                       "held-out scene accuracy 0.04 (0.06 without) with the penalty of 0.1, and "
+                                       "0.27 (0.53 without) with none", tasks=("caption",))
     image_size: int = _option(48, "caption, vqa: side of the square RGB images (at least 32)", tasks=IMAGE_TASKS)
     bidirectional: bool = _option(False, "read sequences both ways (not for charlm)", tasks=RECURRENT_TASKS)
     dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers", tasks=RECURRENT_TASKS)
@@ -265,9 +271,11 @@ TASK_DEFAULTS: dict[str, dict] = {
     "sort": dict(cell="gru", hidden_size=64, embedding_size=32, bidirectional=True, batch_size=64, lr=3e-3,
                  schedule="cosine", max_steps=1000, eval_interval=250, eval_size=500, test_size=1000, keep_best=True,
                  checkpoint_interval=250),
-    # not yet tuned: sizes for a run of a few minutes on one core
-    "caption": dict(hidden_size=64, embedding_size=32, batch_size=32, lr=3e-3, max_steps=600, eval_interval=200,
-                    eval_size=200, test_size=500, train_size=4000, checkpoint_interval=200, beam_width=3),
+    # measured (README): within 10 minutes of wall time on 2 shared cores at load 7-8; held-out accuracy kept
+    # rising with steps (1000 -> 1500: in-distribution 0.92 -> 0.95 with the penalty of 0.1)
+    "caption": dict(hidden_size=64, embedding_size=32, batch_size=32, lr=3e-3, schedule="cosine", max_steps=1200,
+                    eval_interval=400, eval_size=200, test_size=500, train_size=4000, checkpoint_interval=400,
+                    beam_width=3),
     "vqa": dict(hidden_size=64, embedding_size=32, batch_size=64, lr=3e-3, max_steps=600, eval_interval=200,
                 eval_size=500, test_size=1000, train_size=5000, checkpoint_interval=200),
 }
