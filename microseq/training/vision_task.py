@@ -16,7 +16,7 @@ which every image has an object with a held-out pair (composition, not memory).
   ``attention_in_box_uniform``, what a uniform map puts there.
 - ``vqa``: :func:`~microseq.vision.make_vqa` (``--question-only``: the baseline). One question per image;
   metrics ``accuracy`` and ``accuracy_<type>`` per question type; its baseline, the question-only prior
-  (per question text its most frequent answer in training), in the same keys.
+  (per question text its most frequent answer in training, else its type's), in the same keys.
 - ``sample``: draws held-out test images with the caption and each word's attention map (or the question, the
   answer and its map) to PNGs, for ``microseq sample``.
 
@@ -33,7 +33,7 @@ from ..data import pad_sequences
 from ..ops import cross_entropy
 from ..seq2seq.decoding import search
 from ..vision import (
-    HELD_OUT_PAIRS, QUESTION_TYPES, answer_vocab, caption_batch, caption_data, caption_loss, caption_vocab, corpus_bleu,
+    HELD_OUT_PAIRS, QUESTION_TYPES, Question, answer_vocab, caption_batch, caption_data, caption_loss, caption_vocab, corpus_bleu,
     exact_scene_accuracy, exact_scene_accuracy_by_count, object_accuracy, question_prior, question_vocab, vqa_data, vqa_questions,
 )
 from ..vision.encoder import grid_side
@@ -283,12 +283,14 @@ class VQATask(_ImageTask):
         return _accuracies(np.asarray(right), data.questions)
 
     def baselines(self, split: str = "valid") -> dict:
-        """The question-only prior on ``split``: per question text, its most frequent answer in training."""
+        """The question-only prior on ``split``: per question text, its most frequent answer in training (for a
+        question never asked in training, e.g. about a held-out pair, the most frequent answer of its type)."""
         c = self.config
-        _, train_questions = vqa_questions(c.train_size, "train", c.seed, c.image_size)
-        prior = question_prior(train_questions)
+        _, asked = vqa_questions(c.train_size, "train", c.seed, c.image_size)
+        prior = question_prior(asked)
+        by_type = question_prior([Question(q.kind, q.answer, q.kind) for q in asked])
         questions = self.split(split).questions
-        return _accuracies(np.array([prior.get(q.text) == q.answer for q in questions]), questions)
+        return _accuracies(np.array([prior.get(q.text, by_type[q.kind]) == q.answer for q in questions]), questions)
 
 
 def _accuracies(right: np.ndarray, questions) -> dict:
