@@ -109,6 +109,7 @@ def plot_caption_attention(image, words: list[str], attention, path: str | Path,
     if attention is None:
         figure = _figure(3.2, 3.4)
         _panel(figure, 1, 1, 1, image, "")
+        figure.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.84)
         figure.suptitle(title, fontsize=9, wrap=True)
         return _save(figure, path)
     attention = np.asarray(attention, dtype=np.float64)
@@ -141,12 +142,14 @@ def plot_vqa_attention(image, question: str, answer: str, weights, path: str | P
     if weights is None:
         figure = _figure(3.2, 3.4)
         _panel(figure, 1, 1, 1, image, "")
+        figure.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.84)
     else:
         weights = np.asarray(weights, dtype=np.float64)
         if weights.ndim != 1 or math.isqrt(weights.size) ** 2 != weights.size or weights.size == 0:
             raise ValueError(f"plot_vqa_attention: weights must be (side * side,), got shape {weights.shape}")
-        figure = _figure(5.0, 3.0)
+        figure = _figure(4.6, 2.7)
         _panel(figure, 1, 2, 1, image, "image")
         _panel(figure, 1, 2, 2, _lit(image, weights), f"attention (max {weights.max():.2f})")
+        figure.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.8, wspace=0.08)
     figure.suptitle(title, fontsize=10, wrap=True)
     return _save(figure, path)
