@@ -21,6 +21,7 @@ import numpy as np
 __all__ = ["plot_caption_attention", "plot_vqa_attention", "upsample_map"]
 
 PANEL = 1.25  # inches per panel: small, so a caption's strip fits on a screen
+TITLE = 0.75  # inches above the panels for a two-line title
 
 
 def upsample_map(weights, size: int) -> np.ndarray:
@@ -120,13 +121,13 @@ def plot_caption_attention(image, words: list[str], attention, path: str | Path,
     panels = 1 + len(words)
     per_row = min(panels, columns)
     rows = -(-panels // per_row)
-    figure = _figure(PANEL * per_row, (PANEL + 0.3) * rows + 0.4)
+    height = (PANEL + 0.3) * rows + TITLE
+    figure = _figure(PANEL * per_row, height)
     _panel(figure, rows, per_row, 1, image, "image")
     for t, word in enumerate(words):
         _panel(figure, rows, per_row, t + 2, _lit(image, attention[t]), f"{word} ({attention[t].max():.2f})")
     figure.suptitle(title, fontsize=10)
-    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.45 / ((PANEL + 0.3) * rows + 0.4),
-                           wspace=0.06, hspace=0.25)
+    figure.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - TITLE / height, wspace=0.06, hspace=0.25)
     return _save(figure, path)
 
 
