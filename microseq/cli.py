@@ -100,7 +100,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_train_options(train)
 
     sample = commands.add_parser("sample", help="generate text from a charlm checkpoint (or decode --prime with a "
-                                                "seq2seq one)")
+                                                "seq2seq one; caption, vqa: draw held-out images with the caption "
+                                                "or answer and the attention maps)")
     sample.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint file, or a run directory (its latest)")
     # defaults are filled in by _sample_options, so that an option given to the wrong kind of model is refused
     sample.add_argument("--length", type=int, help="charlm: characters to generate (default: 500)")
@@ -111,7 +112,10 @@ def _build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--prime", default="", help="text the model reads before generating (seq2seq: the input)")
     sample.add_argument("--seed", type=int, help="charlm: seed of the sampler (default: random)")
     sample.add_argument("--beam-width", type=int,
-                        help="seq2seq checkpoints: beam search of this width (default: 1, greedy)")
+                        help="seq2seq, caption checkpoints: beam search of this width (default: 1, greedy)")
+    sample.add_argument("--images", type=int, help="caption, vqa: how many held-out test images (default: 4)")
+    sample.add_argument("--output", metavar="DIR", help="caption, vqa: where the PNGs go (default: the run's "
+                                                        "samples/ directory)")
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on its task's validation or test set")
     evaluate.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint file, or a run directory (its latest)")
@@ -209,7 +213,9 @@ SAMPLE_OPTIONS = {
     "top_k": ("charlm", 0, lambda v: v >= 0, "must not be negative"),
     "greedy": ("charlm", False, lambda v: True, ""),
     "seed": ("charlm", None, lambda v: v >= 0, "must not be negative"),
-    "beam_width": ("seq2seq", 1, lambda v: v >= 1, "must be at least 1"),
+    "beam_width": ("seq2seq caption", 1, lambda v: v >= 1, "must be at least 1"),
+    "images": ("caption vqa", 4, lambda v: v >= 1, "must be at least 1"),
+    "output": ("caption vqa", None, lambda v: True, ""),
 }
 
 
@@ -223,8 +229,9 @@ def _sample_options(args: argparse.Namespace, kind: str | None, path: str = "") 
                 setattr(args, name, default)
         elif kind is None and not ok(value):
             raise CLIError(f"{flag} {requirement}; got {value}", USAGE_ERROR)
-        elif kind is not None and kind != for_kind:
-            raise CLIError(f"{flag} is for {for_kind} checkpoints; {path} holds a {kind} model", USAGE_ERROR)
+        elif kind is not None and kind not in for_kind.split():
+            raise CLIError(f"{flag} is for {' and '.join(for_kind.split())} checkpoints; {path} holds a {kind} model",
+                           USAGE_ERROR)
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -240,9 +247,12 @@ def _sample(args: argparse.Namespace) -> int:
     if config.task in SEQ2SEQ_TASKS:
         _sample_options(args, "seq2seq", path)
         return _translate(path, args, checkpoint, config, model)
+    if config.task in ("caption", "vqa"):
+        _sample_options(args, config.task, path)
+        return _draw_images(path, args, checkpoint, config, model)
     if config.task != "charlm":
-        raise CLIError(f"{path} holds a model of the {config.task} task; sampling needs a charlm or seq2seq "
-                       "(reverse, sort, dates) checkpoint")
+        raise CLIError(f"{path} holds a model of the {config.task} task; sampling needs a charlm, seq2seq "
+                       "(reverse, sort, dates), caption or vqa checkpoint")
     _sample_options(args, "charlm", path)
     vocab = vocab_from_dict(checkpoint.task_metadata["vocab"])
     text = sample_text(model, vocab, args.length, prime=args.prime, temperature=args.temperature, top_k=args.top_k,
@@ -265,6 +275,30 @@ def _translate(path: str, args: argparse.Namespace, checkpoint, config, model) -
     return 0
 
 
+def _draw_images(path: str, args: argparse.Namespace, checkpoint, config, model) -> int:
+    """``microseq sample`` of a caption or vqa run: draw ``--images`` held-out test images with the caption (and
+    each word's attention map) or the answer (and the question's map), print what the model said."""
+    from .training.tasks import make_task
+
+    if args.prime:
+        raise CLIError(f"--prime is for charlm and seq2seq checkpoints; {path} holds a {config.task} model",
+                       USAGE_ERROR)
+    task = make_task(config, checkpoint.task_metadata, training=False)
+    checkpoints_dir = os.path.dirname(os.path.abspath(path))
+    run_dir = os.path.dirname(checkpoints_dir) if os.path.basename(checkpoints_dir) == "checkpoints" else checkpoints_dir
+    output = args.output or os.path.join(run_dir, "samples")
+    try:
+        if config.task == "caption":
+            for png, caption, right in task.sample(model, args.images, output, args.beam_width):
+                print(f"{png}: {caption}  [{'right' if right else 'wrong'}]")
+        else:
+            for png, question, answer, truth in task.sample(model, args.images, output):
+                print(f"{png}: {question} -> {answer}  [{'right' if answer == truth else f'wrong, truth {truth}'}]")
+    except OSError as error:
+        raise CLIError(f"cannot write the samples to {output}: {error.strerror or error}") from None
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
     from .training.tasks import make_task
     from .training.trainer import format_score
@@ -277,7 +311,7 @@ def _eval(args: argparse.Namespace) -> int:
         config.text = args.text
     task = make_task(config, checkpoint.task_metadata, training=False)
     scores = task.evaluate(model, args.split)
-    baselines = task.baselines()
+    baselines = task.baselines(args.split) if config.task == "vqa" else task.baselines()  # vqa: its question prior
     print(f"{path} (step {checkpoint.step}): {task.describe()}")
     split = args.split if task.has_test_set else "valid"  # charlm: one held-out text, its validation text
     if split != args.split:

@@ -100,13 +100,23 @@ class TrainConfig:
                                         "(no attention over the grid)", tasks=("caption",))
     question_only: bool = _option(False, "vqa: the question-only baseline (the model never sees the image)",
                                   tasks=("vqa",))
-    attention_penalty: float = _option(0.1, "caption: weight of the doubly stochastic attention penalty "
+    attention_penalty: float = _option(0.0, "caption: weight of the doubly stochastic attention penalty "
                                             "sum_i (1 - sum_t alpha_ti)^2 (beside the cross entropy per word, "
-                                            "not per caption as in Xu et al.)", tasks=("caption",))
+                                            "not per caption as in Xu et al.). With captions shorter than the grid "
+                                            "(5-21 words, 36 cells) it asks every step to spread its attention: "
+                                            "measured at 1000 steps, weights 0.1, 0.01, 0 gave held-out scene "
+                                            "accuracy 0.06, 0.33, 0.53 (seed 1: 0.03, -, 0.36) and attention in "
+                                            "the named object's box 0.13, 0.18, 0.47", tasks=("caption",))
     phrasings: int = _option(1, "caption: train on the first N phrasings of each scene (1: only the canonical "
                                 "left-to-right one; 4: all). Measured at 400 steps: 1 gave held-out validation "
                                 "scene accuracy 0.54, all 0.01 (greedy decoding mixes the phrasings)",
                              tasks=("caption",))
+    word_dropout: float = _option(0.0, "caption: probability that the decoder reads its previous word as <pad> in "
+                                       "training, meant to make it read the next word from the image rather than "
+                                       "from colour-shape bigrams. Measured at 1000 steps it did not: 0.3 gave "
+                                       "held-out scene accuracy 0.04 (0.06 without) with the penalty of 0.1, and "
+                                       "0.27 and 0.32 for seeds 0 and 1 (0.53 and 0.36 without) with none",
+                                  tasks=("caption",))
     image_size: int = _option(48, "caption, vqa: side of the square RGB images (at least 32)", tasks=IMAGE_TASKS)
     bidirectional: bool = _option(False, "read sequences both ways (not for charlm)", tasks=RECURRENT_TASKS)
     dropout: float = _option(0.0, "dropout on embeddings, recurrent outputs and between layers", tasks=RECURRENT_TASKS)
@@ -213,6 +223,8 @@ class TrainConfig:
             raise ConfigError(f"time_budget must be positive; got {self.time_budget}")
         if self.task in IMAGE_TASKS and self.image_size < 32:
             raise ConfigError(f"image_size must be at least 32 (a small object needs a few pixels); got {self.image_size}")
+        if not 0 <= self.word_dropout < 1:
+            raise ConfigError(f"word_dropout must be in [0, 1); got {self.word_dropout}")
         if self.phrasings < 1:
             raise ConfigError(f"phrasings must be at least 1; got {self.phrasings}")
         if self.task in IMAGE_TASKS and self.eval_size < 1:
@@ -261,9 +273,12 @@ TASK_DEFAULTS: dict[str, dict] = {
     "sort": dict(cell="gru", hidden_size=64, embedding_size=32, bidirectional=True, batch_size=64, lr=3e-3,
                  schedule="cosine", max_steps=1000, eval_interval=250, eval_size=500, test_size=1000, keep_best=True,
                  checkpoint_interval=250),
-    # not yet tuned: sizes for a run of a few minutes on one core
-    "caption": dict(hidden_size=64, embedding_size=32, batch_size=32, lr=3e-3, max_steps=600, eval_interval=200,
-                    eval_size=200, test_size=500, train_size=4000, checkpoint_interval=200, beam_width=3),
+    # measured: 1200 steps in 7 min 10 s of wall time (144 s CPU) at load 5-7, held-out scene accuracy 0.56
+    # (in distribution 0.92); --no-attention 5 min 19 s. vqa: 600 steps in 4 min 55 s (107 s CPU) at load 6,
+    # test accuracy 0.61 (the question-only model 0.35)
+    "caption": dict(hidden_size=64, embedding_size=32, batch_size=32, lr=3e-3, schedule="cosine", max_steps=1200,
+                    eval_interval=400, eval_size=200, test_size=500, train_size=4000, checkpoint_interval=400,
+                    beam_width=3),
     "vqa": dict(hidden_size=64, embedding_size=32, batch_size=64, lr=3e-3, max_steps=600, eval_interval=200,
                 eval_size=500, test_size=1000, train_size=5000, checkpoint_interval=200),
 }

@@ -8,12 +8,17 @@ which every image has an object with a held-out pair (composition, not memory).
   tell). A step draws ``batch_size`` training images and one phrasing of each, runs the decoder with the
   step's teacher-forcing probability, and minimises the cross entropy per word plus
   ``attention_penalty`` times the doubly stochastic penalty. Metrics (greedy decoding): ``scene_accuracy``
-  (the caption parses back to exactly the scene), the same per number of objects, ``bleu4`` against all
-  phrasings; on the test set also ``beam_scene_accuracy`` (beam search of ``beam_width``) and, with
-  attention, ``attention_in_box``: the attention mass inside an object's bounding box when the decoder emits its
-  colour or shape word, beside ``attention_in_box_uniform``, what a uniform map puts there.
+  (the caption parses back to exactly the scene) and ``bleu4`` against all phrasings, both also per number of
+  objects (``scene_accuracy_2``, ``bleu4_2``...); on the test set also ``held_out_object_accuracy`` and its
+  ``_shape_`` and ``_colour_`` parts (:func:`~microseq.vision.object_accuracy` of the held-out pairs),
+  ``beam_scene_accuracy`` (beam search of ``beam_width``) and, with attention, ``attention_in_box``: the
+  attention mass inside an object's bounding box when the decoder emits its colour or shape word, beside
+  ``attention_in_box_uniform``, what a uniform map puts there.
 - ``vqa``: :func:`~microseq.vision.make_vqa` (``--question-only``: the baseline). One question per image;
-  metrics ``accuracy`` and ``accuracy_<type>`` per question type.
+  metrics ``accuracy`` and ``accuracy_<type>`` per question type; its baseline, the question-only prior
+  (per question text its most frequent answer in training, else its type's), in the same keys.
+- ``sample``: draws held-out test images with the caption and each word's attention map (or the question, the
+  answer and its map) to PNGs, for ``microseq sample``.
 
 Randomness: training batches draw from ``(seed, 1)``, teacher-forcing coins from ``(seed, 2)``; both are
 saved in a checkpoint.
@@ -28,8 +33,8 @@ from ..data import pad_sequences
 from ..ops import cross_entropy
 from ..seq2seq.decoding import search
 from ..vision import (
-    QUESTION_TYPES, answer_vocab, caption_batch, caption_data, caption_loss, caption_vocab, corpus_bleu,
-    exact_scene_accuracy, exact_scene_accuracy_by_count, question_vocab, vqa_data,
+    HELD_OUT_PAIRS, QUESTION_TYPES, Question, answer_vocab, caption_batch, caption_data, caption_loss, caption_vocab, corpus_bleu,
+    exact_scene_accuracy, exact_scene_accuracy_by_count, object_accuracy, question_prior, question_vocab, vqa_data, vqa_questions,
 )
 from ..vision.encoder import grid_side
 from ..vision.evaluation import attention_in_objects
@@ -89,7 +94,7 @@ class CaptionTask(_ImageTask, DecodingTask):
         c = self.config
         return {"vocab_size": len(self.vocab), "attention": not c.no_attention, "image_size": c.image_size,
                 "embedding_size": c.embedding_size, "hidden_size": c.hidden_size, "dropout": c.dropout,
-                "dtype": c.dtype}
+                "word_dropout": c.word_dropout, "dtype": c.dtype}
 
     def build_model(self):
         from ..vision import make_captioner
@@ -139,6 +144,14 @@ class CaptionTask(_ImageTask, DecodingTask):
                   "bleu4": corpus_bleu(data.captions, captions)}
         for count, accuracy in exact_scene_accuracy_by_count(captions, data.scenes).items():
             scores[f"scene_accuracy_{count}"] = accuracy
+        counts = np.array([len(scene.objects) for scene in data.scenes])
+        for count in np.unique(counts):
+            chosen = np.flatnonzero(counts == count)
+            scores[f"bleu4_{count}"] = corpus_bleu([data.captions[i] for i in chosen], [captions[i] for i in chosen])
+        if split == "test":  # composition: how the objects of held-out pairs are named
+            held_out = object_accuracy(captions, data.scenes, HELD_OUT_PAIRS)
+            scores.update({"held_out_object_accuracy": held_out["object"], "held_out_shape_accuracy": held_out["shape"],
+                           "held_out_colour_accuracy": held_out["colour"]})
         if split == "test" and not self.config.no_attention:
             side = grid_side(self.config.image_size, 3)
             mass, uniform, counted = attention_in_objects(words, attention, data.scenes, side)
@@ -151,18 +164,35 @@ class CaptionTask(_ImageTask, DecodingTask):
 
     def write_results(self, model, run_dir: str) -> dict:
         """``attention.png``: a held-out test image, its greedy caption and, with attention, each word's map."""
+        if self.config.no_attention:  # show and tell: no map to draw
+            return {}
+        [(path, _, _)] = self.sample(model, 1, run_dir, names=["attention.png"])
+        return {"attention": path}
+
+    @no_grad()
+    def sample(self, model, count: int, directory: str, beam_width: int = 1, names=None) -> list[tuple]:
+        """Caption the first ``count`` held-out test images and draw each (the image, the caption and, with
+        attention, the map of every word) to ``directory/caption-<i>.png`` (or ``names``).
+
+        Returns ``(path, caption, scene_matches)`` per image: whether the caption names exactly its scene.
+        """
         import os
 
+        from ..vision import scene_matches
         from ..vision.plot import plot_caption_attention
 
         data = self.data["test"]
-        [words], [attention] = self.decode(model, data.images[:1])
-        if attention.shape[-1] == 0:  # show and tell: no map to draw
-            return {}
-        path = os.path.join(run_dir, "attention.png")
-        plot_caption_attention(data.images[0], words, attention, path,
-                               title=f"{' '.join(words)!r} (truth {data.captions[0][0]!r})")
-        return {"attention": path}
+        count = min(count, len(data.scenes))
+        words, attention = self.decode(model, data.images[:count], beam_width)
+        out = []
+        for i in range(count):
+            caption = " ".join(words[i])
+            path = os.path.join(directory, names[i] if names else f"caption-{i}.png")
+            maps = None if self.config.no_attention else attention[i]
+            plot_caption_attention(data.images[i], words[i], maps, path,
+                                   title=f"{caption!r}\n(truth {data.captions[i][0]!r})")
+            out.append((path, caption, scene_matches(caption, data.scenes[i])))
+        return out
 
 
 class VQATask(_ImageTask):
@@ -213,6 +243,32 @@ class VQATask(_ImageTask):
         return float(loss.item()), len(indices)
 
     @no_grad()
+    def sample(self, model, count: int, directory: str) -> list[tuple]:
+        """Answer the questions of the first ``count`` held-out test images and draw each (the image, the
+        question, the answer and, with an image encoder, the attention map) to ``directory/vqa-<i>.png``.
+
+        Returns ``(path, question, answer, true answer)`` per image.
+        """
+        import os
+
+        from ..vision.plot import plot_vqa_attention
+
+        data = self.data["test"]
+        count = min(count, len(data.scenes))
+        was_training = model.training
+        model.eval()
+        logits, weights = model(*self._batch(data, np.arange(count))[:3])
+        model.train(was_training)
+        out = []
+        for i, answer_id in enumerate(np.argmax(logits.data, axis=-1)):
+            q, answer = data.questions[i], self.answers.decode([int(answer_id)])[0]
+            path = os.path.join(directory, f"vqa-{i}.png")
+            plot_vqa_attention(data.images[i], q.text, answer, None if weights is None else weights.data[i], path,
+                               title=f"{q.text} -> {answer} (truth {q.answer})")
+            out.append((path, q.text, answer, q.answer))
+        return out
+
+    @no_grad()
     def evaluate(self, model, split: str = "valid") -> dict:
         data = self.split(split)
         was_training = model.training
@@ -224,10 +280,24 @@ class VQATask(_ImageTask):
             logits, _ = model(images, questions, lengths)
             right.extend(np.argmax(logits.data, axis=-1) == answers)
         model.train(was_training)
-        right = np.asarray(right)
-        scores = {"accuracy": float(right.mean())}
-        kinds = np.array([q.kind for q in data.questions])
-        for kind in QUESTION_TYPES:
-            if (kinds == kind).any():
-                scores[f"accuracy_{kind}"] = float(right[kinds == kind].mean())
-        return scores
+        return _accuracies(np.asarray(right), data.questions)
+
+    def baselines(self, split: str = "valid") -> dict:
+        """The question-only prior on ``split``: per question text, its most frequent answer in training (for a
+        question never asked in training, e.g. about a held-out pair, the most frequent answer of its type)."""
+        c = self.config
+        _, asked = vqa_questions(c.train_size, "train", c.seed, c.image_size)
+        prior = question_prior(asked)
+        by_type = question_prior([Question(q.kind, q.answer, q.kind) for q in asked])
+        questions = self.split(split).questions
+        return _accuracies(np.array([prior.get(q.text, by_type[q.kind]) == q.answer for q in questions]), questions)
+
+
+def _accuracies(right: np.ndarray, questions) -> dict:
+    """``accuracy`` over all questions and ``accuracy_<type>`` per question type present."""
+    scores = {"accuracy": float(right.mean())}
+    kinds = np.array([q.kind for q in questions])
+    for kind in QUESTION_TYPES:
+        if (kinds == kind).any():
+            scores[f"accuracy_{kind}"] = float(right[kinds == kind].mean())
+    return scores

@@ -90,13 +90,16 @@ def caption_loss(logits, weights, targets, eos: int = EOS, penalty: float = 1.0)
 
 def make_captioner(vocab_size: int, attention: bool = True, image_size: int = 48, channels=(16, 32, 32),
                    embedding_size: int = 32, hidden_size: int = 64, attention_size: int | None = None,
-                   dropout: float = 0.0, batch_norm: bool = True, dtype=np.float32) -> Captioner:
-    """Show, attend and tell (``attention=True``) or show and tell, on :func:`conv_encoder` ``(channels)``."""
+                   dropout: float = 0.0, batch_norm: bool = True, dtype=np.float32,
+                   word_dropout: float = 0.0) -> Captioner:
+    """Show, attend and tell (``attention=True``) or show and tell, on :func:`conv_encoder` ``(channels)``;
+    ``word_dropout``: see :mod:`microseq.vision.decoders`."""
     grid_side(image_size, len(channels))
     encoder = conv_encoder(channels, batch_norm=batch_norm, dtype=dtype)
     if attention:
         decoder = AttendTellDecoder(vocab_size, embedding_size, hidden_size, channels[-1], attention_size, dropout,
-                                    dtype=dtype)
+                                    dtype=dtype, word_dropout=word_dropout)
     else:
-        decoder = ShowTellDecoder(vocab_size, embedding_size, hidden_size, channels[-1], dropout, dtype=dtype)
+        decoder = ShowTellDecoder(vocab_size, embedding_size, hidden_size, channels[-1], dropout, dtype=dtype,
+                                  word_dropout=word_dropout)
     return Captioner(encoder, decoder, image_size)

@@ -13,6 +13,7 @@ data, and the splits do not share scenes by construction of their streams.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ from .render import render_batch
 from .scenes import COLOURS, SHAPES, Scene, check_pairs, sample_scene
 
 __all__ = ["SPLITS", "HELD_OUT_PAIRS", "CaptionData", "VQAData", "caption_data", "vqa_data", "caption_vocab",
-           "question_vocab", "answer_vocab", "encode_caption", "caption_batch"]
+           "question_vocab", "answer_vocab", "encode_caption", "caption_batch", "vqa_questions", "question_prior"]
 
 SPLITS = ("train", "valid", "test")
 HELD_OUT_PAIRS = (("red", "triangle"), ("blue", "circle"), ("yellow", "square"))
@@ -79,12 +80,27 @@ def caption_data(n: int, split: str = "train", seed: int = 0, image_size: int = 
                        [captions(s) for s in scenes])
 
 
+def vqa_questions(n: int, split: str = "train", seed: int = 0, image_size: int = 48,
+                  held_out=HELD_OUT_PAIRS) -> tuple[list[Scene], list[Question]]:
+    """The scenes and questions of :func:`vqa_data` without rendering the images (e.g. for answer priors)."""
+    scenes, rng = _scenes(n, split, seed, image_size, held_out)
+    return scenes, [sample_question(s, rng) for s in scenes]
+
+
 def vqa_data(n: int, split: str = "train", seed: int = 0, image_size: int = 48,
              held_out=HELD_OUT_PAIRS) -> VQAData:
     """``n`` images of ``split``, each with one question (its type drawn uniformly among the answerable)."""
-    scenes, rng = _scenes(n, split, seed, image_size, held_out)
-    return VQAData(render_batch(scenes).reshape(n, 3, image_size, image_size), scenes,
-                   [sample_question(s, rng) for s in scenes])
+    scenes, questions = vqa_questions(n, split, seed, image_size, held_out)
+    return VQAData(render_batch(scenes).reshape(n, 3, image_size, image_size), scenes, questions)
+
+
+def question_prior(questions) -> dict[str, str]:
+    """The most frequent answer of each question text among ``questions`` (ties: the first in ``ANSWERS``):
+    what a model that never sees the image does best on their distribution."""
+    counts: dict[str, Counter] = {}
+    for q in questions:
+        counts.setdefault(q.text, Counter())[q.answer] += 1
+    return {text: max(ANSWERS, key=lambda a: (c[a], -ANSWERS.index(a))) for text, c in counts.items()}
 
 
 def caption_vocab() -> WordVocab:

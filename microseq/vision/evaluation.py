@@ -9,6 +9,9 @@ BLEU (Papineni et al. 2002), corpus level, no smoothing::
 
 A hypothesis n-gram's match count is clipped to its largest count in any one reference ("modified" precision).
 Exact-scene accuracy asks more: the caption must parse and name exactly the scene's objects in order.
+Object accuracy looks at single objects: of the objects with given colour-shape pairs (e.g. the held-out ones),
+the fraction the caption names right, in their place (the caption must parse into as many objects as the
+scene has; otherwise each of its objects counts as missed).
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ from collections import Counter
 
 import numpy as np
 
-from .captions import scene_matches, tokens
+from .captions import CaptionError, parse_caption, scene_matches, tokens
 from .scenes import COLOURS, SHAPES, SIZES
 
 __all__ = ["ngrams", "modified_precision", "corpus_bleu", "exact_scene_accuracy",
-           "exact_scene_accuracy_by_count", "box_cell_fractions", "attention_in_objects"]
+           "exact_scene_accuracy_by_count", "object_accuracy", "box_cell_fractions", "attention_in_objects"]
 
 
 def _words(sentence) -> list[str]:
@@ -98,6 +101,29 @@ def exact_scene_accuracy_by_count(captions, scenes) -> dict[int, float]:
     for hit, scene in zip(_matches(captions, scenes), scenes):
         by_count.setdefault(len(scene.objects), []).append(hit)
     return {k: sum(v) / len(v) for k, v in sorted(by_count.items())}
+
+
+def object_accuracy(captions, scenes, pairs) -> dict[str, float]:
+    """How well the captions name the objects whose ``(colour, shape)`` is in ``pairs``.
+
+    Returns ``{"object": fraction named exactly (size, colour, shape), "colour": fraction whose colour is
+    right, "shape": fraction whose shape is right}`` over those objects (nan when there are none).
+    """
+    pairs = {tuple(p) for p in pairs}
+    hits = {"object": [], "colour": [], "shape": []}
+    for caption, scene in zip(captions, scenes):
+        try:
+            named = parse_caption(caption)
+        except CaptionError:
+            named = []
+        if len(named) != len(scene.objects):
+            named = [(None, None, None)] * len(scene.objects)
+        for (size, colour, shape), o in zip(named, scene.objects):
+            if (o.colour, o.shape) in pairs:
+                hits["object"].append((size, colour, shape) == o.words())
+                hits["colour"].append(colour == o.colour)
+                hits["shape"].append(shape == o.shape)
+    return {k: float(np.mean(v)) if v else math.nan for k, v in hits.items()}
 
 
 def box_cell_fractions(box, image_size: int, side: int) -> np.ndarray:

@@ -287,7 +287,7 @@ BAD_INPUT = {
     "--bptt on adding": (None, ["train", "adding", "--bptt", "5"], "--bptt is for the charlm task, not adding"),
     "--train-size on copy": (None, ["train", "copy", "--train-size", "5"], "--train-size is for the sentiment, postag, word2vec, glove, caption, vqa tasks, not copy"),
     "--beam-width on a charlm checkpoint": (_charlm_run, ["sample", "run", "--beam-width", "3"],
-                                            "--beam-width is for seq2seq checkpoints;"),
+                                            "--beam-width is for seq2seq and caption checkpoints;"),
     "--temperature on a seq2seq checkpoint": (_seq2seq_run, ["sample", "s2s", "--prime", "abc", "--temperature", "0.5"],
                                               "--temperature is for charlm checkpoints;"),
     "--resume with another --out": (_adding_run, ["train", "--resume", "adding", "--max-steps", "4", "--out", "x"],

@@ -135,3 +135,23 @@ def test_greedy_and_beam_search_decode_captioning_decoders(kind):
     for b in range(2):
         n = greedy.lengths[b]
         np.testing.assert_array_equal(np.argmax(logits.data[b, :n], axis=-1), greedy.tokens[b, :n])
+
+
+@pytest.mark.parametrize("cls", [ShowTellDecoder, AttendTellDecoder])
+def test_word_dropout_reads_dropped_words_as_padding_in_training_only(cls):
+    decoder = cls(V, E, H, D, word_dropout=0.5)
+    tokens = np.arange(200) % (V - 1) + 1  # no padding among them
+    ms.manual_seed(3)
+    read = decoder.read_words(tokens).data
+    ms.manual_seed(3)
+    dropped = ms.default_generator().random(tokens.shape) < 0.5
+    np.testing.assert_array_equal(read, decoder.embedding(np.where(dropped, 0, tokens)).data)
+    assert 60 < dropped.sum() < 140 and not read[dropped].any() and read[~dropped].any(axis=1).all()
+    decoder.eval()
+    np.testing.assert_array_equal(decoder.read_words(tokens).data, decoder.embedding(tokens).data)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.0])
+def test_word_dropout_out_of_range_is_a_one_line_error(p):
+    with pytest.raises(ValueError, match=r"AttendTellDecoder: word_dropout must be in \[0, 1\)"):
+        AttendTellDecoder(V, E, H, D, word_dropout=p)

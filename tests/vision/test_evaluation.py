@@ -1,10 +1,12 @@
-"""BLEU-4 on hand-computed examples, and exact-scene accuracy."""
+"""BLEU-4 on hand-computed examples and as properties (against the formula written out, and nltk when
+installed), and exact-scene accuracy."""
 
 import math
+from collections import Counter
 
 import numpy as np
-
 import pytest
+from hypothesis import given, strategies as st
 
 from microseq.vision import (
     Scene, SceneObject, corpus_bleu, exact_scene_accuracy, exact_scene_accuracy_by_count, modified_precision,
@@ -79,6 +81,73 @@ def test_bleu_bad_input(refs, hyps, message):
         corpus_bleu(refs, hyps)
 
 
+# -- properties: drawn corpora over a small alphabet, so that n-grams do match -----------------------------
+WORDS = st.lists(st.sampled_from("abcd"), max_size=9)
+CORPUS = st.lists(st.tuples(st.lists(WORDS, min_size=1, max_size=3), WORDS), max_size=4)
+
+
+def _formula(references, hypotheses, max_n=4):
+    """BLEU written out from Papineni et al.: clipped n-gram counts summed over the corpus, geometric mean of
+    the precisions, brevity penalty against the closest reference lengths (the shorter on a tie)."""
+    matched, total = [0] * max_n, [0] * max_n
+    c = r = 0
+    for refs, hyp in zip(references, hypotheses):
+        for n in range(1, max_n + 1):
+            grams = Counter(tuple(hyp[i:i + n]) for i in range(len(hyp) - n + 1))
+            for gram, count in grams.items():
+                clip = max(sum(tuple(ref[i:i + n]) == gram for i in range(len(ref) - n + 1)) for ref in refs)
+                matched[n - 1] += min(count, clip)
+                total[n - 1] += count
+        c += len(hyp)
+        r += sorted((abs(len(ref) - len(hyp)), len(ref)) for ref in refs)[0][1]
+    if c == 0 or 0 in matched:
+        return 0.0
+    brevity = 1.0 if c > r else math.exp(1 - r / c)
+    return brevity * math.prod(m / t for m, t in zip(matched, total)) ** (1 / max_n)
+
+
+@given(CORPUS)
+def test_bleu_is_the_formula_and_lies_in_zero_one(corpus):
+    references, hypotheses = [refs for refs, _ in corpus], [hyp for _, hyp in corpus]
+    score = corpus_bleu(references, hypotheses)
+    assert 0.0 <= score <= 1.0
+    assert score == pytest.approx(_formula(references, hypotheses), rel=1e-12, abs=1e-15)
+
+
+@given(CORPUS, st.randoms(use_true_random=False))
+def test_bleu_ignores_the_order_of_references_and_of_sentences(corpus, random):
+    references, hypotheses = [refs for refs, _ in corpus], [hyp for _, hyp in corpus]
+    shuffled_refs = [random.sample(refs, len(refs)) for refs in references]
+    order = random.sample(range(len(corpus)), len(corpus))
+    score = corpus_bleu(references, hypotheses)
+    assert corpus_bleu(shuffled_refs, hypotheses) == pytest.approx(score, rel=1e-12)
+    assert corpus_bleu([references[i] for i in order], [hypotheses[i] for i in order]) == pytest.approx(score, rel=1e-12)
+
+
+@given(st.lists(st.tuples(st.lists(WORDS, max_size=2), st.lists(st.sampled_from("abcd"), min_size=4, max_size=9)),
+                min_size=1, max_size=4), st.randoms(use_true_random=False))
+def test_a_hypothesis_equal_to_one_of_its_references_scores_one(pairs, random):
+    references = []
+    for others, hyp in pairs:
+        refs = [*others, hyp]
+        random.shuffle(refs)
+        references.append(refs)
+    hypotheses = [hyp for _, hyp in pairs]
+    assert corpus_bleu(references, hypotheses) == pytest.approx(1.0)
+
+
+@given(CORPUS)
+def test_bleu_agrees_with_nltk(corpus):
+    nltk_bleu = pytest.importorskip("nltk.translate.bleu_score")
+    references, hypotheses = [refs for refs, _ in corpus], [hyp for _, hyp in corpus]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nltk warns when some n-gram order has no match (its score is then 0)
+        expected = nltk_bleu.corpus_bleu(references, hypotheses) if hypotheses else 0.0
+    assert corpus_bleu(references, hypotheses) == pytest.approx(expected, abs=1e-12)
+
+
 def _scenes():
     one = Scene((SceneObject("circle", "red", "small", (0, 0, 8, 8)),), 48)
     two = Scene((SceneObject("circle", "red", "small", (0, 0, 8, 8)),
@@ -123,3 +192,19 @@ def test_attention_in_objects_counts_colour_and_shape_words():
     assert uniform == pytest.approx((64 / 1024 * 2 + 256 / 1024 * 2) / 4)
     # an object the scene does not have is not counted
     assert attention_in_objects([["a", "small", "green", "circle"]], attention[None, :4], [scene], 4)[2] == 0
+
+
+def test_object_accuracy_counts_only_the_chosen_pairs_in_their_place():
+    from microseq.vision import object_accuracy
+
+    one, two = _scenes()  # one: a small red circle; two: it, then a large blue square
+    pairs = [("blue", "square")]
+    assert object_accuracy([LEFT], [two], pairs) == {"object": 1.0, "colour": 1.0, "shape": 1.0}
+    wrong_shape = "a small red circle left of a large blue circle"
+    assert object_accuracy([wrong_shape], [two], pairs) == {"object": 0.0, "colour": 1.0, "shape": 0.0}
+    # a caption with another number of objects, or none that parses, misses every object
+    assert object_accuracy(["a large blue square"], [two], pairs) == {"object": 0.0, "colour": 0.0, "shape": 0.0}
+    assert object_accuracy(["blue square"], [two], pairs)["object"] == 0.0
+    both = object_accuracy([LEFT, wrong_shape], [two, two], pairs)
+    assert both == {"object": 0.5, "colour": 1.0, "shape": 0.5}
+    assert all(math.isnan(v) for v in object_accuracy([LEFT], [one], pairs).values())  # no such object

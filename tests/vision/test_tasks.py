@@ -13,7 +13,8 @@ from microseq.training.models import build_model
 from microseq.training.tasks import make_task
 
 TINY = dict(hidden_size=8, embedding_size=4, batch_size=4, image_size=32, train_size=24, eval_size=6, test_size=6,
-            progress="off", eval_interval=2, checkpoint_interval=2)
+            progress="off", eval_interval=2, checkpoint_interval=2,
+            schedule="constant")  # a cosine schedule (caption's default) cannot be resumed to more steps
 
 
 def _losses(run_dir):

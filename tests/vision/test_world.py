@@ -244,3 +244,14 @@ def test_caption_batch_draws_among_the_first_phrasings():
     assert len(drawn) == len(data.captions[5])  # by default every phrasing comes up
     with pytest.raises(ValueError, match="phrasings must be at least 1"):
         caption_batch(data, [0], vocab, np.random.default_rng(0), phrasings=0)
+
+
+def test_the_question_prior_is_the_most_frequent_answer_per_question():
+    from microseq.vision import Question, question_prior, vqa_data, vqa_questions
+
+    asked = [Question("how many circles are there ?", a, "count") for a in ("1", "2", "2", "0")]
+    asked += [Question("what colour is the circle ?", a, "colour") for a in ("green", "red")]  # a tie
+    assert question_prior(asked) == {"how many circles are there ?": "2", "what colour is the circle ?": "red"}
+    scenes, questions = vqa_questions(20, "valid", seed=4, image_size=32)
+    data = vqa_data(20, "valid", seed=4, image_size=32)  # the same scenes and questions, rendered
+    assert scenes == data.scenes and questions == data.questions
