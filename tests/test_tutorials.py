@@ -23,8 +23,8 @@ TUTORIALS = ROOT / "tutorials"
 EXERCISES_PER_TUTORIAL = (2, 3)  # the issue asks for two or three "implement this" cells in every tutorial
 TOPICS = 12  # the reading order: 01 (a tape from scratch) to 12 (making it fast)
 TUTORIAL_FILES = sorted(TUTORIALS.glob("[0-9][0-9]_*.py"))
-# The three that take longest (each 2-5 times the others): deselected by default, run by `-m slow` and CI.
-SLOW = {"06_lstm_gru_gates.py", "08_char_language_model.py", "12_making_it_fast.py"}
+# The four that take longest (each 2-5 times the others): deselected by default, run by `-m slow` and CI.
+SLOW = {"06_lstm_gru_gates.py", "08_char_language_model.py", "11_image_captioning_and_vqa.py", "12_making_it_fast.py"}
 
 
 def expected_figures(path: Path) -> list[str]:
