@@ -139,7 +139,7 @@ def _split_index(index) -> tuple:
     # The common cases first, kept fast (0.06-0.14 us instead of 0.8-1.2): an index of ints, slices, None and
     # Ellipsis only, as ``x[t]`` and ``x[:, t]`` in a loop over time steps, is basic and taken as it is.
     if type(index) in _BASIC_PARTS:
-        return index, None
+        return (index,), None  # a tuple: a bare None must stay an index (a new axis), not "no basic step"
     if type(index) is tuple:
         for part in index:
             if type(part) not in _BASIC_PARTS:

@@ -122,3 +122,17 @@ def test_out_of_range_and_bad_indexes_raise_index_error_naming_the_shape():
         x[[0, 1], [0, 1, 2]]
     with pytest.raises(IndexError, match=r"getitem: .*\(tensor of shape \(2, 3\)\)"):
         x[np.array([True, False, True])]
+
+
+@pytest.mark.parametrize("index", [None, 0, -1, slice(1, None), Ellipsis, (None,), (None, 0), (Ellipsis, None)])
+def test_a_basic_index_alone_or_in_a_tuple_gives_numpys_shape_and_gradient(index):
+    """The fast path for ints, slices, None and Ellipsis: ``x[None]`` once came back without its new axis."""
+    data = np.arange(12.0).reshape(3, 4)
+    x = ms.tensor(data, requires_grad=True)
+    y = x[index]
+    assert y.shape == data[index].shape
+    np.testing.assert_array_equal(y.numpy(), data[index])
+    y.backward(np.ones(y.shape))
+    expected = np.zeros_like(data)
+    expected[index] += 1
+    np.testing.assert_array_equal(x.grad, expected)
