@@ -43,7 +43,7 @@ import numpy as np
 
 from .random import get_rng_state, set_rng_state
 
-__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "FORMAT", "FORMAT_VERSION", "write_atomically"]
 
 FORMAT = "microseq.checkpoint"
 FORMAT_VERSION = 1
@@ -137,7 +137,7 @@ def save_checkpoint(
 
     from safetensors.numpy import save  # lazily: `import microseq` stays light
 
-    _write_atomically(path, save(tensors, metadata=metadata))
+    write_atomically(path, save(tensors, metadata=metadata))
     return path
 
 
@@ -185,7 +185,7 @@ def _write_all(file, data: bytes) -> None:
         file.write(view[start : start + _CHUNK])
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Write a temporary file next to ``path``, fsync it, rename it over ``path``, fsync the directory."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies

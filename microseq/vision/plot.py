@@ -67,13 +67,13 @@ def _panel(figure, rows: int, columns: int, k: int, picture: np.ndarray, label: 
 
 def _save(figure, path: str | Path) -> Path:
     """Render the PNG in memory, then write it atomically (parent folders are created)."""
-    from ..checkpoint import _write_atomically
+    from ..checkpoint import write_atomically
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(path, buffer.getvalue())
+    write_atomically(path, buffer.getvalue())
     return path
 
 
